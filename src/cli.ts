@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { distillCommand, formatDistillReport } from './commands/distill';
+import { choiceArg, intArg, numberArg, readStudentSpec } from './commands/options';
+import { teacherCommand } from './commands/teacher';
+import { DATASET_HELP } from './datasets/load';
+import { DEFAULT_TRAINING } from './distill/trial';
+import { ERROR_CODES, KdError, errorCodeOf } from './errors';
+import { BACKEND_CHOICES } from './model/backend';
+import type { BackendChoice } from './model/backend';
+
+/** Progress and diagnostics go to stderr, so stdout carries only results (one JSON object with --json). */
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface GlobalFlags {
+  dataset: string;
+  backend: BackendChoice;
+  dataDir: string;
+  teacher?: string;
+  json?: boolean;
+}
+
+function addCommon(cmd: Command, opts: { teacher: boolean }): Command {
+  cmd
+    .option('--dataset <spec>', DATASET_HELP, 'mnist')
+    .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto'))
+    .option('--data-dir <dir>', 'where teachers, caches and results are kept', 'data')
+    .option('--json', 'print one JSON object on stdout');
+  if (opts.teacher) cmd.option('--teacher <model.json>', 'a TF.js layers model to distill from (default: the built-in CNN)');
+  return cmd;
+}
+
+function print(value: unknown, json: boolean | undefined, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kdsearch')
+    .description('Knowledge distillation + architecture search: find the best student for a teacher.')
+    .showHelpAfterError();
+
+  addCommon(
+    program
+      .command('distill')
+      .description('distill one student from the teacher and measure it')
+      .requiredOption('--student <spec>', 'student spec: a JSON file (see examples/students/) or inline JSON')
+      .option('--temperature <T>', 'softening temperature', numberArg(0, 100, { exclusiveMin: true }), DEFAULT_TRAINING.temperature)
+      .option('--alpha <a>', 'weight of the distillation term (0 = from scratch)', numberArg(0, 1), DEFAULT_TRAINING.alpha)
+      .option('--epochs <n>', 'training epochs', intArg(1, 1000), DEFAULT_TRAINING.epochs)
+      .option('--batch-size <n>', 'batch size', intArg(1, 4096), DEFAULT_TRAINING.batchSize)
+      .option('--lr <rate>', 'Adam learning rate', numberArg(0, 1, { exclusiveMin: true }), DEFAULT_TRAINING.learningRate)
+      .option('--train-limit <n>', 'train on the first N training samples only', intArg(1))
+      .option('--seed <s>', 'seed for initialisation and batch order', intArg(0), DEFAULT_TRAINING.seed),
+    { teacher: true },
+  ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number }) => {
+    const spec = readStudentSpec(flags.student);
+    const report = await distillCommand(
+      {
+        ...flags,
+        spec,
+        training: {
+          epochs: flags.epochs,
+          batchSize: flags.batchSize,
+          learningRate: flags.lr,
+          temperature: flags.temperature,
+          alpha: flags.alpha,
+          seed: flags.seed,
+          trainLimit: flags.trainLimit,
+        },
+      },
+      log,
+    );
+    print(report, flags.json, () => formatDistillReport(report));
+  });
+
+  addCommon(
+    program
+      .command('teacher')
+      .description('train the built-in teacher CNN once (later runs reuse it from data/teachers/)')
+      .option('--retrain', 'train again even when a saved teacher exists', false),
+    { teacher: false },
+  ).action(async (flags: GlobalFlags & { retrain: boolean }) => {
+    const result = await teacherCommand(flags, log);
+    print(result, flags.json, () => `teacher ${result.source}: ${(result.accuracy * 100).toFixed(2)}% test accuracy, ${result.params} params (${result.backend})`);
+  });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const code = errorCodeOf(err);
+    if (code) {
+      log(`kdsearch: error [${code}]: ${(err as Error).message}`);
+      return code === 'USAGE' ? 2 : 1;
+    }
+    log(`kdsearch: unexpected error (${ERROR_CODES.INTERNAL}):`);
+    log((err as Error).stack ?? String(err));
+    return 70;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+export { KdError };

@@ -1,0 +1,72 @@
+import type { Log } from '../distill/teacher';
+import { runTrial } from '../distill/trial';
+import type { TrainingConfig, TrialResult } from '../distill/trial';
+import type { StudentSpec } from '../space/student';
+import type { CommonOptions } from './context';
+import { prepareRun } from './context';
+
+export interface DistillReport {
+  backend: string;
+  dataset: string;
+  student: StudentSpec;
+  family: string;
+  accuracy: number;
+  floatAccuracy: number;
+  params: number;
+  macs: number;
+  sizeBytes: number;
+  latencyMs: number;
+  latencyP10Ms: number;
+  latencyP90Ms: number;
+  epochs: number;
+  seconds: number;
+  teacherAccuracy: number;
+  teacherParams: number;
+  teacherSource: string;
+  training: TrainingConfig;
+  curve: TrialResult['curve'];
+}
+
+/** `kdsearch distill`: one student, distilled and measured. */
+export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; training: TrainingConfig }, log: Log): Promise<DistillReport> {
+  const ctx = await prepareRun(opts, log);
+  log(`student: ${JSON.stringify(opts.spec)}`);
+  const result = await runTrial({
+    spec: opts.spec,
+    training: opts.training,
+    dataset: ctx.dataset,
+    teacherLogits: ctx.logits,
+    teacher: { spec: ctx.teacher.spec, topology: ctx.teacher.topology },
+    onEpoch: (r) =>
+      log(
+        `epoch ${r.epoch}/${opts.training.epochs}: loss ${r.loss.toFixed(4)} (kd ${r.kdLoss.toFixed(4)}, ce ${r.ceLoss.toFixed(4)}) test accuracy ${(r.valAccuracy * 100).toFixed(2)}% ${r.seconds.toFixed(1)} s`,
+      ),
+  });
+  ctx.teacher.model.dispose();
+  return {
+    backend: ctx.backend,
+    dataset: ctx.dataset.source,
+    student: opts.spec,
+    family: result.family,
+    ...result.metrics,
+    epochs: result.curve.length,
+    seconds: result.seconds,
+    teacherAccuracy: ctx.teacher.accuracy,
+    teacherParams: ctx.teacher.params,
+    teacherSource: ctx.teacher.source,
+    training: opts.training,
+    curve: result.curve,
+  };
+}
+
+export function formatDistillReport(r: DistillReport): string {
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  return [
+    `student (${r.family}) distilled on ${r.backend} in ${r.seconds.toFixed(1)} s, ${r.epochs} epochs`,
+    `  accuracy    ${pct(r.accuracy)}${r.accuracy !== r.floatAccuracy ? ` (float32 before quantization: ${pct(r.floatAccuracy)})` : ''}   teacher ${pct(r.teacherAccuracy)}`,
+    `  params      ${r.params}   teacher ${r.teacherParams} (${(r.teacherParams / r.params).toFixed(1)}x smaller)`,
+    `  MACs        ${r.macs}`,
+    `  size        ${r.sizeBytes} bytes at ${r.student.precision}`,
+    `  latency     ${r.latencyMs.toFixed(3)} ms median (p10 ${r.latencyP10Ms.toFixed(3)}, p90 ${r.latencyP90Ms.toFixed(3)}), batch 1`,
+  ].join('\n');
+}

@@ -1,0 +1,218 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import type { Dataset } from '../datasets/types';
+import { KdError } from '../errors';
+import { buildModel } from '../model/build';
+import { fileLoader, fileSaver, writeAtomic } from '../model/file-io';
+import { inspectModel } from '../model/inspect';
+import { BUILTIN_TEACHER_SPEC } from '../model/teacher-arch';
+import type { ConcreteSpec } from '../space/student';
+import { sha256 } from '../util/hash';
+import { accuracy, predictLogits } from './evaluate';
+import type { EpochRecord } from './loop';
+import { trainLoop } from './loop';
+import { offlineStep } from './offline';
+import { toResident } from './resident';
+
+export interface Teacher {
+  model: tf.LayersModel;
+  /** "builtin" or the model.json path. */
+  source: string;
+  accuracy: number;
+  params: number;
+  macs: number;
+  /** Content hash of topology and weights: keys the logits cache. */
+  fingerprint: string;
+  /** The last layer applies softmax: logits are recovered as log-probabilities. */
+  outputsProbabilities: boolean;
+  /** The architecture as a spec, for the built-in teacher (born-again students). */
+  spec?: ConcreteSpec;
+  /** The Keras topology JSON, for born-again students of a teacher from disk. */
+  topology: object;
+}
+
+/** How the built-in teacher is trained; changing it retrains (it keys the folder). */
+export const BUILTIN_TEACHER_TRAINING = {
+  epochs: 12,
+  batchSize: 64,
+  learningRate: 0.001,
+  augmentShift: 2,
+  seed: 1,
+} as const;
+
+const metaSchema = z.object({
+  accuracy: z.number(),
+  epochs: z.number(),
+  seconds: z.number(),
+  backend: z.string(),
+  datasetFingerprint: z.string(),
+  curve: z.array(
+    z.object({ epoch: z.number(), loss: z.number(), kdLoss: z.number(), ceLoss: z.number(), valAccuracy: z.number(), seconds: z.number() }),
+  ),
+});
+export type TeacherMeta = z.infer<typeof metaSchema>;
+
+export type Log = (line: string) => void;
+
+function weightsFingerprint(model: tf.LayersModel): string {
+  const parts: Array<string | ArrayBufferView> = [JSON.stringify(model.toJSON(null, false))];
+  for (const w of model.getWeights()) parts.push(w.dataSync() as Float32Array);
+  return sha256(...parts);
+}
+
+function lastActivationIsSoftmax(model: tf.LayersModel): boolean {
+  const last = model.layers[model.layers.length - 1];
+  const config = last.getConfig() as { activation?: unknown };
+  return config.activation === 'softmax' || last.getClassName() === 'Softmax';
+}
+
+function checkFits(model: tf.LayersModel, dataset: Dataset, origin: string): void {
+  const input = model.inputs[0].shape.slice(1);
+  const expected = dataset.inputShape;
+  if (input.length !== expected.length || input.some((d, i) => d !== null && d !== expected[i])) {
+    throw new KdError(
+      'TEACHER_MISMATCH',
+      `${origin}: the teacher's input shape is [${input.join(', ')}] but dataset ${dataset.source} provides [${expected.join(', ')}]`,
+    );
+  }
+  const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+  if (classes !== dataset.numClasses) {
+    throw new KdError('TEACHER_MISMATCH', `${origin}: the teacher outputs ${classes} classes but dataset ${dataset.source} has ${dataset.numClasses}`);
+  }
+}
+
+function builtinDir(dataDir: string, dataset: Dataset): string {
+  const key = sha256(dataset.fingerprint, JSON.stringify(BUILTIN_TEACHER_SPEC), JSON.stringify(BUILTIN_TEACHER_TRAINING)).slice(0, 16);
+  return join(dataDir, 'teachers', `builtin-${key}`);
+}
+
+async function describe(model: tf.LayersModel, source: string, acc: number, spec?: ConcreteSpec): Promise<Teacher> {
+  const { params, macs } = inspectModel(model);
+  return {
+    model,
+    source,
+    accuracy: acc,
+    params,
+    macs,
+    fingerprint: weightsFingerprint(model),
+    outputsProbabilities: lastActivationIsSoftmax(model),
+    spec,
+    topology: model.toJSON(null, false) as object,
+  };
+}
+
+/** Trains the built-in teacher CNN on the dataset's training split and saves it. */
+export async function trainBuiltinTeacher(opts: { dataset: Dataset; dataDir: string; backend: string; log: Log }): Promise<Teacher> {
+  const { dataset, log } = opts;
+  const cfg = BUILTIN_TEACHER_TRAINING;
+  const model = buildModel(BUILTIN_TEACHER_SPEC, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, seed: cfg.seed });
+  const train = toResident(dataset.train, dataset.inputShape);
+  const test = toResident(dataset.test, dataset.inputShape);
+  const optimizer = tf.train.adam(cfg.learningRate);
+  const started = performance.now();
+  log(`teacher: training the built-in CNN (${model.countParams()} params) for ${cfg.epochs} epochs on ${dataset.train.n} samples`);
+  let curve: EpochRecord[];
+  try {
+    curve = await trainLoop({
+      n: dataset.train.n,
+      epochs: cfg.epochs,
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      step: offlineStep({
+        model,
+        optimizer,
+        data: train,
+        loss: { temperature: 1, alpha: 0 },
+        augmentShift: dataset.inputShape.length === 3 ? cfg.augmentShift : 0,
+        seed: cfg.seed,
+      }),
+      evaluate: () => accuracy(model, test.x, test.y),
+      onEpoch: (r) =>
+        log(`teacher: epoch ${r.epoch}/${cfg.epochs} loss ${r.loss.toFixed(4)} test accuracy ${(r.valAccuracy * 100).toFixed(2)}% (${r.seconds.toFixed(1)} s)`),
+    });
+  } finally {
+    optimizer.dispose();
+    tf.dispose([train.x, train.y, test.x, test.y]);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const acc = curve[curve.length - 1].valAccuracy;
+  const dir = builtinDir(opts.dataDir, dataset);
+  await model.save(fileSaver(dir));
+  const meta: TeacherMeta = { accuracy: acc, epochs: cfg.epochs, seconds, backend: opts.backend, datasetFingerprint: dataset.fingerprint, curve };
+  writeAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
+  log(`teacher: ${(acc * 100).toFixed(2)}% test accuracy after ${seconds.toFixed(0)} s, saved to ${dir}`);
+  return describe(model, 'builtin', acc, BUILTIN_TEACHER_SPEC);
+}
+
+/**
+ * The teacher of a run: a model.json from disk when `path` is given, else the
+ * built-in CNN, trained once per dataset and reused from data/teachers/.
+ */
+export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; path?: string; backend: string; log: Log }): Promise<Teacher> {
+  const { dataset } = opts;
+  if (opts.path) {
+    let model: tf.LayersModel;
+    try {
+      model = await tf.loadLayersModel(fileLoader(opts.path));
+    } catch (err) {
+      if (err instanceof KdError) throw err;
+      throw new KdError('TEACHER_INVALID', `${opts.path}: cannot load as a TF.js layers model (${(err as Error).message})`);
+    }
+    checkFits(model, dataset, opts.path);
+    const test = toResident(dataset.test, dataset.inputShape);
+    try {
+      const acc = await accuracy(model, test.x, test.y);
+      return describe(model, opts.path, acc);
+    } finally {
+      tf.dispose([test.x, test.y]);
+    }
+  }
+  const dir = builtinDir(opts.dataDir, dataset);
+  const metaFile = join(dir, 'meta.json');
+  if (existsSync(metaFile) && existsSync(join(dir, 'model.json'))) {
+    const parsed = metaSchema.safeParse(JSON.parse(readFileSync(metaFile, 'utf8')));
+    if (parsed.success) {
+      const model = await tf.loadLayersModel(fileLoader(join(dir, 'model.json')));
+      opts.log(`teacher: reusing the built-in teacher from ${dir} (${(parsed.data.accuracy * 100).toFixed(2)}% test accuracy)`);
+      return describe(model, 'builtin', parsed.data.accuracy, BUILTIN_TEACHER_SPEC);
+    }
+    opts.log(`teacher: ${metaFile} is not readable (${parsed.error.issues[0]?.message}); training again`);
+  }
+  return trainBuiltinTeacher(opts);
+}
+
+/**
+ * The teacher's logits on the training split, computed once per (teacher,
+ * dataset) and cached under data/cache/, keyed by their content hashes.
+ */
+export async function teacherLogits(opts: { teacher: Teacher; dataset: Dataset; dataDir: string; log: Log }): Promise<Float32Array> {
+  const { teacher, dataset } = opts;
+  const key = sha256(teacher.fingerprint, dataset.fingerprint, 'train').slice(0, 24);
+  const file = join(opts.dataDir, 'cache', `logits-${key}.f32`);
+  const expectedBytes = dataset.train.n * dataset.numClasses * 4;
+  if (existsSync(file)) {
+    const buf = readFileSync(file);
+    if (buf.length === expectedBytes) {
+      opts.log(`teacher logits: reusing the cache ${file}`);
+      return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    }
+    opts.log(`teacher logits: ${file} has ${buf.length} bytes, expected ${expectedBytes}; computing again`);
+  }
+  const started = performance.now();
+  const train = toResident(dataset.train, dataset.inputShape);
+  let logits: Float32Array;
+  try {
+    logits = await predictLogits(teacher.model, train.x);
+  } finally {
+    tf.dispose([train.x, train.y]);
+  }
+  if (teacher.outputsProbabilities) {
+    // softmax is shift-invariant, so log-probabilities are logits up to a per-row constant.
+    for (let i = 0; i < logits.length; i++) logits[i] = Math.log(Math.max(logits[i], 1e-12));
+  }
+  writeAtomic(file, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+  opts.log(`teacher logits: computed for ${dataset.train.n} samples in ${((performance.now() - started) / 1000).toFixed(1)} s, cached at ${file}`);
+  return logits;
+}

@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import type { Dataset } from '../datasets/types';
+import { limitSplit } from '../datasets/split';
+import { featureSize } from '../datasets/types';
+import { buildModel } from '../model/build';
+import { inspectModel } from '../model/inspect';
+import type { LayerSummary } from '../model/measure';
+import { measureSpec, storedBytes } from '../model/measure';
+import { measureLatency } from '../model/latency';
+import { dequantizeWeight, quantizeWeight } from '../model/quantize';
+import type { StoredWeight } from '../model/quantize';
+import type { ConcreteSpec, StudentSpec } from '../space/student';
+import { studentFamily } from '../space/student';
+import { accuracy } from './evaluate';
+import type { EpochRecord } from './loop';
+import { trainLoop } from './loop';
+import { offlineStep } from './offline';
+import { toResident } from './resident';
+
+export const trainingConfigSchema = z
+  .object({
+    epochs: z.number().int().min(1).max(1000),
+    batchSize: z.number().int().min(1).max(4096),
+    learningRate: z.number().positive().max(1),
+    temperature: z.number().positive().max(100),
+    alpha: z.number().min(0).max(1),
+    seed: z.number().int().min(0),
+    /** Use only the first N training samples (quick experiments, tests). */
+    trainLimit: z.number().int().min(1).optional(),
+  })
+  .strict();
+export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+
+/** Defaults of `kdsearch distill`, chosen by measurement (README, "Defaults"). */
+export const DEFAULT_TRAINING: TrainingConfig = {
+  epochs: 12,
+  batchSize: 64,
+  learningRate: 0.002,
+  temperature: 4,
+  alpha: 0.7,
+  seed: 0,
+};
+
+/** The architecture a born-again student copies. */
+export interface TeacherArchitecture {
+  spec?: ConcreteSpec;
+  topology: object;
+}
+
+export interface TrialInput {
+  spec: StudentSpec;
+  training: TrainingConfig;
+  dataset: Dataset;
+  /** Cached teacher logits on the training split; required when alpha > 0. */
+  teacherLogits?: Float32Array;
+  teacher: TeacherArchitecture;
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  shouldStop?: () => boolean;
+}
+
+export interface StudentMetrics {
+  /** Top-1 test accuracy with the weights at the stored precision. */
+  accuracy: number;
+  /** Top-1 test accuracy before quantization (equal for float32). */
+  floatAccuracy: number;
+  params: number;
+  macs: number;
+  sizeBytes: number;
+  latencyMs: number;
+  latencyP10Ms: number;
+  latencyP90Ms: number;
+}
+
+export interface TrialResult {
+  family: string;
+  metrics: StudentMetrics;
+  curve: EpochRecord[];
+  layers: LayerSummary[];
+  weights: StoredWeight[];
+  /** Keras topology of the student, for export as a TF.js model. */
+  topology: object;
+  seconds: number;
+}
+
+function buildStudent(input: TrialInput, seed: number): tf.LayersModel {
+  const { spec, dataset, teacher } = input;
+  const shape = { inputShape: dataset.inputShape, numClasses: dataset.numClasses, seed };
+  if (spec.kind !== 'teacher') return buildModel(spec, shape);
+  if (teacher.spec) return buildModel({ ...teacher.spec, precision: spec.precision, quantization: spec.quantization }, shape);
+  // A teacher from disk: same topology, fresh (glorot) weights.
+  return tf.models.modelFromJSON({ modelTopology: teacher.topology } as never) as unknown as tf.LayersModel;
+}
+
+/**
+ * One trial: build the student, distill it from the cached teacher logits,
+ * quantize it to its precision, and measure it. A pure function of its
+ * input (DESIGN.md rule 3): no files, no database.
+ */
+export async function runTrial(input: TrialInput): Promise<TrialResult> {
+  const started = performance.now();
+  const { spec, training, dataset } = input;
+  const fs = featureSize(dataset.inputShape);
+  const trainSplit = limitSplit(dataset.train, training.trainLimit, fs);
+  const model = buildStudent(input, training.seed);
+  const train = toResident(trainSplit, dataset.inputShape);
+  const test = toResident(dataset.test, dataset.inputShape);
+  const logits =
+    input.teacherLogits && training.alpha > 0
+      ? tf.tensor2d(input.teacherLogits.subarray(0, trainSplit.n * dataset.numClasses), [trainSplit.n, dataset.numClasses])
+      : undefined;
+  const optimizer = tf.train.adam(training.learningRate);
+  try {
+    const curve = await trainLoop({
+      n: trainSplit.n,
+      epochs: training.epochs,
+      batchSize: training.batchSize,
+      seed: training.seed,
+      step: offlineStep({ model, optimizer, data: { ...train, teacherLogits: logits }, loss: training, seed: training.seed }),
+      evaluate: () => accuracy(model, test.x, test.y),
+      onEpoch: input.onEpoch,
+      shouldStop: input.shouldStop,
+    });
+    const floatAccuracy = curve.length ? curve[curve.length - 1].valAccuracy : await accuracy(model, test.x, test.y);
+
+    const weights = model.weights.map((w, i) => {
+      const values = model.getWeights()[i];
+      return quantizeWeight(w.originalName, values.shape, values.dataSync() as Float32Array, spec.precision, spec.quantization);
+    });
+    let quantizedAccuracy = floatAccuracy;
+    if (spec.precision !== 'float32') {
+      model.setWeights(weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape)));
+      quantizedAccuracy = await accuracy(model, test.x, test.y);
+    }
+    const latency = await measureLatency(model, dataset.inputShape);
+    const inspected = inspectModel(model);
+    const concrete = spec.kind === 'teacher' ? input.teacher.spec : spec;
+    const sizeSource = concrete
+      ? measureSpec(concrete, dataset.inputShape, dataset.numClasses).weightTensors
+      : weights.map((w) => ({ size: w.data.length, channels: w.shape[w.shape.length - 1] ?? 1 }));
+    return {
+      family: studentFamily(spec),
+      metrics: {
+        accuracy: quantizedAccuracy,
+        floatAccuracy,
+        params: inspected.params,
+        macs: inspected.macs,
+        sizeBytes: storedBytes(sizeSource, spec.precision, spec.quantization),
+        latencyMs: latency.medianMs,
+        latencyP10Ms: latency.p10Ms,
+        latencyP90Ms: latency.p90Ms,
+      },
+      curve,
+      layers: inspected.layers,
+      weights,
+      topology: model.toJSON(null, false) as object,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    optimizer.dispose();
+    tf.dispose([train.x, train.y, test.x, test.y]);
+    logits?.dispose();
+    model.dispose();
+  }
+}

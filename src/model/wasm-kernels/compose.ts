@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Pads (positive) or crops (negative) the two spatial axes of an NHWC tensor.
+ * Gradient formulas need both: a 'valid' strided convolution can leave input
+ * rows that no output reads, which shows up as a negative pad.
+ */
+export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+  let out = x;
+  const cropTop = Math.max(0, -top);
+  const cropBottom = Math.max(0, -bottom);
+  const cropLeft = Math.max(0, -left);
+  const cropRight = Math.max(0, -right);
+  if (cropTop || cropBottom || cropLeft || cropRight) {
+    const [b, h, w, c] = out.shape;
+    out = tf.slice(out, [0, cropTop, cropLeft, 0], [b, h - cropTop - cropBottom, w - cropLeft - cropRight, c]);
+  }
+  const pt = Math.max(0, top);
+  const pb = Math.max(0, bottom);
+  const pl = Math.max(0, left);
+  const pr = Math.max(0, right);
+  if (pt || pb || pl || pr) {
+    out = tf.pad(out, [
+      [0, 0],
+      [pt, pb],
+      [pl, pr],
+      [0, 0],
+    ]);
+  }
+  return out;
+}
+
+/**
+ * Inserts (stride - 1) zeros between neighbouring rows and columns, the
+ * "fractionally strided" view of an output gradient. Done with reshape + pad,
+ * ops the wasm backend has.
+ */
+export function dilateSpatial(dy: tf.Tensor4D, strideH: number, strideW: number): tf.Tensor4D {
+  if (strideH === 1 && strideW === 1) return dy;
+  const [b, h, w, c] = dy.shape;
+  const spread = tf.pad(tf.reshape(dy, [b, h, 1, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, strideH - 1],
+    [0, 0],
+    [0, strideW - 1],
+    [0, 0],
+  ]);
+  const full = tf.reshape(spread, [b, h * strideH, w * strideW, c]) as tf.Tensor4D;
+  return tf.slice(full, [0, 0, 0, 0], [b, (h - 1) * strideH + 1, (w - 1) * strideW + 1, c]);
+}
+
+/**
+ * The padded, dilated output gradient that a stride-1 'valid' correlation with
+ * the 180-degree-rotated filter turns into the input gradient.
+ */
+export function fullCorrelationInput(
+  dy: tf.Tensor4D,
+  info: { inHeight: number; inWidth: number; filterHeight: number; filterWidth: number; strideHeight: number; strideWidth: number; padInfo: { top: number; left: number } },
+): tf.Tensor4D {
+  const dilated = dilateSpatial(dy, info.strideHeight, info.strideWidth);
+  const [, dh, dw] = dilated.shape;
+  const top = info.filterHeight - 1 - info.padInfo.top;
+  const left = info.filterWidth - 1 - info.padInfo.left;
+  const bottom = info.inHeight + info.filterHeight - 1 - top - dh;
+  const right = info.inWidth + info.filterWidth - 1 - left - dw;
+  return padOrCrop(dilated, top, bottom, left, right);
+}
+
+export function assertUnitDilation(kernel: string, dilations: number | [number, number] | undefined): void {
+  const d = dilations === undefined ? [1, 1] : typeof dilations === 'number' ? [dilations, dilations] : dilations;
+  if (d[0] !== 1 || d[1] !== 1) {
+    throw new Error(`kdsearch's wasm ${kernel} supports dilation 1 only, got [${d.join(', ')}]`);
+  }
+}
+
+export function assertNhwc(kernel: string, dataFormat: string | undefined): void {
+  if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+    throw new Error(`kdsearch's wasm ${kernel} supports dataFormat NHWC only, got ${dataFormat}`);
+  }
+}
