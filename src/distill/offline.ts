@@ -28,6 +28,8 @@ export function offlineStep(opts: {
   optimizer: tf.Optimizer;
   data: ResidentData;
   loss: KdLossOptions;
+  /** A teacher run on every batch instead of cached logits (benchmarks, augmented inputs). */
+  liveTeacher?: tf.LayersModel;
   /** Random image shifts of up to this many pixels (teacher training only: cached logits need fixed inputs). */
   augmentShift?: number;
   seed: number;
@@ -38,7 +40,11 @@ export function offlineStep(opts: {
     let xb = tf.gather(opts.data.x, indices);
     if (opts.augmentShift) xb = randomShift(xb as tf.Tensor4D, opts.augmentShift, rng);
     const yb = tf.gather(opts.data.y, indices) as tf.Tensor1D;
-    const tb = opts.data.teacherLogits ? (tf.gather(opts.data.teacherLogits, indices) as tf.Tensor2D) : undefined;
+    const tb = opts.liveTeacher
+      ? (opts.liveTeacher.apply(xb, { training: false }) as tf.Tensor2D)
+      : opts.data.teacherLogits
+        ? (tf.gather(opts.data.teacherLogits, indices) as tf.Tensor2D)
+        : undefined;
     let kl: tf.Scalar | undefined;
     let ce: tf.Scalar | undefined;
     const total = opts.optimizer.minimize(

@@ -129,7 +129,9 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     });
     let quantizedAccuracy = floatAccuracy;
     if (spec.precision !== 'float32') {
-      model.setWeights(weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape)));
+      const dequantized = weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape));
+      model.setWeights(dequantized);
+      tf.dispose(dequantized);
       quantizedAccuracy = await accuracy(model, test.x, test.y);
     }
     const latency = await measureLatency(model, dataset.inputShape);

@@ -44,7 +44,10 @@ async function activate(name: BackendName): Promise<boolean> {
  * package, no network), else the slow pure-JS cpu reference.
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendName> {
-  if (active && (choice === 'auto' || choice === active)) return active;
+  if (active && (choice === 'auto' || choice === active)) {
+    await tf.setBackend(TFJS_NAME[active]);
+    return active;
+  }
   const order: BackendName[] = choice === 'auto' ? ['node', 'wasm', 'cpu'] : [choice];
   const reasons: string[] = [];
   for (const name of order) {

@@ -47,12 +47,12 @@ export function buildModel(spec: ConcreteSpec, opts: { inputShape: number[]; num
       if (block.pool) model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
     }
   }
-  if (opts.inputShape.length > 1 || needsInput) model.add(tf.layers.flatten(withInput({})));
+  if (opts.inputShape.length > 1) model.add(tf.layers.flatten(withInput({})));
   const hidden = spec.kind === 'mlp' ? spec.hidden : spec.dense;
   for (const units of hidden) {
-    model.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: kernelInitializer() }));
+    model.add(tf.layers.dense(withInput({ units, activation: 'relu', kernelInitializer: kernelInitializer() })));
   }
-  if (spec.dropout > 0) model.add(tf.layers.dropout({ rate: spec.dropout }));
-  model.add(tf.layers.dense({ units: opts.numClasses, kernelInitializer: kernelInitializer() }));
+  if (spec.dropout > 0 && !needsInput) model.add(tf.layers.dropout({ rate: spec.dropout }));
+  model.add(tf.layers.dense(withInput({ units: opts.numClasses, kernelInitializer: kernelInitializer() })));
   return model;
 }

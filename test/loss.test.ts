@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { crossEntropy, kdLoss, softKl } from '../src/distill/loss';
+import { useWasm } from './helpers';
+
+before(useWasm);
+
+// Hand-computed reference, in plain JS and float64, written from the formula.
+function softmax(z: number[], T: number): number[] {
+  const m = Math.max(...z.map((v) => v / T));
+  const e = z.map((v) => Math.exp(v / T - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+const student = [
+  [2.0, 1.0, 0.1],
+  [0.5, 2.5, -1.0],
+];
+const teacher = [
+  [3.0, 0.5, -0.5],
+  [0.0, 4.0, 1.0],
+];
+const labels = [0, 1];
+
+function expected(T: number, alpha: number) {
+  let kl = 0;
+  let ce = 0;
+  for (let i = 0; i < 2; i++) {
+    const pt = softmax(teacher[i], T);
+    const ps = softmax(student[i], T);
+    kl += pt.reduce((a, p, k) => a + p * Math.log(p / ps[k]), 0);
+    ce += -Math.log(softmax(student[i], 1)[labels[i]]);
+  }
+  kl /= 2;
+  ce /= 2;
+  return { kl, ce, total: alpha * T * T * kl + (1 - alpha) * ce };
+}
+
+async function computed(T: number, alpha: number) {
+  const s = tf.tensor2d(student);
+  const t = tf.tensor2d(teacher);
+  const y = tf.tensor1d(labels, 'int32');
+  const parts = kdLoss(s, t, y, { temperature: T, alpha });
+  const out = { total: (await parts.total.data())[0], kl: (await parts.kl.data())[0], ce: (await parts.ce.data())[0] };
+  tf.dispose([s, t, y, parts.total, parts.kl, parts.ce]);
+  return out;
+}
+
+test('cross-entropy matches -log softmax of the label, by hand', async () => {
+  // Row 1: logits [2, 1, 0.1], label 0: -log(e^2 / (e^2 + e^1 + e^0.1)) = 0.41703
+  const ce = crossEntropy(tf.tensor2d([student[0]]), tf.tensor1d([0], 'int32'));
+  assert.ok(Math.abs((await ce.data())[0] - 0.417029) < 1e-5);
+});
+
+test('KL of identical logits is zero, and positive otherwise', async () => {
+  const same = softKl(tf.tensor2d(student), tf.tensor2d(student), 3);
+  assert.ok(Math.abs((await same.data())[0]) < 1e-6);
+  const differ = softKl(tf.tensor2d(student), tf.tensor2d(teacher), 3);
+  assert.ok((await differ.data())[0] > 0.01);
+});
+
+for (const [T, alpha] of [
+  [1, 0.5],
+  [4, 0.7],
+  [2, 0.9],
+  [10, 0.3],
+]) {
+  test(`KD loss at T=${T}, alpha=${alpha} matches the hand-computed value`, async () => {
+    const got = await computed(T, alpha);
+    const want = expected(T, alpha);
+    assert.ok(Math.abs(got.kl - want.kl) < 1e-5, `kl ${got.kl} vs ${want.kl}`);
+    assert.ok(Math.abs(got.ce - want.ce) < 1e-5, `ce ${got.ce} vs ${want.ce}`);
+    assert.ok(Math.abs(got.total - want.total) < 1e-4 * Math.max(1, want.total), `total ${got.total} vs ${want.total}`);
+  });
+}
+
+test('alpha = 0 is plain cross-entropy (the from-scratch baseline)', async () => {
+  const got = await computed(4, 0);
+  assert.ok(Math.abs(got.total - expected(4, 0).ce) < 1e-5);
+  assert.equal(got.kl, 0);
+});
+
+test('alpha = 1 is T^2 times the KL term only', async () => {
+  const got = await computed(4, 1);
+  const want = expected(4, 1);
+  assert.ok(Math.abs(got.total - 16 * want.kl) < 1e-4, `${got.total} vs ${16 * want.kl}`);
+});
+
+test('the T^2 factor keeps the soft gradient scale independent of T', async () => {
+  // Without T^2 the soft gradient shrinks like 1/T^2 (100x from T=5 to T=50); with it, it stays put.
+  const gradNorm = async (T: number) => {
+    const g = tf.grad((s: tf.Tensor) => kdLoss(s as tf.Tensor2D, tf.tensor2d(teacher), tf.tensor1d(labels, 'int32'), { temperature: T, alpha: 1 }).total);
+    return (await tf.norm(g(tf.tensor2d(student))).data())[0];
+  };
+  const ratio = (await gradNorm(5)) / (await gradNorm(50));
+  assert.ok(ratio > 0.5 && ratio < 2, `gradient norm ratio T=5 / T=50 is ${ratio}`);
+});
+
+test('the loss leaks no tensors', async () => {
+  const baseline = tf.memory().numTensors;
+  await computed(4, 0.7);
+  assert.equal(tf.memory().numTensors, baseline);
+});

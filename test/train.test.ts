@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { loadEmbeddedMnist } from '../src/datasets/mnist-embedded';
+import type { Dataset } from '../src/datasets/types';
+import { runTrial } from '../src/distill/trial';
+import type { TrainingConfig } from '../src/distill/trial';
+import { errorCodeOf } from '../src/errors';
+import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
+import { parseStudentSpec } from '../src/space/student';
+import { tempDir, useWasm } from './helpers';
+
+let dataset: Dataset;
+let fakeLogits: Float32Array;
+
+before(async () => {
+  await useWasm();
+  dataset = loadEmbeddedMnist({ dataDir: tempDir() });
+  // A stand-in teacher: confident logits pointing at the true label.
+  fakeLogits = new Float32Array(dataset.train.n * 10);
+  for (let i = 0; i < dataset.train.n; i++) fakeLogits[i * 10 + dataset.train.y[i]] = 5;
+});
+
+const quick: TrainingConfig = { epochs: 3, batchSize: 32, learningRate: 0.003, temperature: 4, alpha: 0.7, seed: 3, trainLimit: 320 };
+const teacher = { spec: BUILTIN_TEACHER_SPEC, topology: {} };
+
+test('several epochs of conv and separable students leave tf.memory().numTensors at its baseline', async () => {
+  const baseline = tf.memory().numTensors;
+  for (const spec of [
+    { kind: 'cnn', blocks: [{ filters: 4, kernel: 3 }, { op: 'sepconv', filters: 8, kernel: 3 }], dense: [16] },
+    { kind: 'mlp', hidden: [32], precision: 'int8' },
+  ]) {
+    const result = await runTrial({ spec: parseStudentSpec(spec, 'test'), training: quick, dataset, teacherLogits: fakeLogits, teacher });
+    assert.equal(result.curve.length, 3);
+    assert.equal(tf.memory().numTensors, baseline, `after ${spec.kind}`);
+  }
+});
+
+test('a trial learns, and its metrics follow their definitions', async () => {
+  const result = await runTrial({
+    spec: parseStudentSpec({ kind: 'mlp', hidden: [64], precision: 'int8' }, 'test'),
+    training: { ...quick, epochs: 4, trainLimit: 1000 },
+    dataset,
+    teacherLogits: fakeLogits,
+    teacher,
+  });
+  const m = result.metrics;
+  assert.ok(result.curve[3].loss < result.curve[0].loss, 'loss falls');
+  assert.ok(m.floatAccuracy > 0.8, `accuracy ${m.floatAccuracy} after 4 epochs on 1000 digits`);
+  assert.ok(Math.abs(m.accuracy - m.floatAccuracy) < 0.02, 'int8 costs little accuracy');
+  assert.equal(m.params, 784 * 64 + 64 + 64 * 10 + 10);
+  assert.equal(m.macs, 784 * 64 + 64 * 10);
+  assert.equal(m.sizeBytes, m.params + 4 * 8, 'one byte per weight + scale/min per tensor');
+  assert.ok(m.latencyMs > 0 && m.latencyP10Ms <= m.latencyMs && m.latencyMs <= m.latencyP90Ms);
+  assert.equal(result.weights.length, 4);
+  assert.ok(result.weights.every((w) => w.precision === 'int8' && w.data instanceof Uint8Array));
+});
+
+test('the same seed gives the same training run', async () => {
+  const spec = parseStudentSpec({ kind: 'cnn', blocks: [{ filters: 4, kernel: 3 }] }, 'test');
+  const a = await runTrial({ spec, training: { ...quick, epochs: 2 }, dataset, teacherLogits: fakeLogits, teacher });
+  const b = await runTrial({ spec, training: { ...quick, epochs: 2 }, dataset, teacherLogits: fakeLogits, teacher });
+  assert.deepEqual(
+    a.curve.map((r) => [r.loss, r.valAccuracy]),
+    b.curve.map((r) => [r.loss, r.valAccuracy]),
+  );
+  const c = await runTrial({ spec, training: { ...quick, epochs: 2, seed: 4 }, dataset, teacherLogits: fakeLogits, teacher });
+  assert.notEqual(c.curve[0].loss, a.curve[0].loss);
+});
+
+test('a diverging run fails with TRIAL_DIVERGED instead of reporting NaN', async () => {
+  const baseline = tf.memory().numTensors;
+  await assert.rejects(
+    runTrial({
+      spec: parseStudentSpec({ kind: 'mlp', hidden: [32] }, 'test'),
+      training: { ...quick, epochs: 2 },
+      dataset,
+      teacherLogits: fakeLogits.map((v, i) => (i % 10 === 3 ? NaN : v)), // a broken teacher
+      teacher,
+    }),
+    (e) => errorCodeOf(e) === 'TRIAL_DIVERGED',
+  );
+  assert.equal(tf.memory().numTensors, baseline);
+});
