@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { distillCommand, formatDistillReport } from './commands/distill';
 import { choiceArg, intArg, numberArg, readStudentSpec } from './commands/options';
 import { teacherCommand } from './commands/teacher';
@@ -37,7 +37,9 @@ function print(value: unknown, json: boolean | undefined, human: () => string): 
 export function buildProgram(): Command {
   const program = new Command('kdsearch')
     .description('Knowledge distillation + architecture search: find the best student for a teacher.')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Throw instead of exiting, so main() decides the exit code (2 for a bad flag).
+    .exitOverride();
 
   addCommon(
     program
@@ -92,6 +94,10 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message.
+      return err.exitCode === 0 ? 0 : 2;
+    }
     const code = errorCodeOf(err);
     if (code) {
       log(`kdsearch: error [${code}]: ${(err as Error).message}`);

@@ -99,11 +99,13 @@ test('a malformed dataset names the file and exits non-zero', () => {
 
 test('bad flags are refused with what was expected', () => {
   const r = kdsearch(['distill', '--student', '{"kind":"mlp"}', '--alpha', '1.5']);
-  assert.notEqual(r.code, 0);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /--alpha/);
   assert.match(r.stderr, /from 0 to 1/);
   const b = kdsearch(['distill', '--student', '{"kind":"mlp"}', '--backend', 'gpu']);
-  assert.notEqual(b.code, 0);
+  assert.equal(b.code, 2);
+  assert.equal(kdsearch(['distill']).code, 2, 'missing --student');
+  assert.equal(kdsearch(['--help']).code, 0);
   assert.match(b.stderr, /Allowed choices are auto, node, wasm, cpu/);
   const n = kdsearch(['distill', '--student', '{"kind":"mlp"}', '--backend', 'node', '--data-dir', dataDir]);
   if (n.code !== 0) assert.match(n.stderr, /BACKEND_UNAVAILABLE.*tfjs-node/s);
