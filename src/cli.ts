@@ -3,6 +3,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { distillCommand, formatDistillReport } from './commands/distill';
 import { choiceArg, intArg, numberArg, readStudentSpec } from './commands/options';
 import { teacherCommand } from './commands/teacher';
+import { formatFrontReport } from './commands/front-report';
+import { frontCommand, searchCommand } from './commands/search';
+import { CONTROLLER_NAMES } from './search/controllers';
+import type { ControllerName } from './search/controllers';
+import { searchSpaceJsonSchema } from './space/json-schema';
 import { DATASET_HELP } from './datasets/load';
 import { DEFAULT_TRAINING } from './distill/trial';
 import { ERROR_CODES, KdError, errorCodeOf } from './errors';
@@ -86,6 +91,85 @@ export function buildProgram(): Command {
     print(result, flags.json, () => `teacher ${result.source}: ${(result.accuracy * 100).toFixed(2)}% test accuracy, ${result.params} params (${result.backend})`);
   });
 
+  const searchFlags = (cmd: Command) =>
+    cmd
+      .option('--trials <n>', 'total trials of the experiment (default: the space\'s "trials")', intArg(1, 100000))
+      .option('--workers <n>', 'worker threads (default: the number of cores)', intArg(1, 256))
+      .option('--time-limit <seconds>', 'per-trial wall-time limit; a trial over it is FAILED', intArg(1))
+      .option('--memory-limit <mb>', 'per-worker JS heap limit in MB; a trial over it is FAILED', intArg(64))
+      .option('--db <path>', 'the SQLite database', 'data/kdsearch.db');
+
+  type SearchFlags = GlobalFlags & {
+    space?: string;
+    name?: string;
+    controller?: ControllerName;
+    seed?: number;
+    trials?: number;
+    workers?: number;
+    timeLimit?: number;
+    memoryLimit?: number;
+    db: string;
+    allowSpaceChange?: boolean;
+  };
+  const runSearch = async (flags: SearchFlags, name?: string) => {
+    const report = await searchCommand(
+      {
+        db: flags.db,
+        dataDir: flags.dataDir,
+        backend: flags.backend,
+        spaceFile: flags.space,
+        name: name ?? flags.name,
+        controller: flags.controller,
+        seed: flags.seed,
+        trials: flags.trials,
+        workers: flags.workers,
+        timeLimitSec: flags.timeLimit,
+        memoryLimitMb: flags.memoryLimit,
+        allowSpaceChange: flags.allowSpaceChange ?? false,
+        interactive: Boolean(process.stdout.isTTY && process.stderr.isTTY) && !flags.json,
+      },
+      log,
+    );
+    print(report, flags.json, () => formatFrontReport(report));
+  };
+
+  addCommon(
+    searchFlags(
+      program
+        .command('search')
+        .description('search a space for the best students; resumes when --name names an existing experiment')
+        .requiredOption('--space <file>', 'search space (YAML or JSON), e.g. search-spaces/mnist-quick.yaml')
+        .option('--name <name>', 'experiment name (default: the space name and the time)')
+        .addOption(new Option('--controller <name>', 'search strategy (default: nsga2)').choices(CONTROLLER_NAMES))
+        .option('--seed <s>', 'experiment seed (default: 0)', intArg(0))
+        .option('--allow-space-change', 'resume even though the space file changed (the stored space is used)'),
+    ),
+    { teacher: false },
+  ).action((flags: SearchFlags) => runSearch(flags));
+
+  addCommon(
+    searchFlags(program.command('resume').description('continue a stopped or finished experiment').argument('<name>', 'experiment name')),
+    { teacher: false },
+  ).action((name: string, flags: SearchFlags) => runSearch(flags, name));
+
+  program
+    .command('front')
+    .description("print an experiment's current front from the database")
+    .argument('<name>', 'experiment name')
+    .option('--db <path>', 'the SQLite database', 'data/kdsearch.db')
+    .option('--json', 'print one JSON object on stdout')
+    .action((name: string, flags: { db: string; json?: boolean }) => {
+      const report = frontCommand({ db: flags.db, name });
+      print(report, flags.json, () => formatFrontReport(report));
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of search-space files (for editors)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(searchSpaceJsonSchema(), null, 2)}\n`);
+    });
+
   return program;
 }
 
@@ -101,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = errorCodeOf(err);
     if (code) {
       log(`kdsearch: error [${code}]: ${(err as Error).message}`);
-      return code === 'USAGE' ? 2 : 1;
+      return code === 'USAGE' ? 2 : code === 'INTERRUPTED' ? 130 : 1;
     }
     log(`kdsearch: unexpected error (${ERROR_CODES.INTERNAL}):`);
     log((err as Error).stack ?? String(err));

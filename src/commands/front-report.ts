@@ -1,0 +1,80 @@
+import { frontHypervolume, frontOf } from '../search/objectives';
+import type { TrialRecord } from '../search/types';
+import type { Experiment } from '../store/store';
+
+export interface FrontMember {
+  number: number;
+  family: string;
+  candidate: TrialRecord['candidate'];
+  accuracy: number;
+  params: number;
+  macs: number;
+  sizeBytes: number;
+  latencyMs: number;
+}
+
+export interface FrontReport {
+  experiment: string;
+  status: string;
+  objectives: string[];
+  teacher: { accuracy: number; params: number; source: string };
+  front: FrontMember[];
+  hypervolume: number;
+  trials: Array<{ number: number; state: string; family: string; accuracy?: number; params?: number; sizeBytes?: number; latencyMs?: number }>;
+}
+
+export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[]): FrontReport {
+  return {
+    experiment: exp.name,
+    status: exp.status,
+    objectives: exp.space.objectives,
+    teacher: { accuracy: exp.teacher.accuracy, params: exp.teacher.params, source: exp.teacher.source },
+    front: frontOf(exp.space, history).map((t) => ({
+      number: t.number,
+      family: t.candidate.genes.family,
+      candidate: t.candidate,
+      accuracy: t.metrics!.accuracy,
+      params: t.metrics!.params,
+      macs: t.metrics!.macs,
+      sizeBytes: t.metrics!.sizeBytes,
+      latencyMs: t.metrics!.latencyMs,
+    })),
+    hypervolume: frontHypervolume(exp.space, history),
+    trials: history.map((t) => ({
+      number: t.number,
+      state: t.state,
+      family: t.candidate.genes.family,
+      accuracy: t.metrics?.accuracy,
+      params: t.metrics?.params,
+      sizeBytes: t.metrics?.sizeBytes,
+      latencyMs: t.metrics?.latencyMs,
+    })),
+  };
+}
+
+function describeStudent(m: FrontMember): string {
+  const s = m.candidate.student;
+  const arch =
+    s.kind === 'mlp'
+      ? `mlp ${s.hidden.join('-') || 'linear'}`
+      : s.kind === 'cnn'
+        ? `${s.blocks.map((b) => `${b.op === 'sepconv' ? 's' : 'c'}${b.filters}k${b.kernel}`).join(' ')}${s.dense.length ? ` d${s.dense.join('-')}` : ''}`
+        : 'born-again';
+  return `${arch} ${s.precision}`;
+}
+
+export function formatFrontReport(r: FrontReport): string {
+  const counts = r.trials.reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.state]: (acc[t.state] ?? 0) + 1 }), {});
+  const lines = [
+    `experiment ${r.experiment} (${r.status}): ${r.trials.length} trials (${Object.entries(counts).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ')})`,
+    `teacher: ${(r.teacher.accuracy * 100).toFixed(2)}% accuracy, ${r.teacher.params} params`,
+    `front over ${r.objectives.join(', ')}: ${r.front.length} students, hypervolume ${r.hypervolume.toPrecision(4)}`,
+    '  trial  family        accuracy    params   sizeBytes  latencyMs  student',
+  ];
+  for (const m of r.front) {
+    lines.push(
+      `  ${String(m.number).padStart(5)}  ${m.family.padEnd(12)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${describeStudent(m)}`,
+    );
+  }
+  return lines.join('\n');
+}

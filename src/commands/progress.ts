@@ -1,0 +1,48 @@
+import cliProgress from 'cli-progress';
+import type { Log } from '../distill/teacher';
+import type { SearchEvent } from '../runtime/search-loop';
+
+/**
+ * Search progress: a bar (trials done / planned, failures, front size,
+ * elapsed, ETA) on an interactive terminal; one line per finished trial
+ * otherwise. Written to stderr so stdout keeps only the result.
+ */
+export function searchProgress(opts: { planned: number; done: number; failed: number; interactive: boolean; log: Log; frontSize: () => number }) {
+  let done = opts.done;
+  let failed = opts.failed;
+  const started = Date.now();
+  const bar = opts.interactive
+    ? new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: 'trials {bar} {value}/{total} | failed {failed} | front {front} | running {running} | {duration_formatted} elapsed, ETA {eta_formatted}',
+          hideCursor: true,
+          etaBuffer: 4,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const running = new Set<number>();
+  bar?.start(opts.planned, done, { failed, front: opts.frontSize(), running: 0 });
+  return {
+    onEvent(e: SearchEvent) {
+      if (e.type === 'trial-start') running.add(e.number);
+      if (e.type === 'trial-end') {
+        running.delete(e.number);
+        done++;
+        if (!e.outcome.ok) failed++;
+        if (!bar) {
+          const what = e.outcome.ok
+            ? `${(e.outcome.metrics.accuracy * 100).toFixed(2)}% accuracy, ${e.outcome.metrics.params} params, ${e.outcome.metrics.sizeBytes} bytes, ${e.outcome.metrics.latencyMs.toFixed(3)} ms`
+            : `FAILED [${e.outcome.code}] ${e.outcome.message}`;
+          opts.log(`trial ${e.number} (${done}/${opts.planned}, ${((Date.now() - started) / 1000).toFixed(0)} s): ${what}`);
+        }
+      }
+      if (e.type === 'exhausted') opts.log('search space exhausted: every allowed candidate has been proposed');
+      bar?.update(done, { failed, front: opts.frontSize(), running: running.size });
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import Piscina from 'piscina';
+import type { EpochRecord } from '../distill/loop';
+import type { RunHooks, TrialExecutor } from './executor';
+import { parseOutcome } from './task';
+import type { TrialOutcome, TrialTask } from './task';
+
+export interface PoolOptions {
+  /** Worker threads; default: the number of cores. */
+  workers?: number;
+  /** Per-trial wall-time limit; the worker is terminated and replaced. */
+  timeLimitSec?: number;
+  /** Per-worker V8 heap limit (Piscina resourceLimits). */
+  memoryLimitMb?: number;
+}
+
+export const DEFAULT_MEMORY_LIMIT_MB = 4096;
+
+function describeCrash(err: unknown): { code: 'TRIAL_OUT_OF_MEMORY' | 'TRIAL_CRASHED'; message: string } {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory|heap limit/i.test(e?.message ?? '')) {
+    return { code: 'TRIAL_OUT_OF_MEMORY', message: `the worker ran out of memory (${e.message})` };
+  }
+  return { code: 'TRIAL_CRASHED', message: `the worker crashed: ${e?.message ?? String(err)}` };
+}
+
+/** The local executor: a Piscina pool of worker threads, one trial per task. */
+export class PiscinaExecutor implements TrialExecutor {
+  readonly concurrency: number;
+  private readonly pool: Piscina;
+  private readonly timeLimitMs?: number;
+  private readonly memoryLimitMb: number;
+
+  constructor(opts: PoolOptions = {}) {
+    this.concurrency = opts.workers ?? availableParallelism();
+    this.timeLimitMs = opts.timeLimitSec ? opts.timeLimitSec * 1000 : undefined;
+    this.memoryLimitMb = opts.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
+    this.pool = new Piscina({
+      filename: join(__dirname, 'worker.js'),
+      minThreads: this.concurrency,
+      maxThreads: this.concurrency,
+      // One trial per worker at a time: trials are CPU-bound.
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+      resourceLimits: { maxOldGenerationSizeMb: this.memoryLimitMb },
+    });
+  }
+
+  async run(task: Omit<TrialTask, 'progress'>, hooks: RunHooks): Promise<TrialOutcome> {
+    const channel = new MessageChannel();
+    channel.port1.on('message', (record: EpochRecord) => hooks.onEpoch(record));
+    const abort = new AbortController();
+    const onStop = () => abort.abort(new Error('stopped'));
+    hooks.signal.addEventListener('abort', onStop, { once: true });
+    let timedOut = false;
+    const timer = this.timeLimitMs
+      ? setTimeout(() => {
+          timedOut = true;
+          abort.abort(new Error('time limit'));
+        }, this.timeLimitMs)
+      : undefined;
+    const started = performance.now();
+    try {
+      return parseOutcome(await this.pool.run({ ...task, progress: channel.port2 }, { transferList: [channel.port2], signal: abort.signal }));
+    } catch (err) {
+      const seconds = (performance.now() - started) / 1000;
+      if (timedOut) {
+        return { ok: false, code: 'TRIAL_TIMEOUT', message: `the trial exceeded its time limit of ${this.timeLimitMs! / 1000} s and was stopped`, seconds };
+      }
+      if (hooks.signal.aborted) return { ok: false, code: 'INTERRUPTED', message: 'the search was stopped', seconds };
+      return { ok: false, ...describeCrash(err), seconds };
+    } finally {
+      if (timer) clearTimeout(timer);
+      hooks.signal.removeEventListener('abort', onStop);
+      channel.port1.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

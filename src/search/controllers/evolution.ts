@@ -1,0 +1,51 @@
+import { mutate } from '../../space/mutate';
+import { sampleCandidate } from '../../space/sample';
+import type { Rng } from '../../util/rng';
+import { scoredTrials } from '../objectives';
+import type { Controller, TrialRecord } from '../types';
+import { propose } from './propose';
+
+export interface EvolutionOptions {
+  /** Size of the sliding population (the most recent COMPLETE trials). */
+  population: number;
+  /** Tournament size. */
+  sample: number;
+}
+
+/** Random weights on the simplex, one set per child: scalarises the objectives. */
+function randomWeights(dims: number, rng: Rng): number[] {
+  const e = Array.from({ length: dims }, () => -Math.log(1 - rng.next()));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+/**
+ * Regularized (aging) evolution, Real et al. 2019: the population is the
+ * `population` most recent COMPLETE trials, so old members age out; a
+ * tournament of `sample` random members picks the parent, which is mutated
+ * once. Several objectives are scalarised with random weights drawn per
+ * child over min-max normalised objectives, so different children pull
+ * toward different parts of the front.
+ */
+export function evolutionController(opts: EvolutionOptions = { population: 10, sample: 3 }): Controller {
+  return {
+    name: 'evolution',
+    ask: (input) => {
+      const { space, spaceContext, rng } = input;
+      const { trials, points } = scoredTrials(space, input.history);
+      if (input.history.length < opts.population || trials.length === 0) {
+        return propose(input, () => sampleCandidate(space, spaceContext, rng));
+      }
+      // Most recent first by trial number: the aging population.
+      const order = trials.map((_, i) => i).sort((a, b) => trials[b].number - trials[a].number).slice(0, opts.population);
+      const dims = space.objectives.length;
+      const lo = Array.from({ length: dims }, (_, m) => Math.min(...order.map((i) => points[i][m])));
+      const hi = Array.from({ length: dims }, (_, m) => Math.max(...order.map((i) => points[i][m])));
+      const weights = randomWeights(dims, rng);
+      const score = (i: number) => points[i].reduce((s, v, m) => s + weights[m] * (hi[m] > lo[m] ? (v - lo[m]) / (hi[m] - lo[m]) : 0), 0);
+      const contestants = Array.from({ length: Math.min(opts.sample, order.length) }, () => rng.pick(order));
+      const parent: TrialRecord = trials[contestants.reduce((best, i) => (score(i) < score(best) ? i : best))];
+      return propose(input, () => mutate(space, spaceContext, parent.candidate, rng));
+    },
+  };
+}

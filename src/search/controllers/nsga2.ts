@@ -1,0 +1,52 @@
+import { crossover, mutate } from '../../space/mutate';
+import { sampleCandidate } from '../../space/sample';
+import { scoredTrials } from '../objectives';
+import { crowdingDistance, nonDominatedSort } from '../pareto';
+import type { Controller } from '../types';
+import { propose } from './propose';
+
+export interface Nsga2Options {
+  /** Parent population size; the first `population` trials are random. */
+  population: number;
+  crossoverProbability: number;
+}
+
+/**
+ * NSGA-II (Deb et al. 2002) as a function of the history: the parent
+ * population is the best `population` feasible COMPLETE trials by
+ * non-domination rank, then crowding distance (elitist selection over all
+ * trials so far); two binary tournaments on (rank, crowding) pick the
+ * parents; the child is their crossover, then mutated once.
+ */
+export function nsga2Controller(opts: Nsga2Options = { population: 8, crossoverProbability: 0.9 }): Controller {
+  return {
+    name: 'nsga2',
+    ask: (input) => {
+      const { space, spaceContext, rng } = input;
+      const { trials, points } = scoredTrials(space, input.history);
+      if (input.history.length < opts.population || trials.length < 2) {
+        return propose(input, () => sampleCandidate(space, spaceContext, rng));
+      }
+      const rank = new Array<number>(trials.length);
+      const crowd = new Array<number>(trials.length);
+      const ordered: number[] = [];
+      nonDominatedSort(points).forEach((front, r) => {
+        const d = crowdingDistance(points, front);
+        front.forEach((i, k) => {
+          rank[i] = r;
+          crowd[i] = d[k];
+        });
+        ordered.push(...[...front].sort((a, b) => crowd[b] - crowd[a] || trials[a].number - trials[b].number));
+      });
+      const parents = ordered.slice(0, opts.population);
+      const better = (a: number, b: number) => (rank[a] !== rank[b] ? (rank[a] < rank[b] ? a : b) : crowd[a] >= crowd[b] ? a : b);
+      const tournament = () => better(rng.pick(parents), rng.pick(parents));
+      return propose(input, () => {
+        const a = trials[tournament()].candidate;
+        const b = trials[tournament()].candidate;
+        const child = rng.next() < opts.crossoverProbability ? crossover(spaceContext, a, b, rng) : a;
+        return mutate(space, spaceContext, child, rng);
+      });
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import type { ObjectiveMetric, SearchSpace } from '../space/schema';
+import { MAXIMISED } from '../space/schema';
+import { hypervolume } from './hypervolume';
+import { paretoFront } from './pareto';
+import type { TrialMetrics, TrialRecord } from './types';
+
+/** A metric as a minimised quantity: maximised metrics are negated. */
+function toMin(metric: ObjectiveMetric, value: number): number {
+  return MAXIMISED.has(metric) ? -value : value;
+}
+
+export function objectiveVector(metrics: TrialMetrics, objectives: readonly ObjectiveMetric[]): number[] {
+  return objectives.map((o) => toMin(o, metrics[o]));
+}
+
+export function referenceVector(space: SearchSpace): number[] {
+  return space.objectives.map((o) => toMin(o, space.reference[o]!));
+}
+
+/** A COMPLETE trial that meets the constraints only measurable after training. */
+export function isFeasible(space: SearchSpace, t: TrialRecord): t is TrialRecord & { metrics: TrialMetrics } {
+  if (t.state !== 'COMPLETE' || !t.metrics) return false;
+  const max = space.constraints.maxLatencyMs;
+  return max === undefined || t.metrics.latencyMs <= max;
+}
+
+/** The feasible COMPLETE trials, with their objective vectors. */
+export function scoredTrials(space: SearchSpace, history: readonly TrialRecord[]) {
+  const trials = history.filter((t) => isFeasible(space, t));
+  return { trials, points: trials.map((t) => objectiveVector(t.metrics!, space.objectives)) };
+}
+
+/** The front: non-dominated feasible trials over all objectives, by trial number. */
+export function frontOf(space: SearchSpace, history: readonly TrialRecord[]): TrialRecord[] {
+  const { trials, points } = scoredTrials(space, history);
+  return paretoFront(points)
+    .map((i) => trials[i])
+    .sort((a, b) => a.number - b.number);
+}
+
+/** Hypervolume of the front against the space's reference point. */
+export function frontHypervolume(space: SearchSpace, history: readonly TrialRecord[]): number {
+  const { points } = scoredTrials(space, history);
+  return hypervolume(points, referenceVector(space));
+}
+
+/** Hypervolume after each trial (by number): the search's progress curve. */
+export function hypervolumeCurve(space: SearchSpace, history: readonly TrialRecord[]): Array<{ trial: number; hypervolume: number }> {
+  const ordered = [...history].sort((a, b) => a.number - b.number);
+  return ordered.map((t, i) => ({ trial: t.number, hypervolume: frontHypervolume(space, ordered.slice(0, i + 1)) }));
+}

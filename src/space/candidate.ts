@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { KdError, formatIssues } from '../errors';
+import { canonicalJson, sha256 } from '../util/hash';
+import { FAMILY_NAMES } from './schema';
+import type { FamilyName } from './schema';
+import { PRECISIONS, studentSpecSchema } from './student';
+import type { ConcreteSpec, StudentSpec } from './student';
+
+/** The per-family choices a candidate was made from (what mutation and crossover change). */
+export type Genes =
+  | { family: 'mlp'; units: number[] }
+  | { family: 'cnn' | 'separable'; blocks: Array<{ filters: number; kernel: number }>; dense: number }
+  | { family: 'teacher-copy'; depth: number; width: number }
+  | { family: 'born-again' };
+
+export interface CandidateTraining {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  temperature: number;
+  alpha: number;
+  trainLimit?: number;
+}
+
+/** A sampled, not yet trained student: its architecture and how to train it. */
+export interface Candidate {
+  genes: Genes;
+  student: StudentSpec;
+  training: CandidateTraining;
+}
+
+const genesSchema = z.discriminatedUnion('family', [
+  z.object({ family: z.literal('mlp'), units: z.array(z.number().int().positive()) }),
+  z.object({
+    family: z.enum(['cnn', 'separable']),
+    blocks: z.array(z.object({ filters: z.number().int().positive(), kernel: z.number().int().positive() })),
+    dense: z.number().int().min(0),
+  }),
+  z.object({ family: z.literal('teacher-copy'), depth: z.number().positive(), width: z.number().positive() }),
+  z.object({ family: z.literal('born-again') }),
+]);
+
+export const candidateSchema = z.object({
+  genes: genesSchema,
+  student: studentSpecSchema,
+  training: z.object({
+    epochs: z.number().int().positive(),
+    batchSize: z.number().int().positive(),
+    learningRate: z.number().positive(),
+    temperature: z.number().positive(),
+    alpha: z.number().min(0).max(1),
+    trainLimit: z.number().int().positive().optional(),
+  }),
+});
+
+/** Validates a candidate read back from storage or received by a worker. */
+export function parseCandidate(value: unknown, origin: string): Candidate {
+  const r = candidateSchema.safeParse(value);
+  if (!r.success) throw new KdError('STORE_CORRUPT', `${origin}: not a valid candidate\n${formatIssues(r.error.issues)}`);
+  return r.data as Candidate;
+}
+
+export function familyOf(c: Candidate): FamilyName {
+  return c.genes.family;
+}
+
+/**
+ * The candidate's identity: its phenotype (the student it builds and how it
+ * is trained), canonically encoded. Two gene sets that build the same
+ * student get the same hash, so the same student is never trained twice.
+ */
+export function candidateKey(c: Candidate): string {
+  return canonicalJson({ student: c.student, training: c.training });
+}
+
+export function candidateHash(c: Candidate): string {
+  return sha256(candidateKey(c)).slice(0, 16);
+}
+
+/** Expresses genes as a student spec; teacher-copy needs the built-in teacher's spec. */
+export function express(
+  genes: Genes,
+  common: { precision: (typeof PRECISIONS)[number]; quantization: 'per-tensor' | 'per-channel' },
+  teacherSpec: ConcreteSpec | undefined,
+): StudentSpec {
+  switch (genes.family) {
+    case 'mlp':
+      return { kind: 'mlp', hidden: genes.units, dropout: 0, ...common };
+    case 'cnn':
+    case 'separable':
+      return {
+        kind: 'cnn',
+        blocks: genes.blocks.map((b, i) => ({
+          // The separable family keeps a plain conv stem: a depthwise filter over one input channel learns little.
+          op: genes.family === 'separable' && i > 0 ? 'sepconv' : 'conv',
+          filters: b.filters,
+          kernel: b.kernel,
+          padding: 'same',
+          pool: true,
+        })),
+        dense: genes.dense > 0 ? [genes.dense] : [],
+        dropout: 0,
+        ...common,
+      };
+    case 'teacher-copy': {
+      if (!teacherSpec || teacherSpec.kind !== 'cnn') {
+        throw new KdError('SPACE_INVALID', 'the teacher-copy family copies the built-in CNN teacher; with a teacher from disk use the other families');
+      }
+      const keep = Math.max(1, Math.round(teacherSpec.blocks.length * genes.depth));
+      const scale = (n: number) => Math.max(1, Math.round(n * genes.width));
+      return {
+        kind: 'cnn',
+        blocks: teacherSpec.blocks.slice(0, keep).map((b) => ({ ...b, filters: scale(b.filters) })),
+        dense: teacherSpec.dense.map(scale),
+        dropout: 0,
+        ...common,
+      };
+    }
+    case 'born-again':
+      return { kind: 'teacher', ...common };
+  }
+}
+
+export { FAMILY_NAMES };

@@ -1,0 +1,139 @@
+import type { Rng } from '../util/rng';
+import type { Candidate, CandidateTraining, Genes } from './candidate';
+import { enabledFamilies, makeCandidate, sampleGenesOf } from './sample';
+import type { SpaceContext } from './sample';
+import { options } from './schema';
+import type { SearchSpace } from './schema';
+import type { Precision } from './student';
+
+/** A different value from the list when there is one. */
+function another<T>(values: readonly T[], current: T, rng: Rng): T {
+  const others = values.filter((v) => v !== current);
+  return others.length ? rng.pick(others) : current;
+}
+
+type Mutator = (c: Candidate) => Candidate;
+
+function commonOf(c: Candidate) {
+  return { precision: c.student.precision as Precision, quantization: c.student.quantization };
+}
+
+function withTraining(space: SearchSpace, ctx: SpaceContext, c: Candidate, change: Partial<CandidateTraining>): Candidate {
+  return makeCandidate(c.genes, commonOf(c), { ...c.training, ...change }, ctx);
+}
+
+function withGenes(ctx: SpaceContext, c: Candidate, genes: Genes): Candidate {
+  return makeCandidate(genes, commonOf(c), c.training, ctx);
+}
+
+/** Every single-step change the space allows for this candidate. */
+function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate): Mutator[] {
+  const list: Mutator[] = [];
+  const g = c.genes;
+  const f = space.families;
+  if (g.family === 'mlp') {
+    const fam = f.mlp!;
+    if (options(fam.depth).length > 1) {
+      list.push(() => {
+        const depth = another(options(fam.depth), g.units.length, rng);
+        const units = Array.from({ length: depth }, (_, i) => g.units[i] ?? rng.pick(g.units));
+        return withGenes(ctx, c, { ...g, units });
+      });
+    }
+    if (options(fam.units).length > 1) {
+      list.push(() => {
+        const i = rng.int(g.units.length);
+        const units = g.units.map((u, j) => (j === i ? another(options(fam.units), u, rng) : u));
+        return withGenes(ctx, c, { ...g, units });
+      });
+    }
+  } else if (g.family === 'cnn' || g.family === 'separable') {
+    const fam = f[g.family]!;
+    if (options(fam.depth).length > 1) {
+      list.push(() => {
+        const depth = another(options(fam.depth), g.blocks.length, rng);
+        const blocks = Array.from({ length: depth }, (_, i) => g.blocks[i] ?? { ...rng.pick(g.blocks) });
+        return withGenes(ctx, c, { ...g, blocks });
+      });
+    }
+    for (const key of ['filters', 'kernel'] as const) {
+      if (options(fam[key]).length > 1) {
+        list.push(() => {
+          const i = rng.int(g.blocks.length);
+          const blocks = g.blocks.map((b, j) => (j === i ? { ...b, [key]: another(options(fam[key]), b[key], rng) } : b));
+          return withGenes(ctx, c, { ...g, blocks });
+        });
+      }
+    }
+    if (options(fam.dense).length > 1) list.push(() => withGenes(ctx, c, { ...g, dense: another(options(fam.dense), g.dense, rng) }));
+  } else if (g.family === 'teacher-copy') {
+    const fam = f['teacher-copy']!;
+    for (const key of ['depth', 'width'] as const) {
+      if (options(fam[key]).length > 1) list.push(() => withGenes(ctx, c, { ...g, [key]: another(options(fam[key]), g[key], rng) }));
+    }
+  }
+  const families = enabledFamilies(space);
+  if (families.length > 1) {
+    list.push(() => withGenes(ctx, c, sampleGenesOf(space, another(families, g.family, rng), rng)));
+  }
+  if (options(space.precision).length > 1) {
+    list.push(() => makeCandidate(c.genes, { ...commonOf(c), precision: another(options(space.precision), c.student.precision, rng) }, c.training, ctx));
+  }
+  if (options(space.quantization).length > 1) {
+    list.push(() => makeCandidate(c.genes, { ...commonOf(c), quantization: another(options(space.quantization), c.student.quantization, rng) }, c.training, ctx));
+  }
+  const trainingChoices: Array<[keyof CandidateTraining, readonly number[]]> = [
+    ['epochs', options(space.training.epochs)],
+    ['batchSize', options(space.training.batchSize)],
+    ['learningRate', options(space.training.learningRate)],
+    ['temperature', options(space.distillation.temperature)],
+    ['alpha', options(space.distillation.alpha)],
+  ];
+  for (const [key, values] of trainingChoices) {
+    if (values.length > 1) list.push(() => withTraining(space, ctx, c, { [key]: another(values, c.training[key] as number, rng) }));
+  }
+  return list;
+}
+
+/** One random single-step change (regularized evolution mutates exactly once per child). */
+export function mutate(space: SearchSpace, ctx: SpaceContext, parent: Candidate, rng: Rng): Candidate {
+  const list = mutators(space, ctx, rng, parent);
+  if (list.length === 0) return parent;
+  return rng.pick(list)(parent);
+}
+
+/**
+ * Uniform crossover. Parents of one family mix gene by gene (a block list
+ * takes its length from one parent and each block from either); parents of
+ * different families give the child one parent's architecture. Training and
+ * precision settings always mix uniformly.
+ */
+export function crossover(ctx: SpaceContext, a: Candidate, b: Candidate, rng: Rng): Candidate {
+  const coin = <T>(x: T, y: T): T => (rng.next() < 0.5 ? x : y);
+  let genes: Genes;
+  const ga = a.genes;
+  const gb = b.genes;
+  if (ga.family === 'mlp' && gb.family === 'mlp') {
+    const len = coin(ga.units.length, gb.units.length);
+    genes = { family: 'mlp', units: Array.from({ length: len }, (_, i) => coin(ga.units[i] ?? gb.units[i], gb.units[i] ?? ga.units[i])) };
+  } else if ((ga.family === 'cnn' || ga.family === 'separable') && gb.family === ga.family) {
+    const len = coin(ga.blocks.length, gb.blocks.length);
+    genes = {
+      family: ga.family,
+      blocks: Array.from({ length: len }, (_, i) => ({ ...coin(ga.blocks[i] ?? gb.blocks[i], gb.blocks[i] ?? ga.blocks[i]) })),
+      dense: coin(ga.dense, gb.dense),
+    };
+  } else if (ga.family === 'teacher-copy' && gb.family === 'teacher-copy') {
+    genes = { family: 'teacher-copy', depth: coin(ga.depth, gb.depth), width: coin(ga.width, gb.width) };
+  } else {
+    genes = coin(ga, gb);
+  }
+  const common = {
+    precision: coin(a.student.precision, b.student.precision) as Precision,
+    quantization: coin(a.student.quantization, b.student.quantization),
+  };
+  const training = Object.fromEntries(
+    (Object.keys(a.training) as Array<keyof CandidateTraining>).map((k) => [k, coin(a.training[k], b.training[k])]),
+  ) as unknown as CandidateTraining;
+  return makeCandidate(genes, common, training, ctx);
+}

@@ -1,0 +1,120 @@
+import { KdError } from '../errors';
+import { measureSpec, storedBytes } from '../model/measure';
+import type { Rng } from '../util/rng';
+import type { Candidate, CandidateTraining, Genes } from './candidate';
+import { express } from './candidate';
+import { FAMILY_NAMES, options } from './schema';
+import type { FamilyName, SearchSpace } from './schema';
+import type { ConcreteSpec, Precision } from './student';
+
+/** What sampling needs to know besides the space: the data's shape and the teacher. */
+export interface SpaceContext {
+  inputShape: number[];
+  numClasses: number;
+  /** The built-in teacher's spec (teacher-copy, born-again sizes). */
+  teacherSpec?: ConcreteSpec;
+  /** The teacher's size, for born-again students of a teacher from disk. */
+  teacherParams: number;
+  teacherMacs: number;
+}
+
+export function enabledFamilies(space: SearchSpace): FamilyName[] {
+  return FAMILY_NAMES.filter((f) => space.families[f] !== undefined);
+}
+
+function sampleGenes(space: SearchSpace, family: FamilyName, rng: Rng): Genes {
+  const f = space.families;
+  switch (family) {
+    case 'mlp': {
+      const depth = rng.pick(options(f.mlp!.depth));
+      return { family, units: Array.from({ length: depth }, () => rng.pick(options(f.mlp!.units))) };
+    }
+    case 'cnn':
+    case 'separable': {
+      const conv = f[family]!;
+      const depth = rng.pick(options(conv.depth));
+      return {
+        family,
+        blocks: Array.from({ length: depth }, () => ({ filters: rng.pick(options(conv.filters)), kernel: rng.pick(options(conv.kernel)) })),
+        dense: rng.pick(options(conv.dense)),
+      };
+    }
+    case 'teacher-copy':
+      return { family, depth: rng.pick(options(f['teacher-copy']!.depth)), width: rng.pick(options(f['teacher-copy']!.width)) };
+    case 'born-again':
+      return { family };
+  }
+}
+
+export function sampleTraining(space: SearchSpace, rng: Rng): CandidateTraining {
+  const t: CandidateTraining = {
+    epochs: rng.pick(options(space.training.epochs)),
+    batchSize: rng.pick(options(space.training.batchSize)),
+    learningRate: rng.pick(options(space.training.learningRate)),
+    temperature: rng.pick(options(space.distillation.temperature)),
+    alpha: rng.pick(options(space.distillation.alpha)),
+  };
+  if (space.training.trainLimit !== undefined) t.trainLimit = space.training.trainLimit;
+  return t;
+}
+
+export function sampleCommon(space: SearchSpace, rng: Rng) {
+  return { precision: rng.pick(options(space.precision)) as Precision, quantization: rng.pick(options(space.quantization)) };
+}
+
+/** Builds a candidate from genes and settings; the student spec follows from the genes. */
+export function makeCandidate(
+  genes: Genes,
+  common: ReturnType<typeof sampleCommon>,
+  training: CandidateTraining,
+  ctx: SpaceContext,
+): Candidate {
+  return { genes, student: express(genes, common, ctx.teacherSpec), training };
+}
+
+/** One uniformly random candidate: a family, then each of its choices. */
+export function sampleCandidate(space: SearchSpace, ctx: SpaceContext, rng: Rng): Candidate {
+  const family = rng.pick(enabledFamilies(space));
+  return makeCandidate(sampleGenes(space, family, rng), sampleCommon(space, rng), sampleTraining(space, rng), ctx);
+}
+
+export function sampleGenesOf(space: SearchSpace, family: FamilyName, rng: Rng): Genes {
+  return sampleGenes(space, family, rng);
+}
+
+export interface SizeEstimate {
+  params: number;
+  macs: number;
+  sizeBytes: number;
+}
+
+/** params, MACs and sizeBytes of a candidate from its spec alone, before any training. */
+export function estimateSize(c: Candidate, ctx: SpaceContext): SizeEstimate {
+  const spec = c.student.kind === 'teacher' ? ctx.teacherSpec && { ...ctx.teacherSpec, precision: c.student.precision, quantization: c.student.quantization } : c.student;
+  if (!spec) {
+    // A teacher from disk: its size is known, its per-tensor layout is not; count bytes as one tensor.
+    return {
+      params: ctx.teacherParams,
+      macs: ctx.teacherMacs,
+      sizeBytes: storedBytes([{ size: ctx.teacherParams, channels: 1 }], c.student.precision, 'per-tensor'),
+    };
+  }
+  const m = measureSpec(spec, ctx.inputShape, ctx.numClasses);
+  return { params: m.params, macs: m.macs, sizeBytes: storedBytes(m.weightTensors, spec.precision, spec.quantization) };
+}
+
+/** Why a candidate breaks the space's size constraints (or does not fit the input), or undefined. */
+export function violation(space: SearchSpace, c: Candidate, ctx: SpaceContext): string | undefined {
+  let size: SizeEstimate;
+  try {
+    size = estimateSize(c, ctx);
+  } catch (err) {
+    if (err instanceof KdError) return err.message;
+    throw err;
+  }
+  const k = space.constraints;
+  if (k.maxParams !== undefined && size.params > k.maxParams) return `params ${size.params} > maxParams ${k.maxParams}`;
+  if (k.maxMacs !== undefined && size.macs > k.maxMacs) return `MACs ${size.macs} > maxMacs ${k.maxMacs}`;
+  if (k.maxSizeBytes !== undefined && size.sizeBytes > k.maxSizeBytes) return `sizeBytes ${size.sizeBytes} > maxSizeBytes ${k.maxSizeBytes}`;
+  return undefined;
+}

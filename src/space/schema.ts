@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { PRECISIONS } from './student';
+
+/** A value that is either fixed or a list to search over. */
+function choice<T extends z.ZodType>(item: T) {
+  return z.union([item, z.array(item).min(1, 'a list to search over needs at least one value')]);
+}
+
+export const OBJECTIVE_METRICS = ['accuracy', 'sizeBytes', 'latencyMs', 'params', 'macs'] as const;
+export type ObjectiveMetric = (typeof OBJECTIVE_METRICS)[number];
+/** accuracy is maximised; every cost is minimised. */
+export const MAXIMISED: ReadonlySet<ObjectiveMetric> = new Set(['accuracy']);
+
+const positiveInt = z.number().int().positive();
+const widths = choice(z.number().int().min(1).max(4096));
+const kernels = choice(z.number().int().min(1).max(11));
+const depths = choice(z.number().int().min(1).max(8));
+
+const mlpFamily = z
+  .object({
+    depth: depths.describe('number of hidden dense layers'),
+    units: widths.describe('units per hidden layer'),
+  })
+  .strict();
+
+const convFamily = z
+  .object({
+    depth: depths.describe('number of conv blocks (each conv + 2x2 max-pool)'),
+    filters: widths.describe('filters per block'),
+    kernel: kernels.describe('square kernel size'),
+    dense: choice(z.number().int().min(0).max(4096)).default(0).describe('units of a hidden dense layer before the classifier; 0 = none'),
+  })
+  .strict();
+
+const teacherCopyFamily = z
+  .object({
+    depth: choice(z.number().positive().max(1)).describe("fraction of the teacher's conv blocks kept (a prefix), e.g. 0.5"),
+    width: choice(z.number().positive().max(1)).describe("multiplier of the teacher's filters and dense units, e.g. 0.25"),
+  })
+  .strict();
+
+export const familiesSchema = z
+  .object({
+    mlp: mlpFamily.optional().describe('shallower / thinner dense networks'),
+    cnn: convFamily.optional().describe('general searched CNNs'),
+    separable: convFamily
+      .optional()
+      .describe('efficient operations: a conv stem, then depthwise-separable conv blocks'),
+    'teacher-copy': teacherCopyFamily.optional().describe('shallower / thinner copies of the built-in teacher'),
+    'born-again': z.object({}).strict().optional().describe("the teacher's own architecture, trained afresh"),
+  })
+  .strict()
+  .refine((f) => Object.values(f).some((v) => v !== undefined), { message: 'declare at least one student family' });
+
+export const searchSpaceSchema = z
+  .object({
+    name: z.string().min(1).max(100).describe('a name for the space'),
+    description: z.string().optional(),
+    dataset: z.string().default('mnist').describe('mnist, idx:DIR or csv:FILE'),
+    teacher: z.string().default('builtin').describe('"builtin" or a path to a TF.js layers model.json'),
+    objectives: z
+      .array(z.enum(OBJECTIVE_METRICS))
+      .min(1)
+      .default(['accuracy', 'sizeBytes', 'latencyMs'])
+      .refine((o) => new Set(o).size === o.length, { message: 'objectives must not repeat' })
+      .describe('accuracy is maximised, the others minimised'),
+    reference: z
+      .partialRecord(z.enum(OBJECTIVE_METRICS), z.number())
+      .describe('hypervolume reference point: the worst acceptable value of every objective'),
+    constraints: z
+      .object({
+        maxParams: positiveInt.optional(),
+        maxMacs: positiveInt.optional(),
+        maxSizeBytes: positiveInt.optional(),
+        maxLatencyMs: z.number().positive().optional(),
+      })
+      .strict()
+      .default({})
+      .describe('hard limits; size limits reject a candidate before training, maxLatencyMs after measuring'),
+    trials: positiveInt.max(100000).default(20).describe('default number of trials of a search'),
+    training: z
+      .object({
+        epochs: choice(z.number().int().min(1).max(1000)),
+        batchSize: choice(z.number().int().min(1).max(4096)).default(64),
+        learningRate: choice(z.number().positive().max(1)).default(0.002),
+        trainLimit: positiveInt.optional().describe('train on the first N training samples only'),
+      })
+      .strict(),
+    distillation: z
+      .object({
+        temperature: choice(z.number().positive().max(100)).default(4),
+        alpha: choice(z.number().min(0).max(1)).default(0.7),
+      })
+      .strict()
+      .default({ temperature: 4, alpha: 0.7 }),
+    precision: choice(z.enum(PRECISIONS)).default('float32'),
+    quantization: choice(z.enum(['per-tensor', 'per-channel'])).default('per-tensor'),
+    families: familiesSchema,
+  })
+  .strict()
+  .superRefine((space, ctx) => {
+    for (const objective of space.objectives) {
+      if (space.reference[objective] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['reference', objective], message: `the reference point needs a value for objective "${objective}"` });
+      }
+    }
+  });
+
+export type SearchSpaceInput = z.input<typeof searchSpaceSchema>;
+export type SearchSpace = z.output<typeof searchSpaceSchema>;
+export type FamilyName = keyof z.output<typeof familiesSchema>;
+export const FAMILY_NAMES: FamilyName[] = ['mlp', 'cnn', 'separable', 'teacher-copy', 'born-again'];
+
+/** A fixed value or a list, as a list. */
+export function options<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}

@@ -1,0 +1,71 @@
+/**
+ * Numbered schema migrations, applied in order inside one transaction each.
+ * Never edit a shipped migration: add the next number.
+ */
+export const MIGRATIONS: Array<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE experiments (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        space_text TEXT NOT NULL,
+        space_json TEXT NOT NULL,
+        space_hash TEXT NOT NULL,
+        space_file TEXT NOT NULL,
+        controller TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        planned_trials INTEGER NOT NULL,
+        teacher_json TEXT NOT NULL,
+        teacher_fingerprint TEXT NOT NULL,
+        dataset_fingerprint TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'stopped', 'finished')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE trials (
+        id INTEGER PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        family TEXT NOT NULL,
+        candidate_json TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('WAITING', 'RUNNING', 'COMPLETE', 'FAILED', 'PRUNED')),
+        metrics_json TEXT,
+        layers_json TEXT,
+        error_code TEXT,
+        error TEXT,
+        backend TEXT,
+        owner TEXT,
+        seconds REAL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        heartbeat_at TEXT,
+        UNIQUE (experiment_id, number),
+        UNIQUE (experiment_id, hash)
+      );
+      CREATE INDEX trials_state ON trials (experiment_id, state);
+      -- Finished rows never change again (DESIGN.md rule 5), enforced where the data lives.
+      CREATE TRIGGER trials_finished_are_final BEFORE UPDATE ON trials
+        WHEN OLD.state IN ('COMPLETE', 'FAILED', 'PRUNED')
+        BEGIN SELECT RAISE(ABORT, 'finished trials never change'); END;
+      CREATE TABLE epochs (
+        trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        loss REAL NOT NULL,
+        kd_loss REAL NOT NULL,
+        ce_loss REAL NOT NULL,
+        val_accuracy REAL NOT NULL,
+        seconds REAL NOT NULL,
+        PRIMARY KEY (trial_id, epoch)
+      );
+      CREATE TABLE weights (
+        trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,
+        topology_json TEXT NOT NULL,
+        manifest_json TEXT NOT NULL,
+        data BLOB NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,423 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { EpochRecord } from '../distill/loop';
+import { KdError } from '../errors';
+import type { Candidate } from '../space/candidate';
+import { candidateSchema, familyOf } from '../space/candidate';
+import { searchSpaceSchema } from '../space/schema';
+import type { SearchSpace } from '../space/schema';
+import type { TrialMetrics, TrialRecord, TrialState } from '../search/types';
+import { MIGRATIONS } from './migrations';
+import { layersSchema, metricsSchema, readJson, teacherInfoSchema, weightManifestSchema } from './rows';
+import type { TeacherInfo, WeightManifest } from './rows';
+import type { LayerSummary } from '../model/measure';
+
+export type ExperimentStatus = 'running' | 'stopped' | 'finished';
+
+export interface Experiment {
+  id: number;
+  name: string;
+  spaceText: string;
+  space: SearchSpace;
+  spaceHash: string;
+  spaceFile: string;
+  controller: string;
+  seed: number;
+  plannedTrials: number;
+  teacher: TeacherInfo;
+  teacherFingerprint: string;
+  datasetFingerprint: string;
+  status: ExperimentStatus;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewExperiment extends Omit<Experiment, 'id' | 'status' | 'createdAt' | 'updatedAt'> {}
+
+export interface ExperimentSummary {
+  name: string;
+  status: ExperimentStatus;
+  plannedTrials: number;
+  complete: number;
+  failed: number;
+  pruned: number;
+  running: number;
+  waiting: number;
+  bestAccuracy: number | null;
+  createdAt: string;
+  lastActivity: string;
+}
+
+export interface TrialDetail extends TrialRecord {
+  family: string;
+  layers?: LayerSummary[];
+  errorCode?: string;
+  error?: string;
+  backend?: string;
+  seconds?: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  curve: EpochRecord[];
+}
+
+export interface StoredWeights {
+  topology: object;
+  manifest: WeightManifest;
+  data: Buffer;
+}
+
+const now = () => new Date().toISOString();
+
+interface ExperimentRow {
+  id: number;
+  name: string;
+  space_text: string;
+  space_json: string;
+  space_hash: string;
+  space_file: string;
+  controller: string;
+  seed: number;
+  planned_trials: number;
+  teacher_json: string;
+  teacher_fingerprint: string;
+  dataset_fingerprint: string;
+  status: ExperimentStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+interface TrialRow {
+  id: number;
+  number: number;
+  hash: string;
+  family: string;
+  candidate_json: string;
+  state: TrialState;
+  metrics_json: string | null;
+  layers_json: string | null;
+  error_code: string | null;
+  error: string | null;
+  backend: string | null;
+  owner: string | null;
+  seconds: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  heartbeat_at: string | null;
+}
+
+/**
+ * The only SQL in kdsearch (DESIGN.md rule 9). WAL mode lets the report read
+ * while a search writes; every JSON column is validated when read back.
+ */
+export class Store {
+  readonly db: Database.Database;
+  readonly path: string;
+
+  private constructor(db: Database.Database, path: string) {
+    this.db = db;
+    this.path = path;
+  }
+
+  /** Opens (creating and migrating) the database; `readonly` never writes. */
+  static open(path: string, opts: { readonly?: boolean } = {}): Store {
+    if (path !== ':memory:' && !opts.readonly) mkdirSync(dirname(path), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    } catch (err) {
+      throw new KdError('EXPERIMENT_NOT_FOUND', `${path}: cannot open the database (${(err as Error).message})`);
+    }
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    const store = new Store(db, path);
+    if (!opts.readonly) store.migrate();
+    return store;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, now());
+      })();
+    }
+  }
+
+  schemaVersion(): number {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null } | undefined;
+    return row?.v ?? 0;
+  }
+
+  // ---- experiments ----
+
+  createExperiment(e: NewExperiment): Experiment {
+    const t = now();
+    const info = this.db
+      .prepare(
+        `INSERT INTO experiments (name, space_text, space_json, space_hash, space_file, controller, seed, planned_trials,
+           teacher_json, teacher_fingerprint, dataset_fingerprint, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+      )
+      .run(e.name, e.spaceText, JSON.stringify(e.space), e.spaceHash, e.spaceFile, e.controller, e.seed, e.plannedTrials,
+        JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, t, t);
+    return this.experimentById(Number(info.lastInsertRowid))!;
+  }
+
+  private toExperiment(r: ExperimentRow): Experiment {
+    const where = `experiment "${r.name}"`;
+    return {
+      id: r.id,
+      name: r.name,
+      spaceText: r.space_text,
+      space: readJson(searchSpaceSchema, r.space_json, `${where}, space`),
+      spaceHash: r.space_hash,
+      spaceFile: r.space_file,
+      controller: r.controller,
+      seed: r.seed,
+      plannedTrials: r.planned_trials,
+      teacher: readJson(teacherInfoSchema, r.teacher_json, `${where}, teacher`),
+      teacherFingerprint: r.teacher_fingerprint,
+      datasetFingerprint: r.dataset_fingerprint,
+      status: r.status,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  }
+
+  private experimentById(id: number): Experiment | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as ExperimentRow | undefined;
+    return r && this.toExperiment(r);
+  }
+
+  findExperiment(name: string): Experiment | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE name = ?').get(name) as ExperimentRow | undefined;
+    return r && this.toExperiment(r);
+  }
+
+  getExperiment(name: string): Experiment {
+    const e = this.findExperiment(name);
+    if (!e) throw new KdError('EXPERIMENT_NOT_FOUND', `no experiment named "${name}" in ${this.path}`);
+    return e;
+  }
+
+  setExperimentStatus(id: number, status: ExperimentStatus, plannedTrials?: number): void {
+    if (plannedTrials !== undefined) {
+      this.db.prepare('UPDATE experiments SET status = ?, planned_trials = ?, updated_at = ? WHERE id = ?').run(status, plannedTrials, now(), id);
+    } else {
+      this.db.prepare('UPDATE experiments SET status = ?, updated_at = ? WHERE id = ?').run(status, now(), id);
+    }
+  }
+
+  listExperiments(): ExperimentSummary[] {
+    const rows = this.db
+      .prepare(
+        `SELECT e.name, e.status, e.planned_trials, e.created_at,
+           MAX(e.updated_at, COALESCE(MAX(t.finished_at), ''), COALESCE(MAX(t.heartbeat_at), ''), COALESCE(MAX(t.created_at), '')) AS last_activity,
+           SUM(t.state = 'COMPLETE') AS complete, SUM(t.state = 'FAILED') AS failed, SUM(t.state = 'PRUNED') AS pruned,
+           SUM(t.state = 'RUNNING') AS running, SUM(t.state = 'WAITING') AS waiting,
+           MAX(CASE WHEN t.state = 'COMPLETE' THEN json_extract(t.metrics_json, '$.accuracy') END) AS best_accuracy
+         FROM experiments e LEFT JOIN trials t ON t.experiment_id = e.id
+         GROUP BY e.id ORDER BY e.created_at DESC, e.id DESC`,
+      )
+      .all() as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      name: r.name as string,
+      status: r.status as ExperimentStatus,
+      plannedTrials: r.planned_trials as number,
+      complete: (r.complete as number) ?? 0,
+      failed: (r.failed as number) ?? 0,
+      pruned: (r.pruned as number) ?? 0,
+      running: (r.running as number) ?? 0,
+      waiting: (r.waiting as number) ?? 0,
+      bestAccuracy: (r.best_accuracy as number | null) ?? null,
+      createdAt: r.created_at as string,
+      lastActivity: r.last_activity as string,
+    }));
+  }
+
+  // ---- trials ----
+
+  private toRecord(r: TrialRow, experimentName: string): TrialRecord {
+    const where = `experiment "${experimentName}", trial ${r.number}`;
+    return {
+      number: r.number,
+      hash: r.hash,
+      candidate: readJson(candidateSchema, r.candidate_json, `${where}, candidate`) as Candidate,
+      state: r.state,
+      metrics: r.metrics_json ? (readJson(metricsSchema, r.metrics_json, `${where}, metrics`) as TrialMetrics) : undefined,
+    };
+  }
+
+  /** Every trial of an experiment in number order: the controllers' whole input. */
+  history(e: Pick<Experiment, 'id' | 'name'>): TrialRecord[] {
+    const rows = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? ORDER BY number').all(e.id) as TrialRow[];
+    return rows.map((r) => this.toRecord(r, e.name));
+  }
+
+  nextTrialNumber(e: Pick<Experiment, 'id'>): number {
+    const r = this.db.prepare('SELECT MAX(number) AS n FROM trials WHERE experiment_id = ?').get(e.id) as { n: number | null };
+    return (r.n ?? -1) + 1;
+  }
+
+  insertTrial(e: Pick<Experiment, 'id'>, number: number, candidate: Candidate, hash: string): void {
+    this.db
+      .prepare(`INSERT INTO trials (experiment_id, number, hash, family, candidate_json, state, created_at) VALUES (?, ?, ?, ?, ?, 'WAITING', ?)`)
+      .run(e.id, number, hash, familyOf(candidate), JSON.stringify(candidate), now());
+  }
+
+  /** WAITING trials in number order (left by a stopped run, or just created). */
+  waitingTrials(e: Pick<Experiment, 'id'>): number[] {
+    return (this.db.prepare(`SELECT number FROM trials WHERE experiment_id = ? AND state = 'WAITING' ORDER BY number`).all(e.id) as Array<{ number: number }>).map(
+      (r) => r.number,
+    );
+  }
+
+  /** Compare-and-set WAITING -> RUNNING: true only when this call changed the row. */
+  claimTrial(e: Pick<Experiment, 'id'>, number: number, owner: string): boolean {
+    const t = now();
+    const info = this.db
+      .prepare(`UPDATE trials SET state = 'RUNNING', owner = ?, started_at = ?, heartbeat_at = ? WHERE experiment_id = ? AND number = ? AND state = 'WAITING'`)
+      .run(owner, t, t, e.id, number);
+    return info.changes === 1;
+  }
+
+  heartbeat(e: Pick<Experiment, 'id'>, owner: string): void {
+    this.db.prepare(`UPDATE trials SET heartbeat_at = ? WHERE experiment_id = ? AND state = 'RUNNING' AND owner = ?`).run(now(), e.id, owner);
+  }
+
+  /**
+   * RUNNING trials whose owner is gone go back to WAITING, their partial
+   * curve removed: a heartbeat older than `graceMs`, or `isDead(owner)`.
+   */
+  requeueStale(e: Pick<Experiment, 'id'>, opts: { graceMs: number; isDead: (owner: string) => boolean }): number[] {
+    const rows = this.db.prepare(`SELECT id, number, owner, heartbeat_at FROM trials WHERE experiment_id = ? AND state = 'RUNNING'`).all(e.id) as TrialRow[];
+    const cutoff = Date.now() - opts.graceMs;
+    const stale = rows.filter((r) => !r.heartbeat_at || Date.parse(r.heartbeat_at) < cutoff || (r.owner !== null && opts.isDead(r.owner)));
+    return this.requeue(stale);
+  }
+
+  /** In-flight trials of this process go back to WAITING (a clean stop). */
+  requeueOwned(e: Pick<Experiment, 'id'>, owner: string): number[] {
+    const rows = this.db.prepare(`SELECT id, number FROM trials WHERE experiment_id = ? AND state = 'RUNNING' AND owner = ?`).all(e.id, owner) as TrialRow[];
+    return this.requeue(rows);
+  }
+
+  private requeue(rows: Array<Pick<TrialRow, 'id' | 'number'>>): number[] {
+    const done: number[] = [];
+    this.db.transaction(() => {
+      for (const r of rows) {
+        const info = this.db
+          .prepare(`UPDATE trials SET state = 'WAITING', owner = NULL, started_at = NULL, heartbeat_at = NULL WHERE id = ? AND state = 'RUNNING'`)
+          .run(r.id);
+        if (info.changes === 1) {
+          this.db.prepare('DELETE FROM epochs WHERE trial_id = ?').run(r.id);
+          done.push(r.number);
+        }
+      }
+    })();
+    return done;
+  }
+
+  private trialId(e: Pick<Experiment, 'id'>, number: number): number {
+    const r = this.db.prepare('SELECT id FROM trials WHERE experiment_id = ? AND number = ?').get(e.id, number) as { id: number } | undefined;
+    if (!r) throw new KdError('INTERNAL', `no trial ${number} in experiment ${e.id}`);
+    return r.id;
+  }
+
+  recordEpoch(e: Pick<Experiment, 'id'>, number: number, r: EpochRecord): void {
+    const id = this.trialId(e, number);
+    this.db
+      .prepare('INSERT OR REPLACE INTO epochs (trial_id, epoch, loss, kd_loss, ce_loss, val_accuracy, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, r.epoch, r.loss, r.kdLoss, r.ceLoss, r.valAccuracy, r.seconds);
+    this.db.prepare(`UPDATE trials SET heartbeat_at = ? WHERE id = ? AND state = 'RUNNING'`).run(now(), id);
+  }
+
+  /** RUNNING -> COMPLETE with metrics and weights, in one transaction. */
+  completeTrial(
+    e: Pick<Experiment, 'id'>,
+    number: number,
+    r: { metrics: TrialMetrics; layers: LayerSummary[]; backend: string; seconds: number; curve: EpochRecord[]; weights: StoredWeights },
+  ): void {
+    this.db.transaction(() => {
+      const id = this.trialId(e, number);
+      const info = this.db
+        .prepare(
+          `UPDATE trials SET state = 'COMPLETE', metrics_json = ?, layers_json = ?, backend = ?, seconds = ?, finished_at = ?, heartbeat_at = NULL
+           WHERE id = ? AND state = 'RUNNING'`,
+        )
+        .run(JSON.stringify(r.metrics), JSON.stringify(r.layers), r.backend, r.seconds, now(), id);
+      if (info.changes !== 1) throw new KdError('INTERNAL', `trial ${number} was not RUNNING when it completed`);
+      const insert = this.db.prepare('INSERT OR REPLACE INTO epochs (trial_id, epoch, loss, kd_loss, ce_loss, val_accuracy, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const c of r.curve) insert.run(id, c.epoch, c.loss, c.kdLoss, c.ceLoss, c.valAccuracy, c.seconds);
+      this.db
+        .prepare('INSERT INTO weights (trial_id, topology_json, manifest_json, data) VALUES (?, ?, ?, ?)')
+        .run(id, JSON.stringify(r.weights.topology), JSON.stringify(r.weights.manifest), r.weights.data);
+    })();
+  }
+
+  /** RUNNING (or WAITING) -> FAILED or PRUNED, keeping the reason. */
+  finishWithoutResult(e: Pick<Experiment, 'id'>, number: number, state: 'FAILED' | 'PRUNED', r: { code: string; message: string; backend?: string; seconds?: number }): void {
+    const info = this.db
+      .prepare(
+        `UPDATE trials SET state = ?, error_code = ?, error = ?, backend = ?, seconds = ?, finished_at = ?, heartbeat_at = NULL
+         WHERE experiment_id = ? AND number = ? AND state IN ('RUNNING', 'WAITING')`,
+      )
+      .run(state, r.code, r.message, r.backend ?? null, r.seconds ?? null, now(), e.id, number);
+    if (info.changes !== 1) throw new KdError('INTERNAL', `trial ${number} was already finished`);
+  }
+
+  trialDetail(e: Pick<Experiment, 'id' | 'name'>, number: number): TrialDetail | undefined {
+    const r = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? AND number = ?').get(e.id, number) as TrialRow | undefined;
+    if (!r) return undefined;
+    const curve = (this.db.prepare('SELECT * FROM epochs WHERE trial_id = ? ORDER BY epoch').all(r.id) as Array<Record<string, number>>).map((c) => ({
+      epoch: c.epoch,
+      loss: c.loss,
+      kdLoss: c.kd_loss,
+      ceLoss: c.ce_loss,
+      valAccuracy: c.val_accuracy,
+      seconds: c.seconds,
+    }));
+    return {
+      ...this.toRecord(r, e.name),
+      family: r.family,
+      layers: r.layers_json ? readJson(layersSchema, r.layers_json, `experiment "${e.name}", trial ${number}, layers`) : undefined,
+      errorCode: r.error_code ?? undefined,
+      error: r.error ?? undefined,
+      backend: r.backend ?? undefined,
+      seconds: r.seconds ?? undefined,
+      createdAt: r.created_at,
+      startedAt: r.started_at ?? undefined,
+      finishedAt: r.finished_at ?? undefined,
+      curve,
+    };
+  }
+
+  trialWeights(e: Pick<Experiment, 'id' | 'name'>, number: number): StoredWeights | undefined {
+    const r = this.db
+      .prepare('SELECT w.topology_json, w.manifest_json, w.data FROM weights w JOIN trials t ON t.id = w.trial_id WHERE t.experiment_id = ? AND t.number = ?')
+      .get(e.id, number) as { topology_json: string; manifest_json: string; data: Buffer } | undefined;
+    if (!r) return undefined;
+    const where = `experiment "${e.name}", trial ${number}`;
+    let topology: object;
+    try {
+      topology = JSON.parse(r.topology_json);
+    } catch (err) {
+      throw new KdError('STORE_CORRUPT', `${where}, topology: ${(err as Error).message}`);
+    }
+    return { topology, manifest: readJson(weightManifestSchema, r.manifest_json, `${where}, weights manifest`), data: r.data };
+  }
+}
