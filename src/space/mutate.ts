@@ -12,6 +12,19 @@ function another<T>(values: readonly T[], current: T, rng: Rng): T {
   return others.length ? rng.pick(others) : current;
 }
 
+/**
+ * A neighbouring value in a numeric list (one step up or down in sorted
+ * order): small moves keep a good parent's child close to it.
+ */
+function neighbour(values: readonly number[], current: number, rng: Rng): number {
+  const sorted = [...new Set(values)].sort((a, b) => a - b);
+  if (sorted.length < 2) return current;
+  let i = sorted.indexOf(current);
+  if (i < 0) i = sorted.reduce((best, v, k) => (Math.abs(v - current) < Math.abs(sorted[best] - current) ? k : best), 0);
+  const steps = [i - 1, i + 1].filter((k) => k >= 0 && k < sorted.length);
+  return sorted[rng.pick(steps)];
+}
+
 type Mutator = (c: Candidate) => Candidate;
 
 function commonOf(c: Candidate) {
@@ -35,7 +48,7 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     const fam = f.mlp!;
     if (options(fam.depth).length > 1) {
       list.push(() => {
-        const depth = another(options(fam.depth), g.units.length, rng);
+        const depth = neighbour(options(fam.depth), g.units.length, rng);
         const units = Array.from({ length: depth }, (_, i) => g.units[i] ?? rng.pick(g.units));
         return withGenes(ctx, c, { ...g, units });
       });
@@ -43,7 +56,7 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     if (options(fam.units).length > 1) {
       list.push(() => {
         const i = rng.int(g.units.length);
-        const units = g.units.map((u, j) => (j === i ? another(options(fam.units), u, rng) : u));
+        const units = g.units.map((u, j) => (j === i ? neighbour(options(fam.units), u, rng) : u));
         return withGenes(ctx, c, { ...g, units });
       });
     }
@@ -51,7 +64,7 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     const fam = f[g.family]!;
     if (options(fam.depth).length > 1) {
       list.push(() => {
-        const depth = another(options(fam.depth), g.blocks.length, rng);
+        const depth = neighbour(options(fam.depth), g.blocks.length, rng);
         const blocks = Array.from({ length: depth }, (_, i) => g.blocks[i] ?? { ...rng.pick(g.blocks) });
         return withGenes(ctx, c, { ...g, blocks });
       });
@@ -60,16 +73,16 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
       if (options(fam[key]).length > 1) {
         list.push(() => {
           const i = rng.int(g.blocks.length);
-          const blocks = g.blocks.map((b, j) => (j === i ? { ...b, [key]: another(options(fam[key]), b[key], rng) } : b));
+          const blocks = g.blocks.map((b, j) => (j === i ? { ...b, [key]: neighbour(options(fam[key]), b[key], rng) } : b));
           return withGenes(ctx, c, { ...g, blocks });
         });
       }
     }
-    if (options(fam.dense).length > 1) list.push(() => withGenes(ctx, c, { ...g, dense: another(options(fam.dense), g.dense, rng) }));
+    if (options(fam.dense).length > 1) list.push(() => withGenes(ctx, c, { ...g, dense: neighbour(options(fam.dense), g.dense, rng) }));
   } else if (g.family === 'teacher-copy') {
     const fam = f['teacher-copy']!;
     for (const key of ['depth', 'width'] as const) {
-      if (options(fam[key]).length > 1) list.push(() => withGenes(ctx, c, { ...g, [key]: another(options(fam[key]), g[key], rng) }));
+      if (options(fam[key]).length > 1) list.push(() => withGenes(ctx, c, { ...g, [key]: neighbour(options(fam[key]), g[key], rng) }));
     }
   }
   const families = enabledFamilies(space);
@@ -90,7 +103,7 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     ['alpha', options(space.distillation.alpha)],
   ];
   for (const [key, values] of trainingChoices) {
-    if (values.length > 1) list.push(() => withTraining(space, ctx, c, { [key]: another(values, c.training[key] as number, rng) }));
+    if (values.length > 1) list.push(() => withTraining(space, ctx, c, { [key]: neighbour(values, c.training[key] as number, rng) }));
   }
   return list;
 }

@@ -27,7 +27,7 @@ function randomWeights(dims: number, rng: Rng): number[] {
  * child over min-max normalised objectives, so different children pull
  * toward different parts of the front.
  */
-export function evolutionController(opts: EvolutionOptions = { population: 10, sample: 3 }): Controller {
+export function evolutionController(opts: EvolutionOptions = { population: 20, sample: 5 }): Controller {
   return {
     name: 'evolution',
     ask: (input) => {

@@ -1,3 +1,4 @@
+import { candidateHash } from '../../space/candidate';
 import { crossover, mutate } from '../../space/mutate';
 import { sampleCandidate } from '../../space/sample';
 import { scoredTrials } from '../objectives';
@@ -9,6 +10,8 @@ export interface Nsga2Options {
   /** Parent population size; the first `population` trials are random. */
   population: number;
   crossoverProbability: number;
+  /** Chance that a child is also mutated (a child equal to a parent always is). */
+  mutationProbability: number;
 }
 
 /**
@@ -18,7 +21,7 @@ export interface Nsga2Options {
  * trials so far); two binary tournaments on (rank, crowding) pick the
  * parents; the child is their crossover, then mutated once.
  */
-export function nsga2Controller(opts: Nsga2Options = { population: 8, crossoverProbability: 0.9 }): Controller {
+export function nsga2Controller(opts: Nsga2Options = { population: 16, crossoverProbability: 0.9, mutationProbability: 1 }): Controller {
   return {
     name: 'nsga2',
     ask: (input) => {
@@ -45,7 +48,8 @@ export function nsga2Controller(opts: Nsga2Options = { population: 8, crossoverP
         const a = trials[tournament()].candidate;
         const b = trials[tournament()].candidate;
         const child = rng.next() < opts.crossoverProbability ? crossover(spaceContext, a, b, rng) : a;
-        return mutate(space, spaceContext, child, rng);
+        const same = candidateHash(child) === candidateHash(a) || candidateHash(child) === candidateHash(b);
+        return same || rng.next() < opts.mutationProbability ? mutate(space, spaceContext, child, rng) : child;
       });
     },
   };

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
+import { candidateHash } from '../src/space/candidate';
+import { parseSearchSpace } from '../src/space/load';
+import { sampleCandidate } from '../src/space/sample';
+import { Store } from '../src/store/store';
+import { errorCodeOf } from '../src/errors';
+import { createRng } from '../src/util/rng';
+import { tempDir } from './helpers';
+
+const SPACE_TEXT = `
+name: s
+reference: { accuracy: 0.5, sizeBytes: 100000, latencyMs: 10 }
+training: { epochs: 1 }
+families: { mlp: { depth: [1, 2], units: [8, 16, 32] } }
+`;
+const space = parseSearchSpace(SPACE_TEXT, 's.yaml');
+const ctx = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 1, teacherMacs: 1 };
+
+function newExperiment(store: Store, name = 'e') {
+  return store.createExperiment({
+    name,
+    spaceText: SPACE_TEXT,
+    space,
+    spaceHash: 'h',
+    spaceFile: 's.yaml',
+    controller: 'random',
+    seed: 0,
+    plannedTrials: 3,
+    teacher: { source: 'builtin', accuracy: 0.98, params: 225034, macs: 1 },
+    teacherFingerprint: 't',
+    datasetFingerprint: 'd',
+  });
+}
+
+const metrics = { accuracy: 0.9, floatAccuracy: 0.9, params: 10, macs: 10, sizeBytes: 40, latencyMs: 0.1, latencyP10Ms: 0.1, latencyP90Ms: 0.1 };
+
+test('migrations run once and the schema survives a reopen', () => {
+  const file = join(tempDir(), 'k.db');
+  const a = Store.open(file);
+  newExperiment(a);
+  assert.equal(a.schemaVersion(), 1);
+  a.close();
+  const b = Store.open(file);
+  assert.equal(b.schemaVersion(), 1);
+  assert.equal(b.getExperiment('e').space.name, 's');
+  assert.equal(b.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(b.db.pragma('foreign_keys', { simple: true }), 1);
+  b.close();
+});
+
+test('a trial is claimed by compare-and-set: exactly one claimer wins', () => {
+  const store = Store.open(join(tempDir(), 'k.db'));
+  const e = newExperiment(store);
+  const c = sampleCandidate(space, ctx, createRng(1));
+  store.insertTrial(e, 0, c, candidateHash(c));
+  assert.equal(store.claimTrial(e, 0, 'host:1'), true);
+  assert.equal(store.claimTrial(e, 0, 'host:2'), false);
+  assert.equal(store.history(e)[0].state, 'RUNNING');
+  store.close();
+});
+
+test('the same candidate cannot be stored twice in one experiment', () => {
+  const store = Store.open(join(tempDir(), 'k.db'));
+  const e = newExperiment(store);
+  const c = sampleCandidate(space, ctx, createRng(1));
+  store.insertTrial(e, 0, c, candidateHash(c));
+  assert.throws(() => store.insertTrial(e, 1, c, candidateHash(c)), /UNIQUE/);
+  store.close();
+});
+
+test('finished trials never change again', () => {
+  const store = Store.open(join(tempDir(), 'k.db'));
+  const e = newExperiment(store);
+  const c = sampleCandidate(space, ctx, createRng(1));
+  store.insertTrial(e, 0, c, candidateHash(c));
+  store.claimTrial(e, 0, 'host:1');
+  store.completeTrial(e, 0, {
+    metrics,
+    layers: [],
+    backend: 'wasm',
+    seconds: 1,
+    curve: [{ epoch: 1, loss: 1, kdLoss: 0.5, ceLoss: 0.5, valAccuracy: 0.9, seconds: 1 }],
+    weights: { topology: {}, manifest: [], data: Buffer.alloc(0) },
+  });
+  assert.throws(() => store.db.prepare(`UPDATE trials SET state = 'WAITING' WHERE number = 0`).run(), /finished trials never change/);
+  assert.throws(() => store.finishWithoutResult(e, 0, 'FAILED', { code: 'TRIAL_CRASHED', message: 'x' }));
+  assert.equal(store.requeueOwned(e, 'host:1').length, 0);
+  const detail = store.trialDetail(e, 0)!;
+  assert.equal(detail.state, 'COMPLETE');
+  assert.equal(detail.curve.length, 1);
+  store.close();
+});
+
+test('stale RUNNING trials go back to WAITING with their partial curve removed', () => {
+  const store = Store.open(join(tempDir(), 'k.db'));
+  const e = newExperiment(store);
+  const rng = createRng(2);
+  for (let n = 0; n < 3; n++) {
+    let c = sampleCandidate(space, ctx, rng);
+    while (store.history(e).some((t) => t.hash === candidateHash(c))) c = sampleCandidate(space, ctx, rng);
+    store.insertTrial(e, n, c, candidateHash(c));
+    store.claimTrial(e, n, `host:${100 + n}`);
+    store.recordEpoch(e, n, { epoch: 1, loss: 1, kdLoss: 0, ceLoss: 1, valAccuracy: 0.5, seconds: 1 });
+  }
+  // Trial 0: old heartbeat; trial 1: dead owner; trial 2: alive and fresh.
+  store.db.prepare(`UPDATE trials SET heartbeat_at = '2000-01-01T00:00:00.000Z' WHERE number = 0`).run();
+  const requeued = store.requeueStale(e, { graceMs: 60_000, isDead: (owner) => owner === 'host:101' });
+  assert.deepEqual(requeued.sort(), [0, 1]);
+  assert.deepEqual(store.history(e).map((t) => t.state), ['WAITING', 'WAITING', 'RUNNING']);
+  assert.equal(store.trialDetail(e, 0)!.curve.length, 0);
+  assert.equal(store.trialDetail(e, 2)!.curve.length, 1);
+  store.close();
+});
+
+test('JSON read back from the store is validated', () => {
+  const store = Store.open(join(tempDir(), 'k.db'));
+  const e = newExperiment(store);
+  const c = sampleCandidate(space, ctx, createRng(1));
+  store.insertTrial(e, 0, c, candidateHash(c));
+  store.db.prepare(`UPDATE trials SET candidate_json = '{"genes": 3}' WHERE number = 0`).run();
+  assert.throws(() => store.history(e), (err) => errorCodeOf(err) === 'STORE_CORRUPT' && /trial 0, candidate/.test((err as Error).message));
+  store.close();
+});
+
+test('an unknown experiment is a clear error', () => {
+  const store = Store.open(join(tempDir(), 'k.db'));
+  assert.throws(() => store.getExperiment('nope'), (err) => errorCodeOf(err) === 'EXPERIMENT_NOT_FOUND' && /nope/.test((err as Error).message));
+  store.close();
+});
