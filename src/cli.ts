@@ -8,6 +8,8 @@ import { frontCommand, searchCommand } from './commands/search';
 import { CONTROLLER_NAMES } from './search/controllers';
 import type { ControllerName } from './search/controllers';
 import { searchSpaceJsonSchema } from './space/json-schema';
+import { startServer, untilSignal } from './commands/serve';
+import { Store } from './store/store';
 import { DATASET_HELP } from './datasets/load';
 import { DEFAULT_TRAINING } from './distill/trial';
 import { ERROR_CODES, KdError, errorCodeOf } from './errors';
@@ -162,6 +164,51 @@ export function buildProgram(): Command {
       const report = frontCommand({ db: flags.db, name });
       print(report, flags.json, () => formatFrontReport(report));
     });
+
+  const serveFlags = (cmd: Command) =>
+    cmd
+      .option('--port <n>', 'port of the report (0 = any free port)', intArg(0, 65535), 3000)
+      .option('--host <address>', 'address to bind; the default serves this machine only', '127.0.0.1');
+
+  serveFlags(
+    program
+      .command('serve')
+      .description('serve the report of every experiment in the database (read-only)')
+      .option('--db <path>', 'the SQLite database', 'data/kdsearch.db'),
+  ).action(async (flags: { db: string; port: number; host: string }) => {
+    const server = await startServer(flags, log);
+    process.stdout.write(`${server.url}\n`);
+    await untilSignal();
+    await server.close();
+  });
+
+  addCommon(
+    serveFlags(
+      searchFlags(
+        program
+          .command('start')
+          .description('the npm start job: search a space (default: the quick one) and serve its report meanwhile')
+          .option('--space <file>', 'search space', 'search-spaces/mnist-quick.yaml')
+          .option('--name <name>', 'experiment name (resumed when it exists)', 'mnist-quick')
+          .addOption(new Option('--controller <name>', 'search strategy (default: nsga2)').choices(CONTROLLER_NAMES))
+          .option('--seed <s>', 'experiment seed (default: 0)', intArg(0)),
+      ),
+    ),
+    { teacher: false },
+  ).action(async (flags: SearchFlags & { port: number; host: string }) => {
+    Store.open(flags.db).close(); // create and migrate, so the report can open it read-only
+    const server = await startServer(flags, log);
+    process.stderr.write(`\nOpen ${server.url} to watch the front while the search runs.\n\n`);
+    try {
+      await runSearch(flags);
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    log(`\nsearch finished; the report stays up at ${server.url} until Ctrl-C`);
+    await untilSignal();
+    await server.close();
+  });
 
   program
     .command('schema')

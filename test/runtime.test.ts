@@ -38,7 +38,7 @@ function setup(name: string, trials: number) {
     controller: 'random',
     seed: 0,
     plannedTrials: trials,
-    teacher: { source: 'builtin', accuracy: 0.98, params: 225034, macs: 1 },
+    teacher: { source: 'builtin', accuracy: 0.98, params: 225034, macs: 1, sizeBytes: 900136, latencyMs: 0.5 },
     teacherFingerprint: 't',
     datasetFingerprint: 'd',
   });

@@ -29,12 +29,13 @@ function newExperiment(store: Store, name = 'e') {
     controller: 'random',
     seed: 0,
     plannedTrials: 3,
-    teacher: { source: 'builtin', accuracy: 0.98, params: 225034, macs: 1 },
+    teacher: { source: 'builtin', accuracy: 0.98, params: 225034, macs: 1, sizeBytes: 900136, latencyMs: 0.5 },
     teacherFingerprint: 't',
     datasetFingerprint: 'd',
   });
 }
 
+const estimate = { params: 10, macs: 10, sizeBytes: 40 };
 const metrics = { accuracy: 0.9, floatAccuracy: 0.9, params: 10, macs: 10, sizeBytes: 40, latencyMs: 0.1, latencyP10Ms: 0.1, latencyP90Ms: 0.1 };
 
 test('migrations run once and the schema survives a reopen', () => {
@@ -55,7 +56,7 @@ test('a trial is claimed by compare-and-set: exactly one claimer wins', () => {
   const store = Store.open(join(tempDir(), 'k.db'));
   const e = newExperiment(store);
   const c = sampleCandidate(space, ctx, createRng(1));
-  store.insertTrial(e, 0, c, candidateHash(c));
+  store.insertTrial(e, 0, c, candidateHash(c), estimate);
   assert.equal(store.claimTrial(e, 0, 'host:1'), true);
   assert.equal(store.claimTrial(e, 0, 'host:2'), false);
   assert.equal(store.history(e)[0].state, 'RUNNING');
@@ -66,8 +67,8 @@ test('the same candidate cannot be stored twice in one experiment', () => {
   const store = Store.open(join(tempDir(), 'k.db'));
   const e = newExperiment(store);
   const c = sampleCandidate(space, ctx, createRng(1));
-  store.insertTrial(e, 0, c, candidateHash(c));
-  assert.throws(() => store.insertTrial(e, 1, c, candidateHash(c)), /UNIQUE/);
+  store.insertTrial(e, 0, c, candidateHash(c), estimate);
+  assert.throws(() => store.insertTrial(e, 1, c, candidateHash(c), estimate), /UNIQUE/);
   store.close();
 });
 
@@ -75,7 +76,7 @@ test('finished trials never change again', () => {
   const store = Store.open(join(tempDir(), 'k.db'));
   const e = newExperiment(store);
   const c = sampleCandidate(space, ctx, createRng(1));
-  store.insertTrial(e, 0, c, candidateHash(c));
+  store.insertTrial(e, 0, c, candidateHash(c), estimate);
   store.claimTrial(e, 0, 'host:1');
   store.completeTrial(e, 0, {
     metrics,
@@ -101,7 +102,7 @@ test('stale RUNNING trials go back to WAITING with their partial curve removed',
   for (let n = 0; n < 3; n++) {
     let c = sampleCandidate(space, ctx, rng);
     while (store.history(e).some((t) => t.hash === candidateHash(c))) c = sampleCandidate(space, ctx, rng);
-    store.insertTrial(e, n, c, candidateHash(c));
+    store.insertTrial(e, n, c, candidateHash(c), estimate);
     store.claimTrial(e, n, `host:${100 + n}`);
     store.recordEpoch(e, n, { epoch: 1, loss: 1, kdLoss: 0, ceLoss: 1, valAccuracy: 0.5, seconds: 1 });
   }
@@ -119,7 +120,7 @@ test('JSON read back from the store is validated', () => {
   const store = Store.open(join(tempDir(), 'k.db'));
   const e = newExperiment(store);
   const c = sampleCandidate(space, ctx, createRng(1));
-  store.insertTrial(e, 0, c, candidateHash(c));
+  store.insertTrial(e, 0, c, candidateHash(c), estimate);
   store.db.prepare(`UPDATE trials SET candidate_json = '{"genes": 3}' WHERE number = 0`).run();
   assert.throws(() => store.history(e), (err) => errorCodeOf(err) === 'STORE_CORRUPT' && /trial 0, candidate/.test((err as Error).message));
   store.close();

@@ -14,6 +14,8 @@ import { sha256 } from '../util/hash';
 import { Store } from '../store/store';
 import type { Experiment } from '../store/store';
 import { prepareRun } from './context';
+import { measureLatency } from '../model/latency';
+import { BYTES_PER_WEIGHT } from '../model/measure';
 import { buildFrontReport } from './front-report';
 import type { FrontReport } from './front-report';
 import { searchProgress } from './progress';
@@ -119,7 +121,15 @@ export async function searchCommand(opts: SearchOptions, log: Log): Promise<Fron
         controller: opts.controller ?? 'nsga2',
         seed: opts.seed ?? 0,
         plannedTrials: opts.trials ?? space.trials,
-        teacher: { source: ctx.teacher.source, accuracy: ctx.teacher.accuracy, params: ctx.teacher.params, macs: ctx.teacher.macs },
+        teacher: {
+          source: ctx.teacher.source,
+          accuracy: ctx.teacher.accuracy,
+          params: ctx.teacher.params,
+          macs: ctx.teacher.macs,
+          // The teacher as it ships: float32 weights; timed like every student.
+          sizeBytes: ctx.teacher.params * BYTES_PER_WEIGHT.float32,
+          latencyMs: (await measureLatency(ctx.teacher.model, ctx.dataset.inputShape)).medianMs,
+        },
         teacherFingerprint: ctx.teacher.fingerprint,
         datasetFingerprint: ctx.dataset.fingerprint,
       });

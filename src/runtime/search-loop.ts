@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { EpochRecord } from '../distill/loop';
+import { estimateSize } from '../space/sample';
 import type { SpaceContext } from '../space/sample';
 import { candidateHash } from '../space/candidate';
 import type { Controller } from '../search/types';
@@ -67,7 +68,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
       opts.onEvent?.({ type: 'exhausted' });
       return undefined;
     }
-    store.insertTrial(exp, number, candidate, candidateHash(candidate));
+    store.insertTrial(exp, number, candidate, candidateHash(candidate), estimateSize(candidate, opts.spaceContext));
     return number;
   };
 

@@ -30,6 +30,7 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
         hash TEXT NOT NULL,
         family TEXT NOT NULL,
         candidate_json TEXT NOT NULL,
+        estimate_json TEXT NOT NULL,
         state TEXT NOT NULL CHECK (state IN ('WAITING', 'RUNNING', 'COMPLETE', 'FAILED', 'PRUNED')),
         metrics_json TEXT,
         layers_json TEXT,

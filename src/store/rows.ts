@@ -13,6 +13,9 @@ export const metricsSchema = z.object({
   latencyP90Ms: z.number(),
 });
 
+/** Size of a candidate computed from its spec before training (failed trials keep it too). */
+export const estimateSchema = z.object({ params: z.number(), macs: z.number(), sizeBytes: z.number() });
+
 export const layersSchema = z.array(z.object({ type: z.string(), outputShape: z.array(z.number()), params: z.number(), macs: z.number() }));
 
 export const teacherInfoSchema = z.object({
@@ -20,6 +23,8 @@ export const teacherInfoSchema = z.object({
   accuracy: z.number(),
   params: z.number(),
   macs: z.number(),
+  sizeBytes: z.number(),
+  latencyMs: z.number(),
 });
 export type TeacherInfo = z.infer<typeof teacherInfoSchema>;
 

@@ -9,7 +9,8 @@ import { searchSpaceSchema } from '../space/schema';
 import type { SearchSpace } from '../space/schema';
 import type { TrialMetrics, TrialRecord, TrialState } from '../search/types';
 import { MIGRATIONS } from './migrations';
-import { layersSchema, metricsSchema, readJson, teacherInfoSchema, weightManifestSchema } from './rows';
+import { estimateSchema, layersSchema, metricsSchema, readJson, teacherInfoSchema, weightManifestSchema } from './rows';
+import type { SizeEstimate } from '../space/sample';
 import type { TeacherInfo, WeightManifest } from './rows';
 import type { LayerSummary } from '../model/measure';
 
@@ -51,6 +52,7 @@ export interface ExperimentSummary {
 
 export interface TrialDetail extends TrialRecord {
   family: string;
+  estimate: SizeEstimate;
   layers?: LayerSummary[];
   errorCode?: string;
   error?: string;
@@ -94,6 +96,7 @@ interface TrialRow {
   hash: string;
   family: string;
   candidate_json: string;
+  estimate_json: string;
   state: TrialState;
   metrics_json: string | null;
   layers_json: string | null;
@@ -268,15 +271,23 @@ export class Store {
     return rows.map((r) => this.toRecord(r, e.name));
   }
 
+  /** Every trial with the fields the report shows (no curves, no weights). */
+  trialsForReport(e: Pick<Experiment, 'id' | 'name'>): Array<TrialDetail> {
+    const rows = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? ORDER BY number').all(e.id) as TrialRow[];
+    return rows.map((r) => this.toDetail(r, e, []));
+  }
+
   nextTrialNumber(e: Pick<Experiment, 'id'>): number {
     const r = this.db.prepare('SELECT MAX(number) AS n FROM trials WHERE experiment_id = ?').get(e.id) as { n: number | null };
     return (r.n ?? -1) + 1;
   }
 
-  insertTrial(e: Pick<Experiment, 'id'>, number: number, candidate: Candidate, hash: string): void {
+  insertTrial(e: Pick<Experiment, 'id'>, number: number, candidate: Candidate, hash: string, estimate: SizeEstimate): void {
     this.db
-      .prepare(`INSERT INTO trials (experiment_id, number, hash, family, candidate_json, state, created_at) VALUES (?, ?, ?, ?, ?, 'WAITING', ?)`)
-      .run(e.id, number, hash, familyOf(candidate), JSON.stringify(candidate), now());
+      .prepare(
+        `INSERT INTO trials (experiment_id, number, hash, family, candidate_json, estimate_json, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'WAITING', ?)`,
+      )
+      .run(e.id, number, hash, familyOf(candidate), JSON.stringify(candidate), JSON.stringify(estimate), now());
   }
 
   /** WAITING trials in number order (left by a stopped run, or just created). */
@@ -391,10 +402,16 @@ export class Store {
       valAccuracy: c.val_accuracy,
       seconds: c.seconds,
     }));
+    return this.toDetail(r, e, curve);
+  }
+
+  private toDetail(r: TrialRow, e: Pick<Experiment, 'name'>, curve: EpochRecord[]): TrialDetail {
+    const where = `experiment "${e.name}", trial ${r.number}`;
     return {
       ...this.toRecord(r, e.name),
       family: r.family,
-      layers: r.layers_json ? readJson(layersSchema, r.layers_json, `experiment "${e.name}", trial ${number}, layers`) : undefined,
+      estimate: readJson(estimateSchema, r.estimate_json, `${where}, estimate`),
+      layers: r.layers_json ? readJson(layersSchema, r.layers_json, `${where}, layers`) : undefined,
       errorCode: r.error_code ?? undefined,
       error: r.error ?? undefined,
       backend: r.backend ?? undefined,

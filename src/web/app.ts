@@ -1,0 +1,140 @@
+import { dirname, join } from 'node:path';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { z } from 'zod';
+import { KdError, errorCodeOf, formatIssues } from '../errors';
+import { exportTfjs } from '../model/export-tfjs';
+import { frontOf } from '../search/objectives';
+import type { Store } from '../store/store';
+import { chartQuery, experimentParams, noQuery, trialParams } from './params';
+import { architectureSummary, experimentData, experimentListRows, scriptJson } from './view-models';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, `bad ${what}:\n${formatIssues(r.error.issues)}`);
+  return r.data;
+}
+
+/**
+ * The report: read-only views of the store. Every route is a GET; route
+ * parameters and query strings are validated; downloads are built from the
+ * database, never from a path the client names.
+ */
+export function createApp(store: Store): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('view engine', 'ejs');
+  app.set('views', join(ROOT, 'views'));
+  app.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    res.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'");
+    next();
+  });
+  app.use('/static', express.static(join(ROOT, 'views', 'static'), { index: false, fallthrough: false }));
+  // Chart.js from node_modules, served by the app itself: the report works offline, no CDN.
+  const chartJs = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+  app.get('/vendor/chart.umd.js', (_req, res) => res.sendFile(chartJs));
+  app.get('/favicon.ico', (_req, res) => res.status(204).end());
+  app.use((req, _res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : next(new HttpError(405, 'the report is read-only'))));
+
+  const experimentOr404 = (name: string) => {
+    const exp = store.findExperiment(name);
+    if (!exp) throw new HttpError(404, `no experiment named "${name}"`);
+    return exp;
+  };
+
+  app.get('/', (req, res) => {
+    parse(noQuery, req.query, 'query');
+    const list = store.listExperiments();
+    const frontSizes = new Map(list.map((e) => {
+      const exp = store.getExperiment(e.name);
+      return [e.name, frontOf(exp.space, store.history(exp)).length] as const;
+    }));
+    res.render('experiments', { experiments: experimentListRows(list, frontSizes) });
+  });
+
+  app.get('/experiments/:name', (req, res) => {
+    const { name } = parse(experimentParams, req.params, 'experiment name');
+    const query = parse(chartQuery, req.query, 'query');
+    const exp = experimentOr404(name);
+    const data = experimentData(exp, store.trialsForReport(exp));
+    const [defaultY, defaultX, defaultC] = [exp.space.objectives[0] ?? 'accuracy', exp.space.objectives[1] ?? 'sizeBytes', exp.space.objectives[2] ?? 'latencyMs'];
+    const chart = { x: query.x ?? defaultX, y: query.y ?? defaultY, c: query.c ?? defaultC, enc: query.enc ?? 'colour' };
+    res.render('experiment', { data, dataJson: scriptJson(data), chart, chartJson: scriptJson(chart) });
+  });
+
+  app.get('/experiments/:name/data.json', (req, res) => {
+    const { name } = parse(experimentParams, req.params, 'experiment name');
+    parse(noQuery, req.query, 'query');
+    const exp = experimentOr404(name);
+    res.json(experimentData(exp, store.trialsForReport(exp)));
+  });
+
+  const trialOr404 = (req: Request) => {
+    const { name, number } = parse(trialParams, req.params, 'trial');
+    const exp = experimentOr404(name);
+    const trial = store.trialDetail(exp, number);
+    if (!trial) throw new HttpError(404, `experiment "${name}" has no trial ${number}`);
+    return { exp, trial };
+  };
+
+  app.get('/experiments/:name/trials/:number', (req, res) => {
+    parse(noQuery, req.query, 'query');
+    const { exp, trial } = trialOr404(req);
+    const m = trial.metrics;
+    const t = exp.teacher;
+    const versusTeacher = m && {
+      accuracyDrop: t.accuracy - m.accuracy,
+      compression: t.sizeBytes / m.sizeBytes,
+      paramRatio: t.params / m.params,
+      speedup: t.latencyMs / m.latencyMs,
+    };
+    const page = { trial, teacher: t, versusTeacher, arch: architectureSummary(trial.candidate.student), experiment: exp.name };
+    res.render('trial', { ...page, curveJson: scriptJson(trial.curve), hasWeights: trial.state === 'COMPLETE' });
+  });
+
+  const exported = (req: Request) => {
+    const { exp, trial } = trialOr404(req);
+    const weights = store.trialWeights(exp, trial.number);
+    if (!weights) throw new HttpError(404, `trial ${trial.number} has no stored weights (state ${trial.state})`);
+    return exportTfjs({ topology: weights.topology, manifest: weights.manifest, data: weights.data });
+  };
+
+  app.get('/experiments/:name/trials/:number/model.json', (req, res) => {
+    parse(noQuery, req.query, 'query');
+    res.json(exported(req).modelJson);
+  });
+
+  app.get('/experiments/:name/trials/:number/weights.bin', (req, res) => {
+    parse(noQuery, req.query, 'query');
+    res.type('application/octet-stream').send(exported(req).weights);
+  });
+
+  app.use((_req, _res, next) => next(new HttpError(404, 'no such page')));
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = err instanceof HttpError ? err.status : (err as { status?: number }).status === 404 ? 404 : errorCodeOf(err) === 'EXPERIMENT_NOT_FOUND' ? 404 : 500;
+    // A corrupt store says what is wrong; anything else is a bug whose details stay in the server log.
+    const message = err instanceof HttpError || status === 404 || errorCodeOf(err) === 'STORE_CORRUPT' ? (err as Error).message : 'internal error; see the server log';
+    if (status === 500) process.stderr.write(`report: ${req.method} ${req.originalUrl}: ${(err as Error).stack ?? err}\n`);
+    if (req.path.endsWith('.json') || req.path.endsWith('.bin') || req.path.startsWith('/static')) {
+      res.status(status).json({ error: message });
+      return;
+    }
+    res.status(status).render('error', { status, message });
+  });
+  return app;
+}
+
+export { KdError };

@@ -1,0 +1,255 @@
+/* The experiment page: Pareto scatter, hypervolume curve, trial table; refreshes itself while the search runs. */
+(function () {
+  'use strict';
+  let data = JSON.parse(document.getElementById('experiment-data').textContent);
+  const settings = JSON.parse(document.getElementById('chart-settings').textContent);
+  const base = '/experiments/' + encodeURIComponent(data.experiment.name);
+  const MAXIMISED = { accuracy: true };
+  const LABELS = { accuracy: 'accuracy', sizeBytes: 'size (bytes)', latencyMs: 'latency (ms)', params: 'parameters', macs: 'MACs' };
+  const fmt = (m, v) => (v === null || v === undefined ? '—' : m === 'accuracy' ? (v * 100).toFixed(2) + '%' : m === 'latencyMs' ? v.toFixed(3) + ' ms' : Math.round(v).toLocaleString('en'));
+
+  // Viridis-like ramp for the third objective; "better" is always the dark end.
+  const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  function ramp(t) {
+    const x = Math.max(0, Math.min(1, t)) * (RAMP.length - 1);
+    const i = Math.min(RAMP.length - 2, Math.floor(x));
+    const f = x - i;
+    const c = RAMP[i].map((v, k) => Math.round(v + (RAMP[i + 1][k] - v) * f));
+    return 'rgb(' + c.join(',') + ')';
+  }
+
+  function value(t, m) {
+    return t[m];
+  }
+
+  function points() {
+    const { x, y, c, enc } = settings;
+    const complete = data.trials.filter((t) => t.state === 'COMPLETE' && value(t, x) !== null && value(t, y) !== null);
+    const cs = complete.map((t) => value(t, c)).filter((v) => v !== null);
+    const lo = Math.min(...cs);
+    const hi = Math.max(...cs);
+    const norm = (v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
+    const good = (v) => (MAXIMISED[c] ? 1 - norm(v) : norm(v));
+    const style = (t) => ({
+      x: value(t, x),
+      y: value(t, y),
+      trial: t,
+      colour: enc === 'colour' ? ramp(good(value(t, c))) : null,
+      radius: enc === 'size' ? 3 + 9 * (1 - good(value(t, c))) : 5,
+    });
+    const front = complete.filter((t) => t.onFront).map(style).sort((a, b) => a.x - b.x);
+    const dominated = complete.filter((t) => !t.onFront).map(style);
+    const ys = complete.map((t) => value(t, y));
+    const floor = ys.length ? Math.min(...ys) : 0;
+    const failed = data.trials
+      .filter((t) => t.state === 'FAILED' && value(t, x) !== null)
+      .map((t) => ({ x: value(t, x), y: value(t, y) !== null ? value(t, y) : floor, trial: t }));
+    // The front spans every objective; on two axes only part of it is a trade-off curve.
+    // Those members are joined as a staircase, the rest stay highlighted points.
+    const better = (a, b, m) => (MAXIMISED[m] ? a >= b : a <= b);
+    const strictly = (a, b, m) => (MAXIMISED[m] ? a > b : a < b);
+    const curve = front
+      .filter((p) => !front.some((q) => q !== p && better(q.x, p.x, x) && better(q.y, p.y, y) && (strictly(q.x, p.x, x) || strictly(q.y, p.y, y))))
+      .sort((a, b) => a.x - b.x);
+    const teacher = data.teacher[x] !== undefined && data.teacher[y] !== undefined ? [{ x: data.teacher[x], y: data.teacher[y], teacher: true }] : [];
+    return { front, curve, dominated, failed, teacher };
+  }
+
+  const frontColour = '#d9480f';
+  function datasets() {
+    const p = points();
+    return [
+      {
+        label: 'trade-off on these axes',
+        data: p.curve,
+        showLine: true,
+        stepped: MAXIMISED[settings.y] ? 'after' : 'before',
+        borderColor: frontColour,
+        backgroundColor: frontColour,
+        borderWidth: 1.5,
+        pointRadius: 0,
+        pointHitRadius: 0,
+        order: 4,
+      },
+      {
+        label: 'front',
+        data: p.front,
+        borderColor: frontColour,
+        backgroundColor: frontColour,
+        pointBackgroundColor: p.front.map((d) => d.colour || frontColour),
+        pointBorderColor: frontColour,
+        pointBorderWidth: 2,
+        pointRadius: p.front.map((d) => d.radius + 1),
+        pointHoverRadius: p.front.map((d) => d.radius + 3),
+        order: 1,
+      },
+      {
+        label: 'dominated',
+        data: p.dominated,
+        pointBackgroundColor: p.dominated.map((d) => (d.colour || '#64748b').replace('rgb(', 'rgba(').replace(')', ',0.35)')),
+        pointBorderColor: 'rgba(100,116,139,0.35)',
+        backgroundColor: 'rgba(100,116,139,0.35)',
+        borderColor: 'rgba(100,116,139,0.35)',
+        pointRadius: p.dominated.map((d) => d.radius),
+        pointHoverRadius: p.dominated.map((d) => d.radius + 2),
+        order: 2,
+      },
+      { label: 'failed', data: p.failed, pointStyle: 'crossRot', pointRadius: 6, borderColor: 'rgba(185,28,28,0.45)', backgroundColor: 'rgba(185,28,28,0.45)', pointBorderWidth: 2, order: 3 },
+      { label: 'teacher', data: p.teacher, pointStyle: 'star', pointRadius: 11, borderColor: '#111827', backgroundColor: '#111827', pointBorderWidth: 2, order: 0 },
+    ];
+  }
+
+  function tooltipLines(d) {
+    if (d.teacher) return ['teacher', 'accuracy ' + fmt('accuracy', data.teacher.accuracy), 'params ' + fmt('params', data.teacher.params), 'size ' + fmt('sizeBytes', data.teacher.sizeBytes), 'latency ' + fmt('latencyMs', data.teacher.latencyMs)];
+    const t = d.trial;
+    const lines = ['trial ' + t.number + ' · ' + t.family + (t.onFront ? ' · on the front' : ''), t.arch];
+    if (t.state === 'FAILED') return lines.concat(['FAILED: ' + (t.error || '').slice(0, 80)]);
+    return lines.concat([
+      'accuracy ' + fmt('accuracy', t.accuracy),
+      'params ' + fmt('params', t.params) + ' · size ' + fmt('sizeBytes', t.sizeBytes),
+      'latency ' + fmt('latencyMs', t.latencyMs) + ' · MACs ' + fmt('macs', t.macs),
+      'T ' + t.temperature + ' · α ' + t.alpha + ' · ' + t.epochs + ' epochs',
+    ]);
+  }
+
+  const logx = document.getElementById('logx');
+  function axis(m, log) {
+    return { type: log ? 'logarithmic' : 'linear', title: { display: true, text: LABELS[m] + (MAXIMISED[m] ? ' (higher is better)' : ' (lower is better)') } };
+  }
+
+  const frontChart = new Chart(document.getElementById('front-chart'), {
+    type: 'scatter',
+    data: { datasets: datasets() },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: { x: axis(settings.x, logx.checked && settings.x !== 'accuracy'), y: axis(settings.y, false) },
+      plugins: {
+        legend: { position: 'top', labels: { usePointStyle: true } },
+        tooltip: { callbacks: { label: (ctx) => tooltipLines(ctx.raw) } },
+      },
+      onClick: (_event, elements) => {
+        const el = elements[0];
+        if (!el) return;
+        const d = frontChart.data.datasets[el.datasetIndex].data[el.index];
+        if (d && d.trial) window.location.href = base + '/trials/' + d.trial.number;
+      },
+      onHover: (event, elements) => {
+        event.native.target.style.cursor = elements.length ? 'pointer' : 'default';
+      },
+    },
+  });
+
+  const hvChart = new Chart(document.getElementById('hv-chart'), {
+    type: 'line',
+    data: { datasets: [{ label: 'hypervolume', data: [], borderColor: '#2563eb', pointRadius: 0, stepped: true }] },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      parsing: false,
+      scales: { x: { type: 'linear', title: { display: true, text: 'trial' } }, y: { title: { display: true, text: 'hypervolume' } } },
+      plugins: { legend: { display: false } },
+    },
+  });
+
+  function redraw() {
+    frontChart.data.datasets = datasets();
+    frontChart.options.scales.x = axis(settings.x, logx.checked && settings.x !== 'accuracy');
+    frontChart.options.scales.y = axis(settings.y, false);
+    frontChart.update();
+    hvChart.data.datasets[0].data = data.hypervolume.map((h) => ({ x: h.trial, y: h.hypervolume }));
+    hvChart.update();
+    renderTable();
+    const s = document.getElementById('status');
+    s.textContent = data.experiment.status;
+    s.className = 'state state-' + data.experiment.status;
+    document.getElementById('counts').textContent =
+      data.counts.COMPLETE + ' complete, ' + data.counts.FAILED + ' failed, ' + data.counts.RUNNING + ' running of ' + data.experiment.plannedTrials + ' planned';
+  }
+
+  for (const id of ['x', 'y', 'c', 'enc']) {
+    document.getElementById(id).addEventListener('change', (e) => {
+      settings[id] = e.target.value;
+      const q = new URLSearchParams({ x: settings.x, y: settings.y, c: settings.c, enc: settings.enc });
+      history.replaceState(null, '', '?' + q.toString());
+      redraw();
+    });
+  }
+  logx.addEventListener('change', redraw);
+
+  // ---- trial table: sortable, filterable ----
+  const table = document.getElementById('trials');
+  const tbody = table.querySelector('tbody');
+  let sortKey = 'number';
+  let sortDir = 1;
+  const COLUMNS = ['number', 'state', 'family', 'precision', 'arch', 'accuracy', 'params', 'sizeBytes', 'latencyMs', 'alpha', 'temperature', 'seconds'];
+  function cell(t, k) {
+    if (k === 'accuracy') return fmt('accuracy', t.accuracy);
+    if (k === 'latencyMs') return t.latencyMs === null ? '—' : t.latencyMs.toFixed(3);
+    if (k === 'params' || k === 'sizeBytes') return (t.state === 'COMPLETE' ? '' : '~') + fmt(k, t[k]);
+    if (k === 'seconds') return t.seconds === null ? '—' : t.seconds.toFixed(1);
+    return String(t[k]);
+  }
+  function renderTable() {
+    const text = document.getElementById('filter').value.trim().toLowerCase();
+    const state = document.getElementById('state-filter').value;
+    const frontOnly = document.getElementById('front-only').checked;
+    const rows = data.trials
+      .filter((t) => (!state || t.state === state) && (!frontOnly || t.onFront))
+      .filter((t) => !text || [t.family, t.precision, t.arch, t.state, String(t.number)].join(' ').toLowerCase().includes(text))
+      .sort((a, b) => {
+        const va = a[sortKey];
+        const vb = b[sortKey];
+        if (va === vb) return a.number - b.number;
+        if (va === null) return 1;
+        if (vb === null) return -1;
+        return (va < vb ? -1 : 1) * sortDir;
+      });
+    tbody.replaceChildren(
+      ...rows.map((t) => {
+        const tr = document.createElement('tr');
+        tr.className = 'clickable' + (t.onFront ? ' front' : '') + (t.state !== 'COMPLETE' || !t.onFront ? ' dim' : '');
+        tr.title = t.error || '';
+        for (const k of COLUMNS) {
+          const td = document.createElement('td');
+          td.textContent = cell(t, k); // textContent: database strings are never parsed as HTML
+          tr.appendChild(td);
+        }
+        tr.addEventListener('click', () => (window.location.href = base + '/trials/' + t.number));
+        return tr;
+      }),
+    );
+    for (const th of table.querySelectorAll('th')) {
+      th.classList.toggle('sorted-asc', th.dataset.key === sortKey && sortDir === 1);
+      th.classList.toggle('sorted-desc', th.dataset.key === sortKey && sortDir === -1);
+    }
+  }
+  for (const th of table.querySelectorAll('th')) {
+    th.addEventListener('click', () => {
+      if (sortKey === th.dataset.key) sortDir = -sortDir;
+      else {
+        sortKey = th.dataset.key;
+        sortDir = th.dataset.type === 'number' && th.dataset.key !== 'number' ? -1 : 1;
+      }
+      renderTable();
+    });
+  }
+  for (const id of ['filter', 'state-filter', 'front-only']) document.getElementById(id).addEventListener('input', renderTable);
+
+  redraw();
+
+  // ---- live updates while the search runs: poll, redraw in place, no reload ----
+  async function poll() {
+    try {
+      const res = await fetch(base + '/data.json', { cache: 'no-store' });
+      if (res.ok) {
+        data = await res.json();
+        redraw();
+      }
+    } catch (_) {
+      /* the server may restart; try again next time */
+    }
+    if (data.experiment.status === 'running') setTimeout(poll, 3000);
+  }
+  if (data.experiment.status === 'running') setTimeout(poll, 3000);
+})();
