@@ -64,3 +64,19 @@ test('a constant tensor quantizes without dividing by zero', () => {
   const q = quantizeWeight('b', [5], new Float32Array(5).fill(0.25), 'int8', 'per-tensor');
   assert.deepEqual(Array.from(dequantizeWeight(q)), [0.25, 0.25, 0.25, 0.25, 0.25]);
 });
+
+test('packed weights unpack to the same values, also from a Buffer inside a larger pool', async () => {
+  const { packWeights, unpackWeights } = await import('../src/model/weights-pack');
+  const rng = createRng('pack');
+  const values = Float32Array.from({ length: 37 }, () => rng.normal());
+  const weights = [
+    quantizeWeight('a/kernel', [37], values, 'float32', 'per-tensor'),
+    quantizeWeight('b/kernel', [37], values, 'int8', 'per-channel'),
+    quantizeWeight('c/kernel', [37], values, 'float16', 'per-tensor'),
+  ];
+  const { manifest, buffer } = packWeights(weights);
+  const pool = Buffer.alloc(buffer.byteLength + 13);
+  Buffer.from(buffer).copy(pool, 13);
+  const back = unpackWeights(manifest, pool.subarray(13));
+  back.forEach((w, i) => assert.deepEqual(Array.from(dequantizeWeight(w)), Array.from(dequantizeWeight(weights[i]))));
+});

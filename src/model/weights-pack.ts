@@ -32,7 +32,8 @@ function alignedLength(n: number): number {
 
 export function unpackWeights(manifest: readonly PackedWeightEntry[], data: Uint8Array): StoredWeight[] {
   return manifest.map((m) => {
-    const slice = data.slice(m.byteOffset, m.byteOffset + m.byteLength);
+    // A copy into its own ArrayBuffer: Buffer#slice would share (and expose) a larger pool.
+    const slice = new Uint8Array(data.buffer, data.byteOffset + m.byteOffset, m.byteLength).slice();
     const view =
       m.precision === 'float32' ? new Float32Array(slice.buffer) : m.precision === 'float16' ? new Uint16Array(slice.buffer) : new Uint8Array(slice.buffer);
     return { name: m.name, shape: m.shape, precision: m.precision, data: view, scale: m.scale, min: m.min };

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { startServer } from '../src/commands/serve';
+import { candidateHash } from '../src/space/candidate';
+import { Store } from '../src/store/store';
+import { useWasm } from './helpers';
+import { FIXTURE_CANDIDATES, XSS_NAME, buildReportFixture } from './web-fixture';
+
+// Page-side code in page.evaluate runs in the browser; the project compiles without DOM types.
+declare const window: any;
+declare const document: any;
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// CI installs Debian's chromium (.ci/run); elsewhere the browser tests say why they skip.
+const skip = !existsSync(CHROMIUM) && !process.env.CI ? `no browser at ${CHROMIUM} (apt-get install chromium)` : false;
+
+let browser: Browser;
+let server: Awaited<ReturnType<typeof startServer>>;
+let db: string;
+
+before(async () => {
+  if (skip) return;
+  await useWasm();
+  db = (await buildReportFixture()).db;
+  server = await startServer({ db, port: 0, host: '127.0.0.1' }, () => {});
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function open(path: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('dialog', (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  // Nothing may come from the network: every request stays on the report's own origin.
+  page.on('request', (r) => !r.url().startsWith(server.url) && errors.push(`external request: ${r.url()}`));
+  await page.goto(server.url + path.replace(/^\//, ''));
+  return { page, errors };
+}
+
+/** Screen position of a point of the front chart's dataset `label`. */
+async function pointPosition(page: Page, label: string, index = 0) {
+  return page.evaluate(
+    ({ label, index }) => {
+      const chart = (window as unknown as { Chart: { getChart(id: string): any } }).Chart.getChart('front-chart');
+      const i = chart.data.datasets.findIndex((d: { label: string }) => d.label === label);
+      const el = chart.getDatasetMeta(i).data[index];
+      const rect = chart.canvas.getBoundingClientRect();
+      return { x: rect.left + el.x, y: rect.top + el.y, trial: chart.data.datasets[i].data[index].trial?.number };
+    },
+    { label, index },
+  );
+}
+
+test('the experiment page draws the front, hovering shows a trial, clicking opens it', { skip }, async () => {
+  const { page, errors } = await open('/experiments/demo');
+  await page.waitForFunction(() => (window as any).Chart?.getChart('front-chart'));
+  const counts = await page.evaluate(() => {
+    const chart = (window as any).Chart.getChart('front-chart');
+    return Object.fromEntries(chart.data.datasets.map((d: any) => [d.label, d.data.length]));
+  });
+  assert.equal(counts.teacher, 1, 'the teacher is drawn');
+  assert.equal(counts.failed, 1, 'the failed trial is drawn');
+  assert.equal(counts.front + counts.dominated, 4, 'every complete trial is drawn');
+  assert.ok(counts.front >= 1);
+  const p = await pointPosition(page, 'front');
+  await page.mouse.move(p.x, p.y);
+  await page.waitForTimeout(200);
+  const tooltip = await page.evaluate(() => (window as any).Chart.getChart('front-chart').tooltip.body?.flatMap((b: any) => b.lines) ?? []);
+  assert.ok(tooltip.some((l: string) => l.startsWith(`trial ${p.trial} `)), `tooltip ${tooltip}`);
+  assert.ok(tooltip.some((l: string) => l.startsWith('accuracy ')));
+  await Promise.all([page.waitForURL(`**/experiments/demo/trials/${p.trial}`), page.mouse.click(p.x, p.y)]);
+  assert.equal(await page.locator('h1').innerText(), `Trial ${p.trial} COMPLETE`);
+  await page.waitForFunction(() => (window as any).Chart?.getChart('curve-chart'));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('choosing axes redraws the chart and keeps the choice in the address', { skip }, async () => {
+  const { page, errors } = await open('/experiments/demo');
+  await page.selectOption('#x', 'params');
+  await page.selectOption('#c', 'sizeBytes');
+  await page.selectOption('#enc', 'size');
+  const title = await page.evaluate(() => (window as any).Chart.getChart('front-chart').options.scales.x.title.text);
+  assert.match(title, /parameters/);
+  assert.match(page.url(), /x=params/);
+  assert.match(page.url(), /enc=size/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the trial table sorts and filters', { skip }, async () => {
+  const { page, errors } = await open('/experiments/demo');
+  const rows = () => page.locator('#trials tbody tr').count();
+  assert.equal(await rows(), 5);
+  await page.click('#trials th[data-key="accuracy"]');
+  const accuracies = await page.locator('#trials tbody tr td:nth-child(6)').allInnerTexts();
+  const numbers = accuracies.filter((a) => a !== '—').map((a) => parseFloat(a));
+  assert.deepEqual(numbers, [...numbers].sort((a, b) => b - a), 'sorted by accuracy, best first');
+  await page.selectOption('#state-filter', 'FAILED');
+  assert.equal(await rows(), 1);
+  await page.selectOption('#state-filter', '');
+  await page.fill('#filter', 'float16');
+  assert.equal(await rows(), 1);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('while a search runs, the page shows new trials without reloading', { skip }, async () => {
+  const writer = Store.open(db);
+  const exp = writer.getExperiment('demo');
+  writer.setExperimentStatus(exp.id, 'running');
+  const { page, errors } = await open('/experiments/demo');
+  await page.evaluate(() => ((window as any).__loadedOnce = true));
+  assert.equal(await page.locator('#trials tbody tr').count(), 5);
+  const c = { ...FIXTURE_CANDIDATES[0], training: { ...FIXTURE_CANDIDATES[0].training, alpha: 0.9 } };
+  writer.insertTrial(exp, 5, c, candidateHash(c), { params: 1, macs: 1, sizeBytes: 4 });
+  writer.claimTrial(exp, 5, 'elsewhere:1');
+  await page.waitForFunction(() => document.querySelectorAll('#trials tbody tr').length === 6, null, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => (window as any).__loadedOnce), true, 'no reload');
+  assert.match(await page.locator('#counts').innerText(), /1 running/);
+  writer.setExperimentStatus(exp.id, 'finished');
+  writer.close();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a <script> experiment name is shown as text and never runs', { skip }, async () => {
+  const { page, errors } = await open(`/experiments/${encodeURIComponent(XSS_NAME)}`);
+  await page.waitForFunction(() => (window as any).Chart?.getChart('front-chart'));
+  assert.equal(await page.locator('h1').evaluate((h) => h.firstChild?.textContent?.trim()), XSS_NAME);
+  const home = await open('/');
+  assert.ok((await home.page.locator('table.list').innerText()).includes(XSS_NAME));
+  assert.deepEqual([...errors, ...home.errors], [], 'no dialog, no errors');
+  await page.close();
+  await home.page.close();
+});

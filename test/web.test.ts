@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { startServer } from '../src/commands/serve';
+import { accuracy } from '../src/distill/evaluate';
+import { toResident } from '../src/distill/resident';
+import { Store } from '../src/store/store';
+import { CLI, ROOT, useWasm } from './helpers';
+import { XSS_NAME, buildReportFixture } from './web-fixture';
+
+let server: Awaited<ReturnType<typeof startServer>>;
+let fixture: Awaited<ReturnType<typeof buildReportFixture>>;
+const get = (path: string, init?: RequestInit) => fetch(server.url + path.replace(/^\//, ''), init);
+
+before(async () => {
+  await useWasm();
+  fixture = await buildReportFixture();
+  server = await startServer({ db: fixture.db, port: 0, host: '127.0.0.1' }, () => {});
+});
+after(async () => server?.close());
+
+test('the report binds to 127.0.0.1 unless told otherwise', () => {
+  const address = server.server.address();
+  assert.equal(typeof address === 'object' && address?.address, '127.0.0.1');
+});
+
+test('experiments page lists each experiment with its counts', async () => {
+  const res = await get('/');
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  assert.match(html, /href="\/experiments\/demo">demo<\/a>/);
+  assert.match(html, /<td>5 \/ 5<\/td>\s*<td>1<\/td>/, 'done / planned, then failed');
+});
+
+test('strings from the database are escaped: a <script> experiment name is text', async () => {
+  for (const path of ['/', `/experiments/${encodeURIComponent(XSS_NAME)}`, `/experiments/${encodeURIComponent(XSS_NAME)}/trials/0`]) {
+    const res = await get(path);
+    assert.equal(res.status, 200, path);
+    const html = await res.text();
+    assert.ok(!html.includes('<script>alert(1)</script>'), `raw name in ${path}`);
+    assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), `escaped name in ${path}`);
+  }
+  const data = await (await get(`/experiments/${encodeURIComponent(XSS_NAME)}`)).text();
+  // The embedded JSON cannot close its <script> element either.
+  assert.ok(!/<\/script>alert|alert\(1\)<\/script>/.test(data));
+});
+
+test('unknown experiments and trials are 404 pages, bad parameters 400, never a stack trace', async () => {
+  const cases: Array<[string, number]> = [
+    ['/experiments/nope', 404],
+    ['/experiments/demo/trials/99', 404],
+    ['/experiments/demo/trials/abc', 400],
+    ['/experiments/demo/trials/-1', 400],
+    ['/experiments/demo?x=bogus', 400],
+    ['/experiments/demo?unexpected=1', 400],
+    ['/experiments/demo/trials/4/model.json', 404], // FAILED: no weights
+    ['/nothing/here', 404],
+  ];
+  for (const [path, status] of cases) {
+    const res = await get(path);
+    assert.equal(res.status, status, path);
+    const body = await res.text();
+    assert.ok(!/\bat .+\.js:\d+/.test(body), `no stack trace in ${path}`);
+  }
+});
+
+test('no endpoint writes: other methods are refused and the database is unchanged', async () => {
+  const store = Store.open(fixture.db, { readonly: true });
+  const before = JSON.stringify(store.listExperiments());
+  for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+    const res = await get('/experiments/demo', { method });
+    assert.equal(res.status, 405, method);
+  }
+  assert.equal(JSON.stringify(store.listExperiments()), before);
+  store.close();
+});
+
+test('download paths cannot reach files outside the experiment data', async () => {
+  for (const path of [
+    '/experiments/demo/trials/0/..%2f..%2f..%2f..%2fpackage.json',
+    '/experiments/demo/trials/0%2f..%2f..%2fpackage.json/model.json',
+    '/static/..%2f..%2fpackage.json',
+    '/static/%2e%2e/%2e%2e/package.json',
+    '/vendor/..%2fpackage.json',
+  ]) {
+    const res = await get(path);
+    const body = await res.text();
+    assert.notEqual(res.status, 200, path);
+    assert.ok(!body.includes('"name": "kdsearch"') && !body.includes('"allowScripts"'), path);
+  }
+});
+
+test('a downloaded student loads with tf.loadLayersModel and scores its stored accuracy, at every precision', async () => {
+  const store = Store.open(fixture.db, { readonly: true });
+  const exp = store.getExperiment('demo');
+  const test = toResident(fixture.dataset.test, fixture.dataset.inputShape);
+  try {
+    for (const number of [0, 1, 2, 3]) {
+      const detail = store.trialDetail(exp, number)!;
+      const model = await tf.loadLayersModel(`${server.url}experiments/demo/trials/${number}/model.json`);
+      const manifest = (await (await get(`/experiments/demo/trials/${number}/model.json`)).json()) as { weightsManifest: Array<{ weights: Array<{ quantization?: { dtype: string } }> }> };
+      const quantizations = manifest.weightsManifest[0].weights.map((w) => w.quantization?.dtype ?? 'none');
+      const precision = detail.candidate.student.precision;
+      if (precision === 'float16') assert.ok(quantizations.every((q) => q === 'float16'), 'float16 in the manifest');
+      if (precision === 'int8' && detail.candidate.student.quantization === 'per-tensor') assert.ok(quantizations.every((q) => q === 'uint8'), 'uint8 in the manifest');
+      const acc = await accuracy(model, test.x, test.y);
+      assert.equal(acc, detail.metrics!.accuracy, `trial ${number} (${precision})`);
+      model.dispose();
+    }
+    const weights = await get('/experiments/demo/trials/1/weights.bin');
+    const m = store.trialDetail(exp, 1)!.metrics!;
+    // int8 per-tensor: one byte per weight, scale and min in the manifest.
+    assert.equal((await weights.arrayBuffer()).byteLength, m.params);
+  } finally {
+    tf.dispose([test.x, test.y]);
+    store.close();
+  }
+});
+
+test('the report reads while a search writes: never "database is locked"', async () => {
+  const dir = join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml');
+  const child = spawn(process.execPath, [CLI, 'search', '--space', dir, '--name', 'live', '--trials', '6', '--workers', '2', '--db', fixture.db, '--data-dir', join(ROOT, 'data')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let running = true;
+  void exited.then(() => (running = false));
+  let requests = 0;
+  const statuses = new Map<number, number>();
+  while (running || requests < 50) {
+    const path = requests % 3 === 0 ? '/' : requests % 3 === 1 ? '/experiments/live/data.json' : '/experiments/demo';
+    const res = await get(path);
+    const body = await res.text();
+    assert.ok(!/locked/i.test(body), `${path}: ${body.slice(0, 200)}`);
+    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    requests++;
+  }
+  assert.equal(await exited, 0, stderr);
+  assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 404), [], `statuses ${[...statuses]}`);
+  assert.ok((statuses.get(200) ?? 0) > 20);
+  assert.ok(!/locked/i.test(stderr));
+});
