@@ -23,3 +23,24 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** The tiny test space and an experiment over it, stored as a search would store it. */
+export function tinyExperiment(store: import('../src/store/store').Store, opts: { name: string; trials: number }) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadSearchSpace } = require('../src/space/load') as typeof import('../src/space/load');
+  const file = join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml');
+  const { space, text } = loadSearchSpace(file);
+  return store.createExperiment({
+    name: opts.name,
+    spaceText: text,
+    space,
+    spaceHash: 'h',
+    spaceFile: file,
+    controller: 'random',
+    seed: 0,
+    plannedTrials: opts.trials,
+    teacher: { source: 'builtin', accuracy: 0.9835, params: 225034, macs: 2631040, sizeBytes: 900136, latencyMs: 0.5 },
+    teacherFingerprint: 't',
+    datasetFingerprint: 'd',
+  });
+}

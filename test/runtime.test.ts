@@ -9,12 +9,9 @@ import type { SearchLoopOptions } from '../src/runtime/search-loop';
 import { shareData } from '../src/runtime/shared-data';
 import type { SharedData } from '../src/runtime/shared-data';
 import { createController } from '../src/search/controllers';
-import { loadSearchSpace } from '../src/space/load';
 import { Store } from '../src/store/store';
-import { ROOT, tempDir } from './helpers';
+import { tempDir, tinyExperiment } from './helpers';
 
-const SPACE = join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml');
-const { space, text } = loadSearchSpace(SPACE);
 const ctx = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 1 };
 let data: SharedData;
 let nanData: SharedData;
@@ -29,19 +26,7 @@ before(() => {
 
 function setup(name: string, trials: number) {
   const store = Store.open(join(tempDir(), 'k.db'));
-  const experiment = store.createExperiment({
-    name,
-    spaceText: text,
-    space,
-    spaceHash: 'h',
-    spaceFile: SPACE,
-    controller: 'random',
-    seed: 0,
-    plannedTrials: trials,
-    teacher: { source: 'builtin', accuracy: 0.98, params: 225034, macs: 1, sizeBytes: 900136, latencyMs: 0.5 },
-    teacherFingerprint: 't',
-    datasetFingerprint: 'd',
-  });
+  const experiment = tinyExperiment(store, { name, trials });
   return { store, experiment };
 }
 

@@ -6,13 +6,11 @@ import { runSearchLoop } from '../src/runtime/search-loop';
 import { shareData } from '../src/runtime/shared-data';
 import type { Candidate } from '../src/space/candidate';
 import { makeCandidate } from '../src/space/sample';
-import { loadSearchSpace } from '../src/space/load';
 import type { Controller } from '../src/search/types';
 import { Store } from '../src/store/store';
-import { ROOT, tempDir } from './helpers';
+import { tempDir, tinyExperiment } from './helpers';
 
 export const XSS_NAME = '<script>alert(1)</script>';
-const SPACE = join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml');
 const ctx = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 2631040 };
 const training = { epochs: 2, batchSize: 64, learningRate: 0.005, temperature: 4, alpha: 0.5, trainLimit: 800 };
 
@@ -34,7 +32,6 @@ function scripted(list: Candidate[]): Controller {
 export async function buildReportFixture(): Promise<{ db: string; dataset: ReturnType<typeof loadEmbeddedMnist> }> {
   const db = join(tempDir(), 'report.db');
   const store = Store.open(db);
-  const { space, text } = loadSearchSpace(SPACE);
   const dataset = loadEmbeddedMnist({ dataDir: tempDir() });
   const logits = new Float32Array(dataset.train.n * 10);
   for (let i = 0; i < dataset.train.n; i++) logits[i * 10 + dataset.train.y[i]] = 4;
@@ -45,19 +42,7 @@ export async function buildReportFixture(): Promise<{ db: string; dataset: Retur
       ['demo', FIXTURE_CANDIDATES, (n: number) => (n === 4 ? ('throw' as const) : undefined)],
       [XSS_NAME, FIXTURE_CANDIDATES.slice(0, 1), () => undefined],
     ] as const) {
-      const experiment = store.createExperiment({
-        name,
-        spaceText: text,
-        space,
-        spaceHash: 'h',
-        spaceFile: SPACE,
-        controller: 'random',
-        seed: 0,
-        plannedTrials: list.length,
-        teacher: { source: 'builtin', accuracy: 0.9835, params: 225034, macs: 2631040, sizeBytes: 900136, latencyMs: 0.5 },
-        teacherFingerprint: 't',
-        datasetFingerprint: dataset.fingerprint,
-      });
+      const experiment = tinyExperiment(store, { name, trials: list.length });
       await runSearchLoop({
         store,
         experiment,
