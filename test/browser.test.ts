@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { startServer } from '../src/commands/serve';
 import { candidateHash } from '../src/space/candidate';
 import { Store } from '../src/store/store';
-import { useWasm } from './helpers';
+import { ROOT, useWasm } from './helpers';
+
+const SCREENSHOTS = join(ROOT, 'data', 'screenshots');
 import { FIXTURE_CANDIDATES, XSS_NAME, buildReportFixture } from './web-fixture';
 
 // Page-side code in page.evaluate runs in the browser; the project compiles without DOM types.
@@ -66,7 +69,7 @@ async function pointPosition(page: Page, label: string, index = 0) {
   );
 }
 
-test('the experiment page draws the front, hovering shows a trial, clicking opens it', { skip }, async () => {
+test('the experiment page draws the front, hovering shows a trial, clicking opens it', { skip }, async (t) => {
   const { page, errors } = await open('/experiments/demo');
   await page.waitForFunction(() => (window as any).Chart?.getChart('front-chart'));
   const counts = await page.evaluate(() => {
@@ -83,7 +86,12 @@ test('the experiment page draws the front, hovering shows a trial, clicking open
   const tooltip = await page.evaluate(() => (window as any).Chart.getChart('front-chart').tooltip.body?.flatMap((b: any) => b.lines) ?? []);
   assert.ok(tooltip.some((l: string) => l.startsWith(`trial ${p.trial} `)), `tooltip ${tooltip}`);
   assert.ok(tooltip.some((l: string) => l.startsWith('accuracy ')));
+  // The run leaves a screenshot of the experiment page, with a tooltip open, for people to look at.
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, 'experiment.png'), fullPage: true });
+  t.diagnostic(`screenshot: ${join(SCREENSHOTS, 'experiment.png')}`);
   await Promise.all([page.waitForURL(`**/experiments/demo/trials/${p.trial}`), page.mouse.click(p.x, p.y)]);
+  await page.screenshot({ path: join(SCREENSHOTS, 'trial.png'), fullPage: true });
   assert.equal(await page.locator('h1').innerText(), `Trial ${p.trial} COMPLETE`);
   await page.waitForFunction(() => (window as any).Chart?.getChart('curve-chart'));
   assert.deepEqual(errors, []);

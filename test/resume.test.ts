@@ -9,6 +9,7 @@ import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
 import { Store } from '../src/store/store';
 import { CLI, ROOT, tempDir, useWasm } from './helpers';
+import { createRng } from '../src/util/rng';
 
 let dir: string;
 let spaceFile: string;
@@ -68,32 +69,92 @@ function startAndWait(db: string, name: string, args: string[], done: number) {
   return { child, ready, exited, stderr: () => stderr };
 }
 
-test('a search killed mid-run resumes: nothing lost, the same candidates as an uninterrupted run', async () => {
+test('killed at random moments again and again, a search resumes every time: nothing lost, nothing run twice, same candidates', async () => {
   const db = join(tempDir(), 'k.db');
-  const straight = kdsearch(['search', '--space', spaceFile, '--name', 'straight', '--trials', '8', '--workers', '1', '--seed', '4', '--db', db, '--json']);
+  const TRIALS = 10;
+  const straight = kdsearch(['search', '--space', spaceFile, '--name', 'straight', '--trials', String(TRIALS), '--workers', '1', '--seed', '4', '--db', db, '--json']);
   assert.equal(straight.status, 0, straight.stderr);
   const reference = trials(db, 'straight');
-  assert.equal(reference.length, 8);
+  assert.equal(reference.length, TRIALS);
 
-  const run = startAndWait(db, 'crashy', ['--trials', '8', '--workers', '1', '--seed', '4'], 3);
-  await run.ready;
-  run.child.kill('SIGKILL'); // a crash: no cleanup at all
-  await run.exited;
-  const before = trials(db, 'crashy');
-  assert.ok(before.some((t) => t.state === 'RUNNING' || t.state === 'WAITING') || before.length < 8);
+  const rng = createRng('kill-test');
+  const finishedOnce = new Map<number, string>();
+  const kinds: string[] = [];
+  for (let round = 0; round < 6 && !isDone(db); round++) {
+    const args = ['--trials', String(TRIALS), '--workers', '1', '--seed', '4'];
+    const run = round === 0 ? startAndWait(db, 'crashy', args, 0) : resumeInBackground(db, 'crashy');
+    await run.ready.catch(() => {});
+    // Kill mid-trial (an epoch is being trained), or just as a trial is being written, or at a random moment.
+    const mode = round % 3;
+    if (mode === 0) {
+      await waitFor(() => runningCount(db) > 0, 20_000);
+      await new Promise((r) => setTimeout(r, 50 + rng.int(200)));
+    }
+    else if (mode === 1) await waitFor(() => completeCount(db) > completeCountAtStart(run), 20_000);
+    else await new Promise((r) => setTimeout(r, 200 + rng.int(1500)));
+    kinds.push(['mid-trial', 'mid-write', 'random'][mode]);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    // A COMPLETE trial never changes or runs again.
+    for (const t of safeTrials(db)) {
+      const key = JSON.stringify(t.metrics);
+      if (t.state === 'COMPLETE') {
+        if (finishedOnce.has(t.number)) assert.equal(key, finishedOnce.get(t.number), `trial ${t.number} changed after it completed`);
+        finishedOnce.set(t.number, key);
+      } else {
+        assert.ok(!finishedOnce.has(t.number), `trial ${t.number} was COMPLETE and is now ${t.state}`);
+      }
+    }
+    if (isDone(db)) break;
+  }
+  assert.ok(kinds.includes('mid-trial') && kinds.includes('mid-write'), `kills: ${kinds}`);
 
   const resumed = kdsearch(['resume', 'crashy', '--db', db, '--json']);
   assert.equal(resumed.status, 0, resumed.stderr);
   const after = trials(db, 'crashy');
-  assert.equal(after.length, 8);
+  assert.equal(after.length, TRIALS);
   assert.ok(after.every((t) => t.state === 'COMPLETE'), after.map((t) => t.state).join());
-  // Finished trials were kept as they were...
-  for (const t of before.filter((b) => b.state === 'COMPLETE')) assert.deepEqual(after[t.number].metrics, t.metrics);
-  // ...and the sequence is the one an uninterrupted search produced.
-  assert.deepEqual(after.map((t) => t.hash), reference.map((t) => t.hash));
+  for (const [number, key] of finishedOnce) assert.equal(JSON.stringify(after[number].metrics), key, `trial ${number} kept`);
+  assert.deepEqual(after.map((t) => t.hash), reference.map((t) => t.hash), 'the candidates of an uninterrupted search');
+  const check = new (require('better-sqlite3'))(db, { readonly: true });
+  assert.equal(check.pragma('integrity_check', { simple: true }), 'ok');
+  check.close();
   const report = JSON.parse(resumed.stdout);
   assert.ok(report.front.length >= 1);
 });
+
+function safeTrials(db: string) {
+  try {
+    return trials(db, 'crashy');
+  } catch {
+    return [];
+  }
+}
+function isDone(db: string) {
+  const t = safeTrials(db);
+  return t.length === 10 && t.every((x) => x.state === 'COMPLETE');
+}
+function completeCount(db: string) {
+  return safeTrials(db).filter((t) => t.state === 'COMPLETE').length;
+}
+const startCounts = new WeakMap<object, number>();
+function completeCountAtStart(run: object) {
+  return startCounts.get(run) ?? 0;
+}
+function runningCount(db: string) {
+  return safeTrials(db).filter((t) => t.state === 'RUNNING').length;
+}
+async function waitFor(cond: () => boolean, ms: number) {
+  const until = Date.now() + ms;
+  while (Date.now() < until && !cond()) await new Promise((r) => setTimeout(r, 20));
+}
+function resumeInBackground(db: string, name: string) {
+  const child = spawn(process.execPath, [CLI, 'resume', name, '--db', db, '--data-dir', join(dir, 'data')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const run = { child, ready: Promise.resolve(), exited, stderr: () => '' };
+  startCounts.set(run, completeCount(db));
+  return run;
+}
 
 test('Ctrl-C stops cleanly: running trials back to WAITING, exit non-zero with the resume command', async () => {
   const db = join(tempDir(), 'k.db');
@@ -154,4 +215,37 @@ test('search --json prints the front with the documented fields; front NAME read
   }
   const front = kdsearch(['front', 'j', '--db', db, '--json']);
   assert.deepEqual(JSON.parse(front.stdout).front, out.front.map((m: object) => m));
+});
+
+test('two processes reading while a search writes never see "database is locked" or a half-written trial', async () => {
+  const db = join(tempDir(), 'k.db');
+  const run = startAndWait(db, 'busy', ['--trials', '8', '--workers', '2'], 0);
+  await run.ready;
+  let running = true;
+  void run.exited.then(() => (running = false));
+  const reader = async () => {
+    let reads = 0;
+    while (running || reads < 3) {
+      const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'front', 'busy', '--db', db, '--json'], { cwd: ROOT });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(out.code, 0, out.stderr);
+      assert.ok(!/locked|busy/i.test(out.stderr), out.stderr);
+      const report = JSON.parse(out.stdout);
+      for (const t of report.trials) {
+        if (t.state === 'COMPLETE') assert.ok(typeof t.accuracy === 'number' && typeof t.sizeBytes === 'number', `half-written trial ${t.number}`);
+        else assert.equal(t.accuracy, undefined);
+      }
+      reads++;
+    }
+    return reads;
+  };
+  const [a, b] = await Promise.all([reader(), reader()]);
+  assert.equal(await run.exited, 0, run.stderr());
+  assert.ok(a >= 3 && b >= 3);
 });
