@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEmbeddedMnist } from '../src/datasets/mnist-embedded';
-import { offlineStep } from '../src/distill/offline';
+import { distillStep } from '../src/distill/distill-step';
 import { toResident } from '../src/distill/resident';
 import { initBackend } from '../src/model/backend';
 import type { BackendName } from '../src/model/backend';
@@ -34,7 +34,7 @@ async function throughput(opts: { spec: ConcreteSpec; mode: 'cached' | 'teacher'
   const model = buildModel(opts.spec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const teacher = opts.mode === 'teacher' ? buildModel(BUILTIN_TEACHER_SPEC, { inputShape: [28, 28, 1], numClasses: 10, seed: 2 }) : undefined;
   const optimizer = tf.train.adam(0.001);
-  const step = offlineStep({
+  const step = distillStep({
     model,
     optimizer,
     data: { x: opts.data.x, y: opts.data.y, teacherLogits: opts.data.logits },

@@ -9,11 +9,14 @@ import { CONTROLLER_NAMES } from './search/controllers';
 import type { ControllerName } from './search/controllers';
 import { searchSpaceJsonSchema } from './space/json-schema';
 import { startServer, untilSignal } from './commands/serve';
+import { baselineCommand, formatBaselines } from './commands/baseline';
 import { Store } from './store/store';
 import { DATASET_HELP } from './datasets/load';
 import { DEFAULT_TRAINING } from './distill/trial';
 import { ERROR_CODES, KdError, errorCodeOf } from './errors';
 import { BACKEND_CHOICES } from './model/backend';
+import { SCHEMES } from './space/student';
+import type { Scheme } from './space/student';
 import type { BackendChoice } from './model/backend';
 
 /** Progress and diagnostics go to stderr, so stdout carries only results (one JSON object with --json). */
@@ -59,9 +62,10 @@ export function buildProgram(): Command {
       .option('--batch-size <n>', 'batch size', intArg(1, 4096), DEFAULT_TRAINING.batchSize)
       .option('--lr <rate>', 'Adam learning rate', numberArg(0, 1, { exclusiveMin: true }), DEFAULT_TRAINING.learningRate)
       .option('--train-limit <n>', 'train on the first N training samples only', intArg(1))
-      .option('--seed <s>', 'seed for initialisation and batch order', intArg(0), DEFAULT_TRAINING.seed),
+      .option('--seed <s>', 'seed for initialisation and batch order', intArg(0), DEFAULT_TRAINING.seed)
+      .addOption(new Option('--scheme <name>', 'offline (fixed teacher), online (learn together) or self (the student teaches itself)').choices(SCHEMES).default('offline')),
     { teacher: true },
-  ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number }) => {
+  ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number; scheme: Scheme }) => {
     const spec = readStudentSpec(flags.student);
     const report = await distillCommand(
       {
@@ -74,6 +78,7 @@ export function buildProgram(): Command {
           temperature: flags.temperature,
           alpha: flags.alpha,
           seed: flags.seed,
+          scheme: flags.scheme,
           trainLimit: flags.trainLimit,
         },
       },
@@ -208,6 +213,19 @@ export function buildProgram(): Command {
     log(`\nsearch finished; the report stays up at ${server.url} until Ctrl-C`);
     await untilSignal();
     await server.close();
+  });
+
+  addCommon(
+    program
+      .command('baseline')
+      .description("train the from-scratch twin (alpha = 0) of each front member and show what distillation bought")
+      .argument('<name>', 'experiment name')
+      .option('--workers <n>', 'worker threads (default: the number of cores)', intArg(1, 256))
+      .option('--db <path>', 'the SQLite database', 'data/kdsearch.db'),
+    { teacher: false },
+  ).action(async (name: string, flags: GlobalFlags & { db: string; workers?: number }) => {
+    const rows = await baselineCommand({ db: flags.db, name, dataDir: flags.dataDir, backend: flags.backend, workers: flags.workers }, log);
+    print({ experiment: name, baselines: rows }, flags.json, () => formatBaselines(rows));
   });
 
   program

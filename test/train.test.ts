@@ -82,3 +82,62 @@ test('a diverging run fails with TRIAL_DIVERGED instead of reporting NaN', async
   );
   assert.equal(tf.memory().numTensors, baseline);
 });
+
+test('online distillation trains the student and the teacher-side network together', async () => {
+  const baseline = tf.memory().numTensors;
+  const result = await runTrial({
+    spec: parseStudentSpec({ kind: 'mlp', hidden: [32] }, 'test'),
+    training: { ...quick, scheme: 'online', epochs: 2, trainLimit: 640 },
+    dataset,
+    teacher: { spec: parseStudentSpec({ kind: 'mlp', hidden: [64] }, 'peer') as never, topology: {} },
+  });
+  assert.equal(result.curve.length, 2);
+  assert.ok(result.metrics.accuracy > 0.6, `student ${result.metrics.accuracy}`);
+  assert.ok(result.metrics.peerAccuracy! > 0.6, `peer ${result.metrics.peerAccuracy}`);
+  assert.ok(result.curve[1].kdLoss > 0, 'the student learns from the peer');
+  assert.equal(tf.memory().numTensors, baseline);
+});
+
+test('self-distillation: the first epoch learns from labels, later ones from the previous epoch too', async () => {
+  const baseline = tf.memory().numTensors;
+  const result = await runTrial({
+    spec: parseStudentSpec({ kind: 'mlp', hidden: [32] }, 'test'),
+    training: { ...quick, scheme: 'self', epochs: 3, trainLimit: 640 },
+    dataset,
+    teacher,
+  });
+  assert.equal(result.curve[0].kdLoss, 0, 'no targets in epoch 1');
+  assert.ok(result.curve[2].kdLoss > 0, 'own predictions are targets later');
+  assert.ok(result.metrics.accuracy > 0.6);
+  assert.equal(result.metrics.peerAccuracy, undefined);
+  assert.equal(tf.memory().numTensors, baseline);
+});
+
+test('quantization-aware training: the stored int8 student scores what the fake-quantized one did', async () => {
+  const baseline = tf.memory().numTensors;
+  for (const quantization of ['per-tensor', 'per-channel'] as const) {
+    const result = await runTrial({
+      spec: parseStudentSpec({ kind: 'cnn', blocks: [{ filters: 4, kernel: 3 }, { op: 'sepconv', filters: 8, kernel: 3 }], precision: 'int8', quantization, qat: true }, 'test'),
+      training: { ...quick, epochs: 2, trainLimit: 640 },
+      dataset,
+      teacherLogits: fakeLogits,
+      teacher,
+    });
+    const fakeQuantized = result.curve[result.curve.length - 1].valAccuracy;
+    assert.ok(Math.abs(result.metrics.accuracy - fakeQuantized) <= 0.002, `${quantization}: stored ${result.metrics.accuracy} vs trained ${fakeQuantized}`);
+    assert.ok(result.metrics.accuracy > 0.5);
+  }
+  assert.equal(tf.memory().numTensors, baseline);
+});
+
+test('fake quantization passes the gradient straight through', async () => {
+  const { fakeQuantizer } = await import('../src/distill/fake-quant');
+  const fq = fakeQuantizer({ precision: 'int8', quantization: 'per-tensor', qat: true }, false);
+  const w = tf.tensor1d([-1, -0.3, 0.0049, 0.5, 1]);
+  const value = Array.from(await fq(w).data());
+  // 255 steps over [-1, 1]: step 2/255; 0.0049 rounds to the grid point nearest it.
+  const step = 2 / 255;
+  value.forEach((v, i) => assert.ok(Math.abs(v - w.arraySync()[i]) <= step / 2 + 1e-6));
+  const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(fq(x), tf.tensor1d([1, 2, 3, 4, 5]))));
+  assert.deepEqual(Array.from(await g(w).data()), [1, 2, 3, 4, 5]);
+});

@@ -12,15 +12,15 @@ import { tempDir, tinyExperiment } from './helpers';
 
 export const XSS_NAME = '<script>alert(1)</script>';
 const ctx = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 2631040 };
-const training = { epochs: 2, batchSize: 64, learningRate: 0.005, temperature: 4, alpha: 0.5, trainLimit: 800 };
+const training = { epochs: 2, batchSize: 64, learningRate: 0.005, temperature: 4, alpha: 0.5, scheme: 'offline' as const, trainLimit: 800 };
 
 /** The students the report tests look at: every stored precision, and one that fails. */
 export const FIXTURE_CANDIDATES: Candidate[] = [
-  makeCandidate({ family: 'mlp', units: [32] }, { precision: 'float32', quantization: 'per-tensor' }, training, ctx),
-  makeCandidate({ family: 'cnn', blocks: [{ filters: 4, kernel: 3 }], dense: 0 }, { precision: 'int8', quantization: 'per-tensor' }, training, ctx),
-  makeCandidate({ family: 'mlp', units: [16] }, { precision: 'int8', quantization: 'per-channel' }, training, ctx),
-  makeCandidate({ family: 'separable', blocks: [{ filters: 4, kernel: 3 }, { filters: 8, kernel: 3 }], dense: 0 }, { precision: 'float16', quantization: 'per-tensor' }, training, ctx),
-  makeCandidate({ family: 'mlp', units: [8] }, { precision: 'float32', quantization: 'per-tensor' }, training, ctx),
+  makeCandidate({ family: 'mlp', units: [32] }, { precision: 'float32', quantization: 'per-tensor', qat: false }, training, ctx),
+  makeCandidate({ family: 'cnn', blocks: [{ filters: 4, kernel: 3 }], dense: 0 }, { precision: 'int8', quantization: 'per-tensor', qat: false }, training, ctx),
+  makeCandidate({ family: 'mlp', units: [16] }, { precision: 'int8', quantization: 'per-channel', qat: false }, training, ctx),
+  makeCandidate({ family: 'separable', blocks: [{ filters: 4, kernel: 3 }, { filters: 8, kernel: 3 }], dense: 0 }, { precision: 'float16', quantization: 'per-tensor', qat: false }, training, ctx),
+  makeCandidate({ family: 'mlp', units: [8] }, { precision: 'float32', quantization: 'per-tensor', qat: false }, training, ctx),
 ];
 
 /** A controller that proposes a fixed list, so the fixture is the same every run. */

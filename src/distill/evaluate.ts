@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 
+/** A model, or a forward function (e.g. the fake-quantized pass of QAT). */
+export type Predictor = tf.LayersModel | ((x: tf.Tensor, training: boolean) => tf.Tensor2D);
+
 /**
  * Runs a model over all rows of `x` in large batches and returns what each
  * batch's `reduce` makes of its logits, summed. Inference mode (no dropout).
  */
 async function sumOverBatches(
-  model: tf.LayersModel,
+  model: Predictor,
   x: tf.Tensor,
   batchSize: number,
   reduce: (logits: tf.Tensor2D, start: number, size: number) => tf.Scalar,
@@ -16,7 +19,7 @@ async function sumOverBatches(
     const size = Math.min(batchSize, n - start);
     const next = tf.tidy(() => {
       const batch = tf.slice(x, start, size);
-      const logits = model.predict(batch) as tf.Tensor2D;
+      const logits = typeof model === 'function' ? model(batch, false) : (model.predict(batch) as tf.Tensor2D);
       return tf.add(total, reduce(logits, start, size));
     });
     total.dispose();
@@ -28,7 +31,7 @@ async function sumOverBatches(
 }
 
 /** Top-1 accuracy (DESIGN.md rule 8, on the held-out test split). */
-export async function accuracy(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, batchSize = 500): Promise<number> {
+export async function accuracy(model: Predictor, x: tf.Tensor, y: tf.Tensor1D, batchSize = 500): Promise<number> {
   const correct = await sumOverBatches(model, x, batchSize, (logits, start, size) =>
     tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.slice(y, start, size)), 'float32')),
   );

@@ -34,6 +34,8 @@ export interface LoopOptions {
   /** Held-out accuracy after each epoch. */
   evaluate: () => Promise<number>;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /** Runs before each epoch (1-based): schemes refresh their targets here. */
+  beforeEpoch?: (epoch: number) => void | Promise<void>;
   /** Checked between batches; true stops the loop (time limits, Ctrl-C). */
   shouldStop?: () => boolean;
 }
@@ -50,6 +52,7 @@ export async function trainLoop(opts: LoopOptions): Promise<EpochRecord[]> {
   const curve: EpochRecord[] = [];
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     const started = performance.now();
+    await opts.beforeEpoch?.(epoch);
     rng.shuffle(order);
     let sums = tf.zeros([3]);
     let batches = 0;

@@ -13,7 +13,7 @@ import { sha256 } from '../util/hash';
 import { accuracy, predictLogits } from './evaluate';
 import type { EpochRecord } from './loop';
 import { trainLoop } from './loop';
-import { offlineStep } from './offline';
+import { distillStep } from './distill-step';
 import { toResident } from './resident';
 
 export interface Teacher {
@@ -120,7 +120,7 @@ export async function trainBuiltinTeacher(opts: { dataset: Dataset; dataDir: str
       epochs: cfg.epochs,
       batchSize: cfg.batchSize,
       seed: cfg.seed,
-      step: offlineStep({
+      step: distillStep({
         model,
         optimizer,
         data: train,

@@ -15,7 +15,11 @@ import { studentFamily } from '../space/student';
 import { accuracy } from './evaluate';
 import type { EpochRecord } from './loop';
 import { trainLoop } from './loop';
-import { offlineStep } from './offline';
+import { distillStep } from './distill-step';
+import { studentForward } from './forward';
+import type { Forward } from './forward';
+import { onlineStep } from './online';
+import { SCHEMES } from '../space/student';
 import { toResident } from './resident';
 
 export const trainingConfigSchema = z
@@ -25,12 +29,13 @@ export const trainingConfigSchema = z
     learningRate: z.number().positive().max(1),
     temperature: z.number().positive().max(100),
     alpha: z.number().min(0).max(1),
+    scheme: z.enum(SCHEMES).default('offline'),
     seed: z.number().int().min(0),
     /** Use only the first N training samples (quick experiments, tests). */
     trainLimit: z.number().int().min(1).optional(),
   })
   .strict();
-export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+export type TrainingConfig = z.input<typeof trainingConfigSchema>;
 
 /** Defaults of `kdsearch distill`, chosen by measurement (README, "Defaults"). */
 export const DEFAULT_TRAINING: TrainingConfig = {
@@ -39,6 +44,7 @@ export const DEFAULT_TRAINING: TrainingConfig = {
   learningRate: 0.002,
   temperature: 4,
   alpha: 0.7,
+  scheme: 'offline',
   seed: 0,
 };
 
@@ -64,6 +70,8 @@ export interface StudentMetrics {
   accuracy: number;
   /** Top-1 test accuracy before quantization (equal for float32). */
   floatAccuracy: number;
+  /** Online distillation: the teacher-side network's test accuracy. */
+  peerAccuracy?: number;
   params: number;
   macs: number;
   sizeBytes: number;
@@ -87,9 +95,51 @@ function buildStudent(input: TrialInput, seed: number): tf.LayersModel {
   const { spec, dataset, teacher } = input;
   const shape = { inputShape: dataset.inputShape, numClasses: dataset.numClasses, seed };
   if (spec.kind !== 'teacher') return buildModel(spec, shape);
-  if (teacher.spec) return buildModel({ ...teacher.spec, precision: spec.precision, quantization: spec.quantization }, shape);
+  if (teacher.spec) return buildModel({ ...teacher.spec, precision: spec.precision, quantization: spec.quantization, qat: spec.qat }, shape);
   // A teacher from disk: same topology, fresh (glorot) weights.
   return tf.models.modelFromJSON({ modelTopology: teacher.topology } as never) as unknown as tf.LayersModel;
+}
+
+function peerOf(input: TrialInput, seed: number): tf.LayersModel {
+  const { dataset, teacher } = input;
+  if (teacher.spec) return buildModel(teacher.spec, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, seed });
+  return tf.models.modelFromJSON({ modelTopology: teacher.topology } as never) as unknown as tf.LayersModel;
+}
+
+/**
+ * The self scheme's moving targets: the student's own predictions on the
+ * training split at the end of the previous epoch (progressive
+ * self-knowledge distillation, Kim et al. 2021; born-again when the student
+ * has the teacher's architecture). Their weight grows linearly from 0 in
+ * the first epoch to alpha in the last.
+ */
+function selfTargets(opts: { forward: Forward; x: tf.Tensor; epochs: number; alpha: number }) {
+  let current: tf.Tensor2D | undefined;
+  let alpha = 0;
+  return {
+    current: () => current,
+    alpha: () => alpha,
+    async refresh(epoch: number) {
+      if (epoch === 1) return;
+      const next = await predictAll(opts.forward, opts.x);
+      current?.dispose();
+      current = next;
+      alpha = opts.epochs > 1 ? (opts.alpha * (epoch - 1)) / (opts.epochs - 1) : opts.alpha;
+    },
+    dispose: () => current?.dispose(),
+  };
+}
+
+async function predictAll(forward: Forward, x: tf.Tensor, batchSize = 500): Promise<tf.Tensor2D> {
+  const parts: tf.Tensor2D[] = [];
+  for (let start = 0; start < x.shape[0]; start += batchSize) {
+    const size = Math.min(batchSize, x.shape[0] - start);
+    parts.push(tf.tidy(() => forward(tf.slice(x, start, size), false)));
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  const all = tf.concat(parts) as tf.Tensor2D;
+  tf.dispose(parts);
+  return all;
 }
 
 /**
@@ -106,22 +156,36 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
   const train = toResident(trainSplit, dataset.inputShape);
   const test = toResident(dataset.test, dataset.inputShape);
   const logits =
-    input.teacherLogits && training.alpha > 0
+    input.teacherLogits && training.alpha > 0 && (training.scheme ?? 'offline') === 'offline'
       ? tf.tensor2d(input.teacherLogits.subarray(0, trainSplit.n * dataset.numClasses), [trainSplit.n, dataset.numClasses])
       : undefined;
   const optimizer = tf.train.adam(training.learningRate);
+  const scheme = training.scheme ?? 'offline';
+  const forward = studentForward(model, spec);
+  const loss = { temperature: training.temperature, alpha: training.alpha };
+  const peer = scheme === 'online' ? peerOf(input, training.seed + 1) : undefined;
+  const self = scheme === 'self' ? selfTargets({ forward, x: train.x, epochs: training.epochs, alpha: training.alpha }) : undefined;
   try {
+    const step =
+      scheme === 'online'
+        ? onlineStep({ student: model, studentForward: forward, peer: peer!, optimizer, data: train, loss })
+        : scheme === 'self'
+          ? distillStep({ model, forward, optimizer, data: train, targets: self!.current, loss: () => ({ ...loss, alpha: self!.alpha() }), seed: training.seed })
+          : distillStep({ model, forward, optimizer, data: { ...train, teacherLogits: logits }, loss, seed: training.seed });
     const curve = await trainLoop({
       n: trainSplit.n,
       epochs: training.epochs,
       batchSize: training.batchSize,
       seed: training.seed,
-      step: offlineStep({ model, optimizer, data: { ...train, teacherLogits: logits }, loss: training, seed: training.seed }),
-      evaluate: () => accuracy(model, test.x, test.y),
+      step,
+      beforeEpoch: self ? (epoch) => self.refresh(epoch) : undefined,
+      evaluate: () => accuracy(forward, test.x, test.y),
       onEpoch: input.onEpoch,
       shouldStop: input.shouldStop,
     });
-    const floatAccuracy = curve.length ? curve[curve.length - 1].valAccuracy : await accuracy(model, test.x, test.y);
+    // Under QAT the curve tracks the fake-quantized network; the float accuracy is the float weights'.
+    const floatAccuracy = curve.length && !spec.qat ? curve[curve.length - 1].valAccuracy : await accuracy(model, test.x, test.y);
+    const peerAccuracy = peer ? await accuracy(peer, test.x, test.y) : undefined;
 
     const weights = model.weights.map((w, i) => {
       const values = model.getWeights()[i];
@@ -145,6 +209,7 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
       metrics: {
         accuracy: quantizedAccuracy,
         floatAccuracy,
+        ...(peerAccuracy !== undefined ? { peerAccuracy } : {}),
         params: inspected.params,
         macs: inspected.macs,
         sizeBytes: storedBytes(sizeSource, spec.precision, spec.quantization),
@@ -162,6 +227,8 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     optimizer.dispose();
     tf.dispose([train.x, train.y, test.x, test.y]);
     logits?.dispose();
+    self?.dispose();
+    peer?.dispose();
     model.dispose();
   }
 }

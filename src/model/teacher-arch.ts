@@ -15,4 +15,5 @@ export const BUILTIN_TEACHER_SPEC: CnnSpec = {
   dropout: 0.4,
   precision: 'float32',
   quantization: 'per-tensor',
+  qat: false,
 };

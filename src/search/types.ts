@@ -10,6 +10,8 @@ export type TrialState = (typeof TRIAL_STATES)[number];
 export interface TrialMetrics {
   accuracy: number;
   floatAccuracy: number;
+  /** Online distillation: the teacher-side network's accuracy. */
+  peerAccuracy?: number;
   params: number;
   macs: number;
   sizeBytes: number;

@@ -3,8 +3,8 @@ import { KdError, formatIssues } from '../errors';
 import { canonicalJson, sha256 } from '../util/hash';
 import { FAMILY_NAMES } from './schema';
 import type { FamilyName } from './schema';
-import { PRECISIONS, studentSpecSchema } from './student';
-import type { ConcreteSpec, StudentSpec } from './student';
+import { SCHEMES, studentSpecSchema } from './student';
+import type { ConcreteSpec, Scheme, StorageSettings, StudentSpec } from './student';
 
 /** The per-family choices a candidate was made from (what mutation and crossover change). */
 export type Genes =
@@ -19,6 +19,7 @@ export interface CandidateTraining {
   learningRate: number;
   temperature: number;
   alpha: number;
+  scheme: Scheme;
   trainLimit?: number;
 }
 
@@ -49,6 +50,7 @@ export const candidateSchema = z.object({
     learningRate: z.number().positive(),
     temperature: z.number().positive(),
     alpha: z.number().min(0).max(1),
+    scheme: z.enum(SCHEMES).default('offline'),
     trainLimit: z.number().int().positive().optional(),
   }),
 });
@@ -80,7 +82,7 @@ export function candidateHash(c: Candidate): string {
 /** Expresses genes as a student spec; teacher-copy needs the built-in teacher's spec. */
 export function express(
   genes: Genes,
-  common: { precision: (typeof PRECISIONS)[number]; quantization: 'per-tensor' | 'per-channel' },
+  common: StorageSettings,
   teacherSpec: ConcreteSpec | undefined,
 ): StudentSpec {
   switch (genes.family) {

@@ -4,7 +4,7 @@ import { enabledFamilies, makeCandidate, sampleGenesOf } from './sample';
 import type { SpaceContext } from './sample';
 import { options } from './schema';
 import type { SearchSpace } from './schema';
-import type { Precision } from './student';
+import type { Precision, StorageSettings } from './student';
 
 /** A different value from the list when there is one. */
 function another<T>(values: readonly T[], current: T, rng: Rng): T {
@@ -27,8 +27,8 @@ function neighbour(values: readonly number[], current: number, rng: Rng): number
 
 type Mutator = (c: Candidate) => Candidate;
 
-function commonOf(c: Candidate) {
-  return { precision: c.student.precision as Precision, quantization: c.student.quantization };
+function commonOf(c: Candidate): StorageSettings {
+  return { precision: c.student.precision as Precision, quantization: c.student.quantization, qat: c.student.qat };
 }
 
 function withTraining(space: SearchSpace, ctx: SpaceContext, c: Candidate, change: Partial<CandidateTraining>): Candidate {
@@ -90,12 +90,21 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     list.push(() => withGenes(ctx, c, sampleGenesOf(space, another(families, g.family, rng), rng)));
   }
   if (options(space.precision).length > 1) {
-    list.push(() => makeCandidate(c.genes, { ...commonOf(c), precision: another(options(space.precision), c.student.precision, rng) }, c.training, ctx));
+    list.push(() => {
+      const precision = another(options(space.precision), c.student.precision, rng);
+      return makeCandidate(c.genes, { ...commonOf(c), precision, qat: precision === 'float32' ? false : c.student.qat }, c.training, ctx);
+    });
   }
   if (options(space.quantization).length > 1) {
     list.push(() => makeCandidate(c.genes, { ...commonOf(c), quantization: another(options(space.quantization), c.student.quantization, rng) }, c.training, ctx));
   }
-  const trainingChoices: Array<[keyof CandidateTraining, readonly number[]]> = [
+  if (options(space.qat).length > 1 && c.student.precision !== 'float32') {
+    list.push(() => makeCandidate(c.genes, { ...commonOf(c), qat: !c.student.qat }, c.training, ctx));
+  }
+  if (options(space.scheme).length > 1) {
+    list.push(() => withTraining(space, ctx, c, { scheme: another(options(space.scheme), c.training.scheme, rng) }));
+  }
+  const trainingChoices: Array<['epochs' | 'batchSize' | 'learningRate' | 'temperature' | 'alpha', readonly number[]]> = [
     ['epochs', options(space.training.epochs)],
     ['batchSize', options(space.training.batchSize)],
     ['learningRate', options(space.training.learningRate)],
@@ -141,9 +150,11 @@ export function crossover(ctx: SpaceContext, a: Candidate, b: Candidate, rng: Rn
   } else {
     genes = coin(ga, gb);
   }
-  const common = {
-    precision: coin(a.student.precision, b.student.precision) as Precision,
+  const precision = coin(a.student.precision, b.student.precision) as Precision;
+  const common: StorageSettings = {
+    precision,
     quantization: coin(a.student.quantization, b.student.quantization),
+    qat: precision === 'float32' ? false : coin(a.student.qat, b.student.qat),
   };
   const training = Object.fromEntries(
     (Object.keys(a.training) as Array<keyof CandidateTraining>).map((k) => [k, coin(a.training[k], b.training[k])]),

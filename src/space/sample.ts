@@ -5,7 +5,7 @@ import type { Candidate, CandidateTraining, Genes } from './candidate';
 import { express } from './candidate';
 import { FAMILY_NAMES, options } from './schema';
 import type { FamilyName, SearchSpace } from './schema';
-import type { ConcreteSpec, Precision } from './student';
+import type { ConcreteSpec, Precision, StorageSettings } from './student';
 
 /** What sampling needs to know besides the space: the data's shape and the teacher. */
 export interface SpaceContext {
@@ -53,19 +53,24 @@ export function sampleTraining(space: SearchSpace, rng: Rng): CandidateTraining 
     learningRate: rng.pick(options(space.training.learningRate)),
     temperature: rng.pick(options(space.distillation.temperature)),
     alpha: rng.pick(options(space.distillation.alpha)),
+    scheme: rng.pick(options(space.scheme)),
   };
   if (space.training.trainLimit !== undefined) t.trainLimit = space.training.trainLimit;
   return t;
 }
 
-export function sampleCommon(space: SearchSpace, rng: Rng) {
-  return { precision: rng.pick(options(space.precision)) as Precision, quantization: rng.pick(options(space.quantization)) };
+export function sampleCommon(space: SearchSpace, rng: Rng): StorageSettings {
+  const precision = rng.pick(options(space.precision)) as Precision;
+  const quantization = rng.pick(options(space.quantization));
+  // QAT means nothing for float32 weights: keep one encoding so the hash dedupes.
+  const qat = precision === 'float32' ? false : rng.pick(options(space.qat));
+  return { precision, quantization, qat };
 }
 
 /** Builds a candidate from genes and settings; the student spec follows from the genes. */
 export function makeCandidate(
   genes: Genes,
-  common: ReturnType<typeof sampleCommon>,
+  common: StorageSettings,
   training: CandidateTraining,
   ctx: SpaceContext,
 ): Candidate {
@@ -90,7 +95,7 @@ export interface SizeEstimate {
 
 /** params, MACs and sizeBytes of a candidate from its spec alone, before any training. */
 export function estimateSize(c: Candidate, ctx: SpaceContext): SizeEstimate {
-  const spec = c.student.kind === 'teacher' ? ctx.teacherSpec && { ...ctx.teacherSpec, precision: c.student.precision, quantization: c.student.quantization } : c.student;
+  const spec = c.student.kind === 'teacher' ? ctx.teacherSpec && { ...ctx.teacherSpec, precision: c.student.precision, quantization: c.student.quantization, qat: c.student.qat } : c.student;
   if (!spec) {
     // A teacher from disk: its size is known, its per-tensor layout is not; count bytes as one tensor.
     return {

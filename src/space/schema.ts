@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PRECISIONS } from './student';
+import { PRECISIONS, SCHEMES } from './student';
 
 /** A value that is either fixed or a list to search over. */
 function choice<T extends z.ZodType>(item: T) {
@@ -93,7 +93,9 @@ export const searchSpaceSchema = z
       })
       .strict()
       .default({ temperature: 4, alpha: 0.7 }),
+    scheme: choice(z.enum(SCHEMES)).default('offline').describe('offline (fixed teacher), online (learn together) or self (the student teaches itself); a list searches over them'),
     precision: choice(z.enum(PRECISIONS)).default('float32'),
+    qat: choice(z.boolean()).default(false).describe('quantization-aware training for float16 / int8 students; [false, true] searches both'),
     quantization: choice(z.enum(['per-tensor', 'per-channel'])).default('per-tensor'),
     families: familiesSchema,
   })

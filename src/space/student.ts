@@ -8,7 +8,8 @@ import { KdError, formatIssues } from '../errors';
  *    (`sepconv`, the efficient operation), each optionally followed by 2x2
  *    max-pooling, then dense layers;
  *  - teacher: the teacher's own architecture, trained afresh (born-again).
- * `precision` says how the trained weights are stored (post-training quantization).
+ * `precision` says how the trained weights are stored: quantized after
+ * training, and with `qat` also trained for that precision.
  */
 export const PRECISIONS = ['float32', 'float16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
@@ -31,6 +32,8 @@ export const convBlockSchema = z
 const common = {
   precision,
   quantization: granularity,
+  /** Quantization-aware training: fake-quantized weights in the forward pass (straight-through gradient). */
+  qat: z.boolean().default(false),
 };
 
 export const mlpSpecSchema = z
@@ -66,6 +69,17 @@ export type MlpSpec = z.infer<typeof mlpSpecSchema>;
 export type CnnSpec = z.infer<typeof cnnSpecSchema>;
 export type TeacherSpec = z.infer<typeof teacherSpecSchema>;
 export type StudentSpec = z.infer<typeof studentSpecSchema>;
+export const SCHEMES = ['offline', 'online', 'self'] as const;
+/** offline: a fixed teacher; online: teacher-side and student learn together; self: the student teaches itself. */
+export type Scheme = (typeof SCHEMES)[number];
+
+/** How a student's weights are stored and trained for storage. */
+export interface StorageSettings {
+  precision: Precision;
+  quantization: 'per-tensor' | 'per-channel';
+  qat: boolean;
+}
+
 /** A spec whose architecture is concrete (no reference to the teacher). */
 export type ConcreteSpec = MlpSpec | CnnSpec;
 

@@ -69,4 +69,18 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The from-scratch twin (alpha = 0, same seeds and epochs) of a trial: what distillation bought.
+      CREATE TABLE baselines (
+        trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,
+        accuracy REAL NOT NULL,
+        float_accuracy REAL NOT NULL,
+        seconds REAL NOT NULL,
+        backend TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import { KdError, formatIssues } from '../errors';
 export const metricsSchema = z.object({
   accuracy: z.number(),
   floatAccuracy: z.number(),
+  peerAccuracy: z.number().optional(),
   params: z.number(),
   macs: z.number(),
   sizeBytes: z.number(),

@@ -64,6 +64,15 @@ export interface TrialDetail extends TrialRecord {
   curve: EpochRecord[];
 }
 
+/** The from-scratch twin of a trial (alpha = 0, same seeds and epochs). */
+export interface Baseline {
+  accuracy: number;
+  floatAccuracy: number;
+  seconds: number;
+  backend: string;
+  createdAt: string;
+}
+
 export interface StoredWeights {
   topology: object;
   manifest: WeightManifest;
@@ -421,6 +430,22 @@ export class Store {
       finishedAt: r.finished_at ?? undefined,
       curve,
     };
+  }
+
+  recordBaseline(e: Pick<Experiment, 'id'>, number: number, b: Omit<Baseline, 'createdAt'>): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO baselines (trial_id, accuracy, float_accuracy, seconds, backend, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(this.trialId(e, number), b.accuracy, b.floatAccuracy, b.seconds, b.backend, now());
+  }
+
+  /** From-scratch twins by trial number. */
+  baselines(e: Pick<Experiment, 'id'>): Map<number, Baseline> {
+    const rows = this.db
+      .prepare(
+        `SELECT t.number, b.accuracy, b.float_accuracy, b.seconds, b.backend, b.created_at FROM baselines b JOIN trials t ON t.id = b.trial_id WHERE t.experiment_id = ?`,
+      )
+      .all(e.id) as Array<{ number: number; accuracy: number; float_accuracy: number; seconds: number; backend: string; created_at: string }>;
+    return new Map(rows.map((r) => [r.number, { accuracy: r.accuracy, floatAccuracy: r.float_accuracy, seconds: r.seconds, backend: r.backend, createdAt: r.created_at }]));
   }
 
   trialWeights(e: Pick<Experiment, 'id' | 'name'>, number: number): StoredWeights | undefined {

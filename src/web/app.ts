@@ -68,7 +68,7 @@ export function createApp(store: Store): express.Express {
     const { name } = parse(experimentParams, req.params, 'experiment name');
     const query = parse(chartQuery, req.query, 'query');
     const exp = experimentOr404(name);
-    const data = experimentData(exp, store.trialsForReport(exp));
+    const data = experimentData(exp, store.trialsForReport(exp), store.baselines(exp));
     const [defaultY, defaultX, defaultC] = [exp.space.objectives[0] ?? 'accuracy', exp.space.objectives[1] ?? 'sizeBytes', exp.space.objectives[2] ?? 'latencyMs'];
     const chart = { x: query.x ?? defaultX, y: query.y ?? defaultY, c: query.c ?? defaultC, enc: query.enc ?? 'colour' };
     res.render('experiment', { data, dataJson: scriptJson(data), chart, chartJson: scriptJson(chart) });
@@ -78,7 +78,7 @@ export function createApp(store: Store): express.Express {
     const { name } = parse(experimentParams, req.params, 'experiment name');
     parse(noQuery, req.query, 'query');
     const exp = experimentOr404(name);
-    res.json(experimentData(exp, store.trialsForReport(exp)));
+    res.json(experimentData(exp, store.trialsForReport(exp), store.baselines(exp)));
   });
 
   const trialOr404 = (req: Request) => {
@@ -100,7 +100,8 @@ export function createApp(store: Store): express.Express {
       paramRatio: t.params / m.params,
       speedup: t.latencyMs / m.latencyMs,
     };
-    const page = { trial, teacher: t, versusTeacher, arch: architectureSummary(trial.candidate.student), experiment: exp.name };
+    const baseline = store.baselines(exp).get(trial.number);
+    const page = { trial, teacher: t, versusTeacher, baseline, arch: architectureSummary(trial.candidate.student), experiment: exp.name };
     res.render('trial', { ...page, curveJson: scriptJson(trial.curve), hasWeights: trial.state === 'COMPLETE' });
   });
 

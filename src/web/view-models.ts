@@ -1,6 +1,6 @@
 import type { StudentSpec } from '../space/student';
 import { frontOf, hypervolumeCurve } from '../search/objectives';
-import type { Experiment, ExperimentSummary, TrialDetail } from '../store/store';
+import type { Baseline, Experiment, ExperimentSummary, TrialDetail } from '../store/store';
 
 /** A student in a few words: "c16k3 c32k3 s64k3 d32 int8". */
 export function architectureSummary(s: StudentSpec): string {
@@ -10,7 +10,7 @@ export function architectureSummary(s: StudentSpec): string {
       : s.kind === 'cnn'
         ? `${s.blocks.map((b) => `${b.op === 'sepconv' ? 's' : 'c'}${b.filters}k${b.kernel}`).join(' ')}${s.dense.length ? ` d${s.dense.join('-')}` : ''}`
         : "teacher's architecture";
-  return `${arch} ${s.precision}${s.precision === 'int8' ? ` ${s.quantization}` : ''}`;
+  return `${arch} ${s.precision}${s.precision === 'int8' ? ` ${s.quantization}` : ''}${s.qat ? ' QAT' : ''}`;
 }
 
 export interface TrialRow {
@@ -28,6 +28,10 @@ export interface TrialRow {
   temperature: number;
   alpha: number;
   epochs: number;
+  scheme: string;
+  qat: boolean;
+  /** Accuracy minus that of the from-scratch twin, when `kdsearch baseline` trained one. */
+  kdGain: number | null;
   onFront: boolean;
   error: string | null;
 }
@@ -52,7 +56,7 @@ export interface ExperimentData {
 }
 
 /** Everything the experiment page draws; also served as JSON for live updates. */
-export function experimentData(exp: Experiment, trials: TrialDetail[]): ExperimentData {
+export function experimentData(exp: Experiment, trials: TrialDetail[], baselines: Map<number, Baseline>): ExperimentData {
   const front = new Set(frontOf(exp.space, trials).map((t) => t.number));
   const counts: Record<string, number> = { WAITING: 0, RUNNING: 0, COMPLETE: 0, FAILED: 0, PRUNED: 0 };
   for (const t of trials) counts[t.state]++;
@@ -85,6 +89,9 @@ export function experimentData(exp: Experiment, trials: TrialDetail[]): Experime
       temperature: t.candidate.training.temperature,
       alpha: t.candidate.training.alpha,
       epochs: t.candidate.training.epochs,
+      scheme: t.candidate.training.scheme,
+      qat: t.candidate.student.qat,
+      kdGain: t.metrics && baselines.has(t.number) ? t.metrics.accuracy - baselines.get(t.number)!.accuracy : null,
       onFront: front.has(t.number),
       error: t.error ? `[${t.errorCode}] ${t.error}` : null,
     })),

@@ -108,7 +108,7 @@
       'accuracy ' + fmt('accuracy', t.accuracy),
       'params ' + fmt('params', t.params) + ' · size ' + fmt('sizeBytes', t.sizeBytes),
       'latency ' + fmt('latencyMs', t.latencyMs) + ' · MACs ' + fmt('macs', t.macs),
-      'T ' + t.temperature + ' · α ' + t.alpha + ' · ' + t.epochs + ' epochs',
+      'T ' + t.temperature + ' · α ' + t.alpha + ' · ' + t.epochs + ' epochs · ' + t.scheme + (t.kdGain === null ? '' : ' · KD gain ' + (t.kdGain * 100).toFixed(2) + ' pts'),
     ]);
   }
 
@@ -182,11 +182,12 @@
   const tbody = table.querySelector('tbody');
   let sortKey = 'number';
   let sortDir = 1;
-  const COLUMNS = ['number', 'state', 'family', 'precision', 'arch', 'accuracy', 'params', 'sizeBytes', 'latencyMs', 'alpha', 'temperature', 'seconds'];
+  const COLUMNS = ['number', 'state', 'family', 'precision', 'arch', 'accuracy', 'params', 'sizeBytes', 'latencyMs', 'scheme', 'kdGain', 'alpha', 'temperature', 'seconds'];
   function cell(t, k) {
     if (k === 'accuracy') return fmt('accuracy', t.accuracy);
     if (k === 'latencyMs') return t.latencyMs === null ? '—' : t.latencyMs.toFixed(3);
     if (k === 'params' || k === 'sizeBytes') return (t.state === 'COMPLETE' ? '' : '~') + fmt(k, t[k]);
+    if (k === 'kdGain') return t.kdGain === null ? '—' : (t.kdGain >= 0 ? '+' : '') + (t.kdGain * 100).toFixed(2);
     if (k === 'seconds') return t.seconds === null ? '—' : t.seconds.toFixed(1);
     return String(t[k]);
   }
@@ -196,7 +197,7 @@
     const frontOnly = document.getElementById('front-only').checked;
     const rows = data.trials
       .filter((t) => (!state || t.state === state) && (!frontOnly || t.onFront))
-      .filter((t) => !text || [t.family, t.precision, t.arch, t.state, String(t.number)].join(' ').toLowerCase().includes(text))
+      .filter((t) => !text || [t.family, t.precision, t.arch, t.state, t.scheme, String(t.number)].join(' ').toLowerCase().includes(text))
       .sort((a, b) => {
         const va = a[sortKey];
         const vb = b[sortKey];

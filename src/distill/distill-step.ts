@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../util/rng';
 import { randomShift } from './augment';
+import type { Forward } from './forward';
 import type { BatchStep } from './loop';
 import { kdLoss } from './loss';
 import type { KdLossOptions } from './loss';
@@ -19,15 +20,21 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
 }
 
 /**
- * Offline distillation step: the student against the fixed teacher's cached
- * logits (or the labels alone when alpha = 0). Batches are gathered on the
- * backend from resident tensors; nothing crosses from the host but indices.
+ * The distillation step shared by the offline and self schemes: the student
+ * against soft targets gathered by row (the fixed teacher's cached logits,
+ * or the student's own earlier predictions), or the labels alone when there
+ * are none. Batches are gathered on the backend from resident tensors;
+ * nothing crosses from the host but indices.
  */
-export function offlineStep(opts: {
+export function distillStep(opts: {
   model: tf.LayersModel;
+  /** The student's forward pass (fake-quantized under QAT); default model.apply. */
+  forward?: Forward;
   optimizer: tf.Optimizer;
   data: ResidentData;
-  loss: KdLossOptions;
+  /** Soft targets for every training row, read at each step (they may change per epoch). */
+  targets?: () => tf.Tensor2D | undefined;
+  loss: KdLossOptions | (() => KdLossOptions);
   /** A teacher run on every batch instead of cached logits (benchmarks, augmented inputs). */
   liveTeacher?: tf.LayersModel;
   /** Random image shifts of up to this many pixels (teacher training only: cached logits need fixed inputs). */
@@ -36,21 +43,24 @@ export function offlineStep(opts: {
 }): BatchStep {
   const vars = trainableVariables(opts.model);
   const rng = createRng('augment', opts.seed);
+  const forward: Forward = opts.forward ?? ((x, training) => opts.model.apply(x, { training }) as tf.Tensor2D);
+  const targets = opts.targets ?? (() => opts.data.teacherLogits);
   return (indices) => {
     let xb = tf.gather(opts.data.x, indices);
     if (opts.augmentShift) xb = randomShift(xb as tf.Tensor4D, opts.augmentShift, rng);
     const yb = tf.gather(opts.data.y, indices) as tf.Tensor1D;
+    const source = targets();
     const tb = opts.liveTeacher
       ? (opts.liveTeacher.apply(xb, { training: false }) as tf.Tensor2D)
-      : opts.data.teacherLogits
-        ? (tf.gather(opts.data.teacherLogits, indices) as tf.Tensor2D)
+      : source
+        ? (tf.gather(source, indices) as tf.Tensor2D)
         : undefined;
+    const loss = typeof opts.loss === 'function' ? opts.loss() : opts.loss;
     let kl: tf.Scalar | undefined;
     let ce: tf.Scalar | undefined;
     const total = opts.optimizer.minimize(
       () => {
-        const logits = opts.model.apply(xb, { training: true }) as tf.Tensor2D;
-        const parts = kdLoss(logits, tb, yb, opts.loss);
+        const parts = kdLoss(forward(xb, true), tb, yb, tb ? loss : { ...loss, alpha: 0 });
         kl = tf.keep(parts.kl);
         ce = tf.keep(parts.ce);
         return parts.total;

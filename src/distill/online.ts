@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import { stopGradient } from './fake-quant';
+import type { Forward } from './forward';
+import type { BatchStep } from './loop';
+import { kdLoss } from './loss';
+import type { KdLossOptions } from './loss';
+import type { ResidentData } from './distill-step';
+import { trainableVariables } from './distill-step';
+
+/**
+ * Online distillation, Deep Mutual Learning (Zhang et al. 2018): a
+ * teacher-side network and the student train together from scratch; each
+ * learns from the labels and from the other's softened predictions, which
+ * count as targets (no gradient flows into the peer through them). One
+ * optimizer step updates both networks' variables.
+ */
+export function onlineStep(opts: {
+  student: tf.LayersModel;
+  studentForward: Forward;
+  peer: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  data: ResidentData;
+  loss: KdLossOptions;
+}): BatchStep {
+  const vars = [...trainableVariables(opts.student), ...trainableVariables(opts.peer)];
+  return (indices) => {
+    const xb = tf.gather(opts.data.x, indices);
+    const yb = tf.gather(opts.data.y, indices) as tf.Tensor1D;
+    let kept: tf.Scalar[] = [];
+    opts.optimizer.minimize(
+      () => {
+        const s = opts.studentForward(xb, true);
+        const p = opts.peer.apply(xb, { training: true }) as tf.Tensor2D;
+        const toStudent = kdLoss(s, stopGradient(p) as tf.Tensor2D, yb, opts.loss);
+        const toPeer = kdLoss(p, stopGradient(s) as tf.Tensor2D, yb, opts.loss);
+        kept = [toStudent.total, toStudent.kl, toStudent.ce].map((t) => tf.keep(t));
+        return tf.add(toStudent.total, toPeer.total) as tf.Scalar;
+      },
+      false,
+      vars,
+    );
+    const stats = tf.stack(kept) as tf.Tensor1D;
+    tf.dispose(kept);
+    return stats;
+  };
+}
