@@ -44,7 +44,7 @@ test('a controller asked with a stored history continues the uninterrupted seque
 });
 
 test('a small space is exhausted, not looped over forever', () => {
-  const tiny = { ...quick, families: { mlp: { depth: 1, units: [16] } }, distillation: { temperature: 4, alpha: 0.5 }, precision: 'float32' as const };
+  const tiny = { ...quick, families: { mlp: { depth: 1, units: [16] } }, distillation: { temperature: 4, alpha: 0.5 }, precision: 'float32' as const, scheme: 'offline' as const };
   const { history } = simulateSearch({ space: tiny, ctx, controller: createController('random'), seed: 0, trials: 10 });
   assert.equal(history.length, 1);
 });

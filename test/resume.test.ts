@@ -249,3 +249,22 @@ test('two processes reading while a search writes never see "database is locked"
   assert.equal(await run.exited, 0, run.stderr());
   assert.ok(a >= 3 && b >= 3);
 });
+
+test('baseline trains the from-scratch twin of each front member once and reports the distillation gain', () => {
+  const db = join(tempDir(), 'k.db');
+  const first = kdsearch(['search', '--space', spaceFile, '--name', 'gain', '--trials', '3', '--db', db, '--json']);
+  assert.equal(first.status, 0, first.stderr);
+  const front = JSON.parse(first.stdout).front as Array<{ number: number; accuracy: number }>;
+  const r = kdsearch(['baseline', 'gain', '--db', db, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { baselines: Array<{ number: number; accuracy: number; scratchAccuracy: number; gain: number }> };
+  assert.deepEqual(out.baselines.map((b) => b.number), front.map((m) => m.number));
+  for (const b of out.baselines) {
+    assert.ok(b.scratchAccuracy > 0.1 && b.scratchAccuracy <= 1);
+    assert.ok(Math.abs(b.gain - (b.accuracy - b.scratchAccuracy)) < 1e-12);
+  }
+  const again = kdsearch(['baseline', 'gain', '--db', db, '--json']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /training \d+ from-scratch twins/, 'twins are stored, not retrained');
+  assert.deepEqual(JSON.parse(again.stdout), out);
+});

@@ -42,10 +42,10 @@ test('migrations run once and the schema survives a reopen', () => {
   const file = join(tempDir(), 'k.db');
   const a = Store.open(file);
   newExperiment(a);
-  assert.equal(a.schemaVersion(), 1);
+  assert.equal(a.schemaVersion(), 2);
   a.close();
   const b = Store.open(file);
-  assert.equal(b.schemaVersion(), 1);
+  assert.equal(b.schemaVersion(), 2);
   assert.equal(b.getExperiment('e').space.name, 's');
   assert.equal(b.db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(b.db.pragma('foreign_keys', { simple: true }), 1);
