@@ -44,3 +44,24 @@ export function tinyExperiment(store: import('../src/store/store').Store, opts: 
     datasetFingerprint: 'd',
   });
 }
+
+/**
+ * The tiny space with a small stand-in teacher saved on disk, as a user
+ * brings one, so no test trains the built-in teacher. Returns the space file.
+ */
+export async function standInSpace(dir: string): Promise<string> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { buildModel } = require('../src/model/build') as typeof import('../src/model/build');
+  const { fileSaver } = require('../src/model/file-io') as typeof import('../src/model/file-io');
+  const { parseStudentSpec } = require('../src/space/student') as typeof import('../src/space/student');
+  const { readFileSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  await useWasm();
+  const teacher = buildModel(parseStudentSpec({ kind: 'mlp', hidden: [32] }, 't') as never, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+  await teacher.save(fileSaver(join(dir, 'teacher')));
+  teacher.dispose();
+  const spaceFile = join(dir, 'tiny.yaml');
+  const text = readFileSync(join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml'), 'utf8').replace('name: tiny', `name: tiny\nteacher: ${join(dir, 'teacher', 'model.json')}`);
+  writeFileSync(spaceFile, text);
+  return spaceFile;
+}

@@ -3,12 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { buildModel } from '../src/model/build';
-import { fileSaver } from '../src/model/file-io';
-import { parseStudentSpec } from '../src/space/student';
-import type { ConcreteSpec } from '../src/space/student';
 import { Store } from '../src/store/store';
-import { CLI, ROOT, tempDir, useWasm } from './helpers';
+import { CLI, ROOT, standInSpace, tempDir } from './helpers';
 import { createRng } from '../src/util/rng';
 
 let dir: string;
@@ -16,13 +12,8 @@ let spaceFile: string;
 
 /** The tiny space with a stand-in teacher from disk, so no test trains the built-in teacher. */
 before(async () => {
-  await useWasm();
   dir = tempDir();
-  const teacher = buildModel(parseStudentSpec({ kind: 'mlp', hidden: [32] }, 't') as ConcreteSpec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  await teacher.save(fileSaver(join(dir, 'teacher')));
-  spaceFile = join(dir, 'tiny.yaml');
-  const text = readFileSync(join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml'), 'utf8').replace('name: tiny', `name: tiny\nteacher: ${join(dir, 'teacher', 'model.json')}`);
-  writeFileSync(spaceFile, text);
+  spaceFile = await standInSpace(dir);
 });
 
 function kdsearch(args: string[]) {

@@ -7,7 +7,7 @@ import { startServer } from '../src/commands/serve';
 import { accuracy } from '../src/distill/evaluate';
 import { toResident } from '../src/distill/resident';
 import { Store } from '../src/store/store';
-import { CLI, ROOT, useWasm } from './helpers';
+import { CLI, ROOT, standInSpace, tempDir, useWasm } from './helpers';
 import { XSS_NAME, buildReportFixture } from './web-fixture';
 
 let server: Awaited<ReturnType<typeof startServer>>;
@@ -120,8 +120,9 @@ test('a downloaded student loads with tf.loadLayersModel and scores its stored a
 });
 
 test('the report reads while a search writes: never "database is locked"', async () => {
-  const dir = join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml');
-  const child = spawn(process.execPath, [CLI, 'search', '--space', dir, '--name', 'live', '--trials', '6', '--workers', '2', '--db', fixture.db, '--data-dir', join(ROOT, 'data')], {
+  const dir = tempDir();
+  const space = await standInSpace(dir);
+  const child = spawn(process.execPath, [CLI, 'search', '--space', space, '--name', 'live', '--trials', '6', '--workers', '2', '--db', fixture.db, '--data-dir', join(dir, 'data')], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
