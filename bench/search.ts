@@ -20,7 +20,7 @@ import { flag, mean, sampleStd } from './stats';
 const ROOT = join(__dirname, '..', '..');
 const seeds = Number(flag('seeds', '30'));
 const spaceFile = flag('space', 'search-spaces/mnist-full.yaml');
-const checkpoints = flag('at', '10,20,40,80').split(',').map(Number);
+const checkpoints = flag('at', '20,40,80,160').split(',').map(Number);
 const realSeeds = Number(flag('real-seeds', '2'));
 const realTrials = Number(flag('real-trials', '16'));
 const realSpace = flag('real-space', 'search-spaces/mnist-quick.yaml');

@@ -21,7 +21,7 @@ export interface Nsga2Options {
  * trials so far); two binary tournaments on (rank, crowding) pick the
  * parents; the child is their crossover, then mutated once.
  */
-export function nsga2Controller(opts: Nsga2Options = { population: 16, crossoverProbability: 0.9, mutationProbability: 1 }): Controller {
+export function nsga2Controller(opts: Nsga2Options = { population: 32, crossoverProbability: 0.9, mutationProbability: 1 }): Controller {
   return {
     name: 'nsga2',
     ask: (input) => {
