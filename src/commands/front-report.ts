@@ -5,6 +5,7 @@ import type { Experiment } from '../store/store';
 export interface FrontMember {
   number: number;
   family: string;
+  scheme: string;
   candidate: TrialRecord['candidate'];
   accuracy: number;
   params: number;
@@ -32,6 +33,7 @@ export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[
     front: frontOf(exp.space, history).map((t) => ({
       number: t.number,
       family: t.candidate.genes.family,
+      scheme: t.candidate.training.scheme,
       candidate: t.candidate,
       accuracy: t.metrics!.accuracy,
       params: t.metrics!.params,
@@ -69,11 +71,11 @@ export function formatFrontReport(r: FrontReport): string {
     `experiment ${r.experiment} (${r.status}): ${r.trials.length} trials (${Object.entries(counts).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ')})`,
     `teacher: ${(r.teacher.accuracy * 100).toFixed(2)}% accuracy, ${r.teacher.params} params`,
     `front over ${r.objectives.join(', ')}: ${r.front.length} students, hypervolume ${r.hypervolume.toPrecision(4)}`,
-    '  trial  family        accuracy    params   sizeBytes  latencyMs  student',
+    '  trial  family        scheme   accuracy    params   sizeBytes  latencyMs  student',
   ];
   for (const m of r.front) {
     lines.push(
-      `  ${String(m.number).padStart(5)}  ${m.family.padEnd(12)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${describeStudent(m)}`,
+      `  ${String(m.number).padStart(5)}  ${m.family.padEnd(12)}  ${m.scheme.padEnd(7)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${describeStudent(m)}`,
     );
   }
   return lines.join('\n');
