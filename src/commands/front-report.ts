@@ -1,6 +1,7 @@
 import { frontHypervolume, frontOf } from '../search/objectives';
 import type { TrialRecord } from '../search/types';
 import type { Experiment } from '../store/store';
+import { architectureSummary } from '../space/student';
 
 export interface FrontMember {
   number: number;
@@ -54,17 +55,6 @@ export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[
   };
 }
 
-function describeStudent(m: FrontMember): string {
-  const s = m.candidate.student;
-  const arch =
-    s.kind === 'mlp'
-      ? `mlp ${s.hidden.join('-') || 'linear'}`
-      : s.kind === 'cnn'
-        ? `${s.blocks.map((b) => `${b.op === 'sepconv' ? 's' : 'c'}${b.filters}k${b.kernel}`).join(' ')}${s.dense.length ? ` d${s.dense.join('-')}` : ''}`
-        : 'born-again';
-  return `${arch} ${s.precision}`;
-}
-
 export function formatFrontReport(r: FrontReport): string {
   const counts = r.trials.reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.state]: (acc[t.state] ?? 0) + 1 }), {});
   const lines = [
@@ -75,7 +65,7 @@ export function formatFrontReport(r: FrontReport): string {
   ];
   for (const m of r.front) {
     lines.push(
-      `  ${String(m.number).padStart(5)}  ${m.family.padEnd(12)}  ${m.scheme.padEnd(7)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${describeStudent(m)}`,
+      `  ${String(m.number).padStart(5)}  ${m.family.padEnd(12)}  ${m.scheme.padEnd(7)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${architectureSummary(m.candidate.student)}`,
     );
   }
   return lines.join('\n');

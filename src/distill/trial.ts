@@ -14,6 +14,7 @@ import type { ConcreteSpec, StudentSpec } from '../space/student';
 import { studentFamily } from '../space/student';
 import { accuracy } from './evaluate';
 import type { EpochRecord } from './loop';
+import type { TrialMetrics } from '../search/types';
 import { trainLoop } from './loop';
 import { distillStep } from './distill-step';
 import { studentForward } from './forward';
@@ -65,20 +66,8 @@ export interface TrialInput {
   shouldStop?: () => boolean;
 }
 
-export interface StudentMetrics {
-  /** Top-1 test accuracy with the weights at the stored precision. */
-  accuracy: number;
-  /** Top-1 test accuracy before quantization (equal for float32). */
-  floatAccuracy: number;
-  /** Online distillation: the teacher-side network's test accuracy. */
-  peerAccuracy?: number;
-  params: number;
-  macs: number;
-  sizeBytes: number;
-  latencyMs: number;
-  latencyP10Ms: number;
-  latencyP90Ms: number;
-}
+/** The metrics of a trained student: one definition, shared with the search (DESIGN.md rule 8). */
+export type StudentMetrics = TrialMetrics;
 
 export interface TrialResult {
   family: string;

@@ -7,7 +7,8 @@ import { exportTfjs } from '../model/export-tfjs';
 import { frontOf } from '../search/objectives';
 import type { Store } from '../store/store';
 import { chartQuery, experimentParams, noQuery, trialParams } from './params';
-import { architectureSummary, experimentData, experimentListRows, scriptJson } from './view-models';
+import { architectureSummary } from '../space/student';
+import { experimentData, experimentListRows, scriptJson } from './view-models';
 
 const ROOT = join(__dirname, '..', '..', '..');
 

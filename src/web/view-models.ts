@@ -1,17 +1,6 @@
-import type { StudentSpec } from '../space/student';
+import { architectureSummary } from '../space/student';
 import { frontOf, hypervolumeCurve } from '../search/objectives';
 import type { Baseline, Experiment, ExperimentSummary, TrialDetail } from '../store/store';
-
-/** A student in a few words: "c16k3 c32k3 s64k3 d32 int8". */
-export function architectureSummary(s: StudentSpec): string {
-  const arch =
-    s.kind === 'mlp'
-      ? `mlp ${s.hidden.join('-') || 'linear'}`
-      : s.kind === 'cnn'
-        ? `${s.blocks.map((b) => `${b.op === 'sepconv' ? 's' : 'c'}${b.filters}k${b.kernel}`).join(' ')}${s.dense.length ? ` d${s.dense.join('-')}` : ''}`
-        : "teacher's architecture";
-  return `${arch} ${s.precision}${s.precision === 'int8' ? ` ${s.quantization}` : ''}${s.qat ? ' QAT' : ''}`;
-}
 
 export interface TrialRow {
   number: number;
