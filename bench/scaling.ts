@@ -2,7 +2,7 @@
  * Trial throughput of the worker pool: the same fixed list of candidates
  * from the quick space, run with 1 worker and with 2 (or --workers LIST),
  * alternating over rounds; reports trials/minute (median) and the ratio.
- *   npm run bench:scaling -- [--space search-spaces/mnist-quick.yaml] [--trials 6] [--rounds 2] [--workers 1,2] [--epochs 1]
+ *   npm run bench:scaling -- [--space search-spaces/mnist-quick.yaml] [--trials 16] [--rounds 2] [--workers 1,2] [--epochs 1]
  */
 import { join } from 'node:path';
 import { loadDataset } from '../src/datasets/load';
@@ -20,7 +20,7 @@ const ROOT = join(__dirname, '..', '..');
 
 async function main() {
   const spaceFile = flag('space', 'search-spaces/mnist-quick.yaml');
-  const count = Number(flag('trials', '10'));
+  const count = Number(flag('trials', '16'));
   const rounds = Number(flag('rounds', '2'));
   const workerCounts = flag('workers', '1,2').split(',').map(Number);
   const epochs = Number(flag('epochs', '1'));
