@@ -13,7 +13,7 @@ import { baselineCommand, formatBaselines } from './commands/baseline';
 import { Store } from './store/store';
 import { DATASET_HELP } from './datasets/load';
 import { DEFAULT_TRAINING } from './distill/trial';
-import { ERROR_CODES, KdError, errorCodeOf } from './errors';
+import { ERROR_CODES, errorCodeOf } from './errors';
 import { BACKEND_CHOICES } from './model/backend';
 import { SCHEMES } from './space/student';
 import type { Scheme } from './space/student';
@@ -263,5 +263,3 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
-
-export { KdError };

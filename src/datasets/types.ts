@@ -22,7 +22,3 @@ export interface Dataset {
 export function featureSize(inputShape: readonly number[]): number {
   return inputShape.reduce((a, b) => a * b, 1);
 }
-
-export function isImageShape(inputShape: readonly number[]): boolean {
-  return inputShape.length === 3;
-}

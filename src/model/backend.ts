@@ -71,8 +71,3 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   }
   throw new KdError('BACKEND_UNAVAILABLE', `backend "${choice}" is not available:\n  ${reasons.join('\n  ')}`);
 }
-
-export function activeBackend(): BackendName {
-  if (!active) throw new KdError('INTERNAL', 'initBackend() was not called');
-  return active;
-}

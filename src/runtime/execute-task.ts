@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { runTrial } from '../distill/trial';
-import { KdError, errorCodeOf, formatIssues } from '../errors';
+import { errorCodeOf, formatIssues } from '../errors';
 import { initBackend } from '../model/backend';
 import { packWeights } from '../model/weights-pack';
 import { datasetView } from './shared-data';
@@ -60,5 +60,3 @@ export async function executeTask(raw: unknown): Promise<TrialOutcome> {
     port?.close();
   }
 }
-
-export { KdError };

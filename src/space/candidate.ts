@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KdError, formatIssues } from '../errors';
+import { KdError } from '../errors';
 import { canonicalJson, sha256 } from '../util/hash';
 import { FAMILY_NAMES } from './schema';
 import type { FamilyName } from './schema';
@@ -54,13 +54,6 @@ export const candidateSchema = z.object({
     trainLimit: z.number().int().positive().optional(),
   }),
 });
-
-/** Validates a candidate read back from storage or received by a worker. */
-export function parseCandidate(value: unknown, origin: string): Candidate {
-  const r = candidateSchema.safeParse(value);
-  if (!r.success) throw new KdError('STORE_CORRUPT', `${origin}: not a valid candidate\n${formatIssues(r.error.issues)}`);
-  return r.data as Candidate;
-}
 
 export function familyOf(c: Candidate): FamilyName {
   return c.genes.family;

@@ -26,7 +26,3 @@ export function sha256(...parts: Array<string | ArrayBufferView>): string {
   }
   return h.digest('hex');
 }
-
-export function hashJson(value: unknown): string {
-  return sha256(canonicalJson(value));
-}
