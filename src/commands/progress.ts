@@ -23,7 +23,9 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
       )
     : undefined;
   const running = new Set<number>();
-  bar?.start(opts.planned, done, { failed, front: opts.frontSize(), running: 0 });
+  // The front changes only when a trial ends; recomputing it per epoch would reread the whole store.
+  let front = bar ? opts.frontSize() : 0;
+  bar?.start(opts.planned, done, { failed, front, running: 0 });
   return {
     onEvent(e: SearchEvent) {
       if (e.type === 'trial-start') running.add(e.number);
@@ -31,6 +33,7 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
         running.delete(e.number);
         done++;
         if (!e.outcome.ok) failed++;
+        if (bar) front = opts.frontSize();
         if (!bar) {
           const what = e.outcome.ok
             ? `${(e.outcome.metrics.accuracy * 100).toFixed(2)}% accuracy, ${e.outcome.metrics.params} params, ${e.outcome.metrics.sizeBytes} bytes, ${e.outcome.metrics.latencyMs.toFixed(3)} ms`
@@ -39,7 +42,7 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
         }
       }
       if (e.type === 'exhausted') opts.log('search space exhausted: every allowed candidate has been proposed');
-      bar?.update(done, { failed, front: opts.frontSize(), running: running.size });
+      bar?.update(done, { failed, front, running: running.size });
     },
     stop() {
       bar?.stop();

@@ -9,6 +9,7 @@ import { createController } from '../search/controllers';
 import type { ControllerName } from '../search/controllers';
 import { frontOf } from '../search/objectives';
 import { loadSearchSpace } from '../space/load';
+import type { SearchSpace } from '../space/schema';
 import type { SpaceContext } from '../space/sample';
 import { sha256 } from '../util/hash';
 import { Store } from '../store/store';
@@ -60,13 +61,18 @@ export function ownerIsDead(owner: string): boolean {
 }
 
 /** Creates or reopens the experiment, refusing settings that contradict the stored ones. */
-function openExperiment(store: Store, opts: SearchOptions, log: Log): { exp: Experiment; resumed: boolean; spaceFile: string; spaceText?: string } {
+type Opened = { kind: 'resume'; exp: Experiment } | { kind: 'new'; spaceFile: string; space: SearchSpace; text: string };
+
+function openExperiment(store: Store, opts: SearchOptions, log: Log): Opened {
   const existing = opts.name ? store.findExperiment(opts.name) : undefined;
-  if (!existing && !opts.spaceFile) throw new KdError('EXPERIMENT_NOT_FOUND', `no experiment named "${opts.name}" in ${store.path}`);
-  if (!existing) return { exp: undefined as never, resumed: false, spaceFile: opts.spaceFile! };
-  if (opts.spaceFile) {
-    const { text } = loadSearchSpace(opts.spaceFile);
-    if (sha256(text) !== existing.spaceHash && !opts.allowSpaceChange) {
+  // The space file is read once: it is either the new experiment's space or checked against the stored one.
+  const given = opts.spaceFile ? loadSearchSpace(opts.spaceFile) : undefined;
+  if (!existing) {
+    if (!given) throw new KdError('EXPERIMENT_NOT_FOUND', `no experiment named "${opts.name}" in ${store.path}`);
+    return { kind: 'new', spaceFile: opts.spaceFile!, space: given.space, text: given.text };
+  }
+  if (given) {
+    if (sha256(given.text) !== existing.spaceHash && !opts.allowSpaceChange) {
       throw new KdError(
         'EXPERIMENT_CONFLICT',
         `${opts.spaceFile} changed since experiment "${existing.name}" began (from ${existing.spaceFile}); resuming would mix two spaces. ` +
@@ -81,7 +87,7 @@ function openExperiment(store: Store, opts: SearchOptions, log: Log): { exp: Exp
     throw new KdError('EXPERIMENT_CONFLICT', `experiment "${existing.name}" uses --seed ${existing.seed}, not ${opts.seed}`);
   }
   log(`resuming experiment "${existing.name}" (${existing.controller}, seed ${existing.seed})`);
-  return { exp: existing, resumed: true, spaceFile: existing.spaceFile };
+  return { kind: 'resume', exp: existing };
 }
 
 /**
@@ -104,19 +110,18 @@ export async function searchCommand(opts: SearchOptions, log: Log): Promise<Fron
   let executor: PiscinaExecutor | undefined;
   try {
     const opened = openExperiment(store, opts, log);
-    let exp = opened.exp;
-    const space = exp ? exp.space : loadSearchSpace(opened.spaceFile).space;
+    let exp: Experiment;
+    const space = opened.kind === 'resume' ? opened.exp.space : opened.space;
     const ctx = await prepareRun(
       { dataset: space.dataset, backend: opts.backend, dataDir: opts.dataDir, teacher: space.teacher === 'builtin' ? undefined : space.teacher },
       log,
     );
-    if (!exp) {
-      const { text } = loadSearchSpace(opened.spaceFile);
+    if (opened.kind === 'new') {
       exp = store.createExperiment({
         name: opts.name ?? defaultName(space.name),
-        spaceText: text,
+        spaceText: opened.text,
         space,
-        spaceHash: sha256(text),
+        spaceHash: sha256(opened.text),
         spaceFile: opened.spaceFile,
         controller: opts.controller ?? 'nsga2',
         seed: opts.seed ?? 0,
@@ -135,6 +140,7 @@ export async function searchCommand(opts: SearchOptions, log: Log): Promise<Fron
       });
       log(`experiment "${exp.name}": ${exp.controller}, seed ${exp.seed}, ${exp.plannedTrials} trials, stored in ${opts.db}`);
     } else {
+      exp = opened.exp;
       if (ctx.teacher.fingerprint !== exp.teacherFingerprint || ctx.dataset.fingerprint !== exp.datasetFingerprint) {
         throw new KdError('EXPERIMENT_CONFLICT', `the teacher or dataset of experiment "${exp.name}" changed since it began; start a new experiment`);
       }

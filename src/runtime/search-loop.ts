@@ -55,8 +55,8 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
   const nextCandidateTrial = (): number | undefined => {
     const waiting = store.waitingTrials(exp).filter((n) => !inFlight.has(n));
     if (waiting.length) return waiting[0];
-    if (exhausted || store.nextTrialNumber(exp) >= opts.trials) return undefined;
     const number = store.nextTrialNumber(exp);
+    if (exhausted || number >= opts.trials) return undefined;
     const candidate = opts.controller.ask({
       space: exp.space,
       spaceContext: opts.spaceContext,
@@ -73,7 +73,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
   };
 
   const runOne = async (number: number) => {
-    const record = store.history(exp).find((t) => t.number === number)!;
+    const record = store.trial(exp, number)!;
     opts.onEvent?.({ type: 'trial-start', number, family: record.candidate.genes.family });
     const outcome = await executor.run(
       {

@@ -280,6 +280,12 @@ export class Store {
     return rows.map((r) => this.toRecord(r, e.name));
   }
 
+  /** One trial as the controllers see it. */
+  trial(e: Pick<Experiment, 'id' | 'name'>, number: number): TrialRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? AND number = ?').get(e.id, number) as TrialRow | undefined;
+    return r && this.toRecord(r, e.name);
+  }
+
   /** Every trial with the fields the report shows (no curves, no weights). */
   trialsForReport(e: Pick<Experiment, 'id' | 'name'>): Array<TrialDetail> {
     const rows = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? ORDER BY number').all(e.id) as TrialRow[];
