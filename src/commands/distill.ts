@@ -1,23 +1,16 @@
 import type { Log } from '../distill/teacher';
 import { runTrial } from '../distill/trial';
-import type { TrainingConfig, TrialResult } from '../distill/trial';
+import type { StudentMetrics, TrainingConfig, TrialResult } from '../distill/trial';
 import type { StudentSpec } from '../space/student';
 import type { CommonOptions } from './context';
 import { prepareRun } from './context';
 
-export interface DistillReport {
+/** What `distill --json` prints: the student's metrics (one definition, StudentMetrics) and their context. */
+export interface DistillReport extends StudentMetrics {
   backend: string;
   dataset: string;
   student: StudentSpec;
   family: string;
-  accuracy: number;
-  floatAccuracy: number;
-  params: number;
-  macs: number;
-  sizeBytes: number;
-  latencyMs: number;
-  latencyP10Ms: number;
-  latencyP90Ms: number;
   epochs: number;
   seconds: number;
   teacherAccuracy: number;
