@@ -176,8 +176,9 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     const floatAccuracy = curve.length && !spec.qat ? curve[curve.length - 1].valAccuracy : await accuracy(model, test.x, test.y);
     const peerAccuracy = peer ? await accuracy(peer, test.x, test.y) : undefined;
 
+    const trained = model.getWeights();
     const weights = model.weights.map((w, i) => {
-      const values = model.getWeights()[i];
+      const values = trained[i];
       return quantizeWeight(w.originalName, values.shape, values.dataSync() as Float32Array, spec.precision, spec.quantization);
     });
     let quantizedAccuracy = floatAccuracy;
