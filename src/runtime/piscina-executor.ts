@@ -26,6 +26,12 @@ export const DEFAULT_MEMORY_LIMIT_MB = 4096;
  */
 export const DEFAULT_YOUNG_GENERATION_MB = 0;
 
+/** The V8 limits every trial worker runs under (shared with bench:engine, which must time the same workers). */
+export function workerResourceLimits(opts: { memoryLimitMb?: number; youngGenerationMb?: number } = {}): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb?: number } {
+  const young = opts.youngGenerationMb ?? DEFAULT_YOUNG_GENERATION_MB;
+  return { maxOldGenerationSizeMb: opts.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB, ...(young ? { maxYoungGenerationSizeMb: young } : {}) };
+}
+
 function describeCrash(err: unknown): { code: 'TRIAL_OUT_OF_MEMORY' | 'TRIAL_CRASHED'; message: string } {
   const e = err as { code?: string; message?: string };
   if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory|heap limit/i.test(e?.message ?? '')) {
@@ -45,7 +51,6 @@ export class PiscinaExecutor implements TrialExecutor {
     this.concurrency = opts.workers ?? availableParallelism();
     this.timeLimitMs = opts.timeLimitSec ? opts.timeLimitSec * 1000 : undefined;
     this.memoryLimitMb = opts.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
-    const youngGenerationMb = opts.youngGenerationMb ?? DEFAULT_YOUNG_GENERATION_MB;
     this.pool = new Piscina({
       filename: join(__dirname, 'worker.js'),
       minThreads: this.concurrency,
@@ -53,10 +58,7 @@ export class PiscinaExecutor implements TrialExecutor {
       // One trial per worker at a time: trials are CPU-bound.
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
-      resourceLimits: {
-        maxOldGenerationSizeMb: this.memoryLimitMb,
-        ...(youngGenerationMb ? { maxYoungGenerationSizeMb: youngGenerationMb } : {}),
-      },
+      resourceLimits: workerResourceLimits({ memoryLimitMb: this.memoryLimitMb, youngGenerationMb: opts.youngGenerationMb }),
     });
   }
 

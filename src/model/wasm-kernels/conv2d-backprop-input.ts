@@ -19,10 +19,13 @@ const conv2dBackpropInput: KernelFunc = ({ inputs, attrs }) => {
   };
   assertNhwc('Conv2DBackpropInput', dataFormat);
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
+  // A stride-1 'same' convolution with an odd filter pads evenly, and so does
+  // its full correlation: the backend's 'same' padding then replaces a PadV2.
+  const sameShape = pad === 'same' && info.strideHeight === 1 && info.strideWidth === 1 && info.filterHeight % 2 === 1 && info.filterWidth % 2 === 1;
   return tf.tidy(() => {
-    const padded = fullCorrelationInput(dy, info);
     const rotated = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    return tf.conv2d(padded, rotated, 1, 'valid');
+    if (sameShape) return tf.conv2d(dy, rotated, 1, 'same');
+    return tf.conv2d(fullCorrelationInput(dy, info), rotated, 1, 'valid');
   }) as unknown as TensorInfo;
 };
 

@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { assertUnitDilation, padOrCrop } from './compose';
+import { assertUnitDilation } from './compose';
+import type { WasmBackend } from './heap';
 
 /**
- * dW[i,j,c,m] = sum over b,y,x of xPad[b, y*s+i, x*s+j, c] * dy[b,y,x,c*M+m].
- * One strided slice of the padded input per filter tap, multiplied by the
- * output gradient and summed: kh*kw small ops, memory of one activation.
+ * dW[i,j,c,m] = sum over b,y,x of x[b, y*s+i-pt, x*s+j-pl, c] * dy[b,y,x,c*M+m].
+ * A depthwise filter has few taps and little arithmetic (1.8 M products for a
+ * 16-channel 14x14 layer at batch 64), so one pass in the wasm heap beats the
+ * 9 strided slices + products + sums it was composed of (14.7 ms, bench/profile).
  */
-const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs }) => {
-  const { x, dy } = inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
+const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
     strides: [number, number] | number;
     dilations?: [number, number] | number;
@@ -17,27 +19,45 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs }) => {
     filterShape: [number, number, number, number];
   };
   assertUnitDilation('DepthwiseConv2dNativeBackpropFilter', dilations);
-  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, true);
-  const [batch, , , channels] = x.shape;
-  const multiplier = filterShape[3];
-  const { outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  return tf.tidy(() => {
-    const xp = padOrCrop(x, info.padInfo.top, info.padInfo.bottom, info.padInfo.left, info.padInfo.right);
-    const dy5 = tf.reshape(dy, [batch, outHeight, outWidth, channels, multiplier]);
-    const taps: tf.Tensor[] = [];
-    for (let i = 0; i < filterHeight; i++) {
-      for (let j = 0; j < filterWidth; j++) {
-        const patch = tf.stridedSlice(
-          xp,
-          [0, i, j, 0],
-          [batch, i + (outHeight - 1) * strideHeight + 1, j + (outWidth - 1) * strideWidth + 1, channels],
-          [1, strideHeight, strideWidth, 1],
-        );
-        taps.push(tf.sum(tf.mul(tf.expandDims(patch, 4), dy5), [0, 1, 2]));
+  const wasm = backend as unknown as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, true);
+  const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const M = filterShape[3];
+  const CM = C * M;
+  const { top, left } = info.padInfo;
+  const acc = new Float64Array(filterHeight * filterWidth * CM);
+  const outInfo = wasm.makeOutput(filterShape, 'float32');
+  const src = wasm.typedArrayFromHeap(x) as Float32Array;
+  const grad = wasm.typedArrayFromHeap(dy) as Float32Array;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let i = 0; i < filterHeight; i++) {
+        const y = oy * strideHeight + i - top;
+        if (y < 0 || y >= inHeight) continue;
+        const xRow = (b * inHeight + y) * inWidth;
+        for (let j = 0; j < filterWidth; j++) {
+          const w = (i * filterWidth + j) * CM;
+          // the output columns whose tap (i, j) lands inside the input
+          const first = Math.max(0, Math.ceil((left - j) / strideWidth));
+          const last = Math.min(outWidth - 1, Math.floor((inWidth - 1 + left - j) / strideWidth));
+          for (let ox = first; ox <= last; ox++) {
+            const xs = (xRow + ox * strideWidth + j - left) * C;
+            const g = ((b * outHeight + oy) * outWidth + ox) * CM;
+            if (M === 1) {
+              for (let c = 0; c < C; c++) acc[w + c] += src[xs + c] * grad[g + c];
+            } else {
+              for (let c = 0; c < C; c++) {
+                const v = src[xs + c];
+                for (let m = 0; m < M; m++) acc[w + c * M + m] += v * grad[g + c * M + m];
+              }
+            }
+          }
+        }
       }
     }
-    return tf.reshape(tf.stack(taps), filterShape);
-  }) as unknown as TensorInfo;
+  }
+  (wasm.typedArrayFromHeap(outInfo) as Float32Array).set(acc);
+  return outInfo;
 };
 
 export const depthwiseBackpropFilterConfig: KernelConfig = {

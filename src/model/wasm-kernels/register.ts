@@ -1,24 +1,36 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchMatMulConfig } from './batch-mat-mul';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+import { gatherV2Config } from './gather';
+import { maxPoolGradConfig } from './max-pool-grad';
+import { captureOriginal } from './original';
 
-export const WASM_GRADIENT_KERNELS = [
+export const WASM_KERNELS = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
+  maxPoolGradConfig,
+  batchMatMulConfig,
+  gatherV2Config,
 ];
 
 /**
  * The wasm backend ships no filter gradients for convolutions, so conv
- * students could not train on it; these compose them from forward kernels.
- * Conv2DBackpropInput exists but is slow, so it is replaced too.
+ * students could not train on it; kdsearch adds them. It also replaces the
+ * backend's kernels that a training step showed to be slow (bench/profile):
+ * the input gradient, max-pool gradient, transposed matrix products and row
+ * gathers. Replacements that delegate keep the backend's own function.
  */
 export function registerWasmGradientKernels(): void {
-  for (const config of WASM_GRADIENT_KERNELS) {
+  for (const config of WASM_KERNELS) {
+    const original = captureOriginal(config.kernelName);
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
+    // The backend binds its C++ entry points in setupFunc, which runs on every
+    // setBackend for the registered kernel only: keep it, or delegating fails.
+    tf.registerKernel({ ...config, setupFunc: original?.setupFunc });
   }
 }

@@ -1,0 +1,43 @@
+/**
+ * bench:engine's Piscina task: times kdsearch's training step in a worker
+ * thread, as a trial runs. Workers of one measurement wait at a shared
+ * barrier after their warm-up, so the timed steps overlap.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/model/backend';
+import type { BackendName } from '../src/model/backend';
+import { familySpec, syntheticData, trainingThroughput } from './training-throughput';
+
+export interface EngineTask {
+  family: string;
+  backend: BackendName;
+  steps: number;
+  warmup: number;
+  batchSize: number;
+  /** Int32Array(1) over a SharedArrayBuffer: workers still warming up. */
+  barrier?: SharedArrayBuffer;
+}
+
+let data: ReturnType<typeof syntheticData> | undefined;
+
+export default async function run(task: EngineTask): Promise<{ samplesPerSec: number; startMs: number; endMs: number; backend: string }> {
+  await initBackend(task.backend);
+  data ??= syntheticData(2048);
+  const before = tf.memory().numTensors;
+  const result = await trainingThroughput({
+    spec: familySpec(task.family),
+    data,
+    steps: task.steps,
+    warmup: task.warmup,
+    batchSize: task.batchSize,
+    beforeTimed: () => {
+      if (!task.barrier) return;
+      const waiting = new Int32Array(task.barrier);
+      if (Atomics.sub(waiting, 0, 1) === 1) Atomics.notify(waiting, 0);
+      else while (Atomics.load(waiting, 0) > 0) Atomics.wait(waiting, 0, Atomics.load(waiting, 0), 1000);
+    },
+  });
+  const leaked = tf.memory().numTensors - before;
+  if (leaked !== 0) throw new Error(`the training step leaked ${leaked} tensors`);
+  return { ...result, backend: tf.getBackend() };
+}

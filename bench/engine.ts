@@ -1,0 +1,208 @@
+/**
+ * Training-engine speed against a same-run PyTorch reference, and across
+ * worker threads (issue #7).
+ *
+ * Part 1, ratio: for each student family, kdsearch's training step (timed in
+ * one Piscina worker, as a trial runs) and bench/reference/kd_pytorch.py
+ * (same layers, batch, KD loss, Adam, cached logits, 1 thread) alternate,
+ * round by round, which of the two goes first alternating too. Reports both
+ * medians, the ratio of medians and the median of per-round ratios.
+ * Part 2, scaling: N workers train the same family at once (started together
+ * after warm-up); aggregate samples/s = all samples / the wall time that
+ * spans them. Reports the median per N and the ratio to 1 worker.
+ *
+ *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
+ *     [--steps 60] [--warmup 10] [--batch 64] [--backend wasm] [--workers 1,2]
+ *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-workers]
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Piscina from 'piscina';
+import { workerResourceLimits } from '../src/runtime/piscina-executor';
+import type { EngineTask } from './engine-worker';
+import { flag, median } from './stats';
+import { FAMILY_FILES, ROOT, familySpec } from './training-throughput';
+
+const families = flag('families', Object.keys(FAMILY_FILES).join(',')).split(',');
+const rounds = Number(flag('rounds', '5'));
+const steps = Number(flag('steps', '60'));
+const warmup = Number(flag('warmup', '10'));
+const batchSize = Number(flag('batch', '64'));
+const backend = flag('backend', 'wasm') as EngineTask['backend'];
+const workerCounts = flag('workers', '1,2').split(',').map(Number);
+const youngGenerationMb = Number(flag('young', '0'));
+const python = flag('python', '/usr/bin/python3');
+const skipReference = process.argv.includes('--skip-reference');
+const skipWorkers = process.argv.includes('--skip-workers');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const round1 = (v: number) => Math.round(v);
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
+
+function pool(threads: number): Piscina {
+  return new Piscina({
+    filename: join(__dirname, 'engine-worker.js'),
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 600_000,
+    resourceLimits: workerResourceLimits({ youngGenerationMb }),
+  });
+}
+
+/** The PyTorch reference as a line-oriented server (one JSON request, one JSON answer). */
+class Reference {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly answers: string[] = [];
+  private readonly waiters: ((line: string) => void)[] = [];
+  private stderr = '';
+
+  constructor() {
+    this.child = spawn(python, [join(ROOT, 'bench', 'reference', 'kd_pytorch.py')], { env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const waiter = this.waiters.shift();
+      if (waiter) waiter(line);
+      else this.answers.push(line);
+    });
+    this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+  }
+
+  async measure(family: string): Promise<{ samplesPerSec: number; torch: string }> {
+    const request = { spec: familySpec(family), steps, warmup, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
+    this.child.stdin.write(`${JSON.stringify(request)}\n`);
+    const line = await new Promise<string>((resolve, reject) => {
+      const queued = this.answers.shift();
+      if (queued !== undefined) return resolve(queued);
+      this.waiters.push(resolve);
+      this.child.once('exit', (code) => reject(new Error(`the PyTorch reference exited (code ${code}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`)));
+    });
+    const answer = JSON.parse(line) as { samplesPerSec?: number; torch?: string; error?: string };
+    if (answer.error || typeof answer.samplesPerSec !== 'number') throw new Error(`the PyTorch reference failed on ${family}: ${answer.error ?? line}`);
+    return { samplesPerSec: answer.samplesPerSec, torch: answer.torch ?? '?' };
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+async function runWorkers(p: Piscina, family: string, threads: number): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
+  const barrier = new SharedArrayBuffer(4);
+  new Int32Array(barrier)[0] = threads;
+  const task: EngineTask = { family, backend, steps, warmup, batchSize, barrier };
+  const results = await Promise.all(Array.from({ length: threads }, () => p.run(task) as Promise<{ samplesPerSec: number; startMs: number; endMs: number; backend: string }>));
+  const span = Math.max(...results.map((r) => r.endMs)) - Math.min(...results.map((r) => r.startMs));
+  return { aggregate: (threads * steps * batchSize * 1000) / span, perWorker: results.map((r) => r.samplesPerSec), backend: results[0].backend };
+}
+
+async function ratioPart(): Promise<Record<string, unknown>> {
+  const single = pool(1);
+  let reference: Reference | undefined;
+  let torch = 'not run';
+  let unavailable: string | undefined;
+  if (!skipReference) reference = new Reference();
+  const ours: Record<string, number[]> = {};
+  const theirs: Record<string, number[]> = {};
+  let usedBackend = backend as string;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const family of families) {
+        const measureOurs = async () => {
+          const result = await runWorkers(single, family, 1);
+          usedBackend = result.backend;
+          (ours[family] ??= []).push(result.aggregate);
+        };
+        const measureTheirs = async () => {
+          if (!reference || unavailable) return;
+          try {
+            const answer = await reference.measure(family);
+            torch = answer.torch;
+            (theirs[family] ??= []).push(answer.samplesPerSec);
+          } catch (err) {
+            unavailable = (err as Error).message;
+          }
+        };
+        if (r % 2 === 0) {
+          await measureOurs();
+          await measureTheirs();
+        } else {
+          await measureTheirs();
+          await measureOurs();
+        }
+      }
+      log(`ratio round ${r + 1}/${rounds} done`);
+    }
+  } finally {
+    reference?.close();
+    await single.destroy();
+  }
+  const perFamily = Object.fromEntries(
+    families.map((family) => {
+      const k = ours[family];
+      const t = theirs[family];
+      const entry: Record<string, unknown> = { kdsearch: { samplesPerSec: round1(median(k)), runs: k.map(round1) } };
+      if (t?.length === k.length) {
+        entry.pytorch = { samplesPerSec: round1(median(t)), runs: t.map(round1) };
+        entry.ratio = round3(median(k) / median(t));
+        entry.ratioPerRound = { median: round3(median(k.map((v, i) => v / t[i]))), runs: k.map((v, i) => round3(v / t[i])) };
+      }
+      return [family, entry];
+    }),
+  );
+  return { backend: usedBackend, torch, ...(unavailable ? { referenceUnavailable: unavailable } : {}), families: perFamily };
+}
+
+async function workersPart(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const pools = new Map(workerCounts.map((n) => [n, pool(n)]));
+  try {
+    const samples: Record<string, Record<number, number[]>> = {};
+    for (let r = 0; r < rounds; r++) {
+      // alternate the order of pool sizes between rounds, like the ratio part
+      const order = r % 2 === 0 ? workerCounts : [...workerCounts].reverse();
+      for (const family of families) {
+        for (const n of order) {
+          const { aggregate } = await runWorkers(pools.get(n)!, family, n);
+          ((samples[family] ??= {})[n] ??= []).push(aggregate);
+        }
+      }
+      log(`workers round ${r + 1}/${rounds} done`);
+    }
+    for (const family of families) {
+      const byCount = samples[family];
+      const base = median(byCount[workerCounts[0]]);
+      out[family] = Object.fromEntries(
+        workerCounts.map((n) => [
+          `${n}`,
+          { samplesPerSec: round1(median(byCount[n])), runs: byCount[n].map(round1), scaling: round3(median(byCount[n]) / base) },
+        ]),
+      );
+    }
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.destroy()));
+  }
+  return out;
+}
+
+async function main() {
+  const result: Record<string, unknown> = {
+    command: `npm run bench:engine -- ${process.argv.slice(2).join(' ')}`.trim(),
+    cores: availableParallelism(),
+    node: process.version,
+    batchSize,
+    steps,
+    warmup,
+    rounds,
+    youngGenerationMb,
+  };
+  result.ratio = await ratioPart();
+  if (!skipWorkers) result.workers = await workersPart();
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:engine failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""PyTorch reference for `npm run bench:engine` (a benchmark anchor only:
+kdsearch and its tests never need it).
+
+Trains the same student as kdsearch -- the layers that src/model/build.ts
+builds from a spec JSON, batch, KD loss (T, alpha), Adam, cached teacher
+logits, batches gathered from resident tensors -- on 1 thread, and reports
+samples/s. Runs as a server so the bench can alternate it with kdsearch
+without paying Python's start-up each round: one JSON request per stdin line,
+one JSON answer per stdout line.
+
+  request:  {"spec": {...}, "steps": 40, "warmup": 3, "batch": 64,
+             "temperature": 4, "alpha": 0.7, "rows": 2048}
+  answer:   {"samplesPerSec": 1234.5, "seconds": 2.07, "torch": "2.x"}
+
+Install: apt-get install -y python3-torch; run with /usr/bin/python3.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+torch.set_num_interop_threads(1)
+
+
+def build(spec, in_channels=1, side=28, classes=10):
+    layers = []
+    channels = in_channels
+    if spec["kind"] == "cnn":
+        for block in spec["blocks"]:
+            k = block["kernel"]
+            pad = k // 2 if block.get("padding", "same") == "same" else 0
+            if block["op"] == "conv":
+                layers += [nn.Conv2d(channels, block["filters"], k, padding=pad), nn.ReLU()]
+            else:  # Keras SeparableConv2D: depthwise (no bias) then pointwise with bias
+                layers += [
+                    nn.Conv2d(channels, channels, k, padding=pad, groups=channels, bias=False),
+                    nn.Conv2d(channels, block["filters"], 1),
+                    nn.ReLU(),
+                ]
+            channels = block["filters"]
+            if pad == 0:
+                side = side - k + 1
+            if block.get("pool"):
+                layers.append(nn.MaxPool2d(2))
+                side //= 2
+        features = channels * side * side
+        hidden = spec.get("dense", [])
+    else:
+        features = in_channels * side * side
+        hidden = spec["hidden"]
+    layers.append(nn.Flatten())
+    for units in hidden:
+        layers += [nn.Linear(features, units), nn.ReLU()]
+        features = units
+    if spec.get("dropout", 0) > 0:
+        layers.append(nn.Dropout(spec["dropout"]))
+    layers.append(nn.Linear(features, classes))
+    return nn.Sequential(*layers)
+
+
+def kd_loss(student, teacher, labels, temperature, alpha):
+    log_ps = F.log_softmax(student / temperature, dim=1)
+    log_pt = F.log_softmax(teacher / temperature, dim=1)
+    kl = (log_pt.exp() * (log_pt - log_ps)).sum(1).mean()
+    ce = F.cross_entropy(student, labels)
+    return alpha * temperature * temperature * kl + (1 - alpha) * ce
+
+
+def measure(req):
+    torch.manual_seed(1)
+    rows, batch = req.get("rows", 2048), req.get("batch", 64)
+    x = torch.rand(rows, 1, 28, 28)
+    y = torch.randint(0, 10, (rows,))
+    logits = torch.randn(rows, 10)
+    model = build(req["spec"])
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    T, alpha = req.get("temperature", 4.0), req.get("alpha", 0.7)
+
+    def run(n):
+        total = torch.zeros(())
+        for i in range(n):
+            start = (i * batch) % (rows - batch)
+            idx = torch.arange(start, start + batch)
+            xb, yb, tb = x.index_select(0, idx), y.index_select(0, idx), logits.index_select(0, idx)
+            opt.zero_grad(set_to_none=True)
+            loss = kd_loss(model(xb), tb, yb, T, alpha)
+            loss.backward()
+            opt.step()
+            total += loss.detach()
+        return float(total)  # one read-back per run, as kdsearch reads once per epoch
+
+    run(req.get("warmup", 3))
+    t0 = time.perf_counter()
+    run(req["steps"])
+    seconds = time.perf_counter() - t0
+    return {"samplesPerSec": req["steps"] * batch / seconds, "seconds": seconds, "torch": torch.__version__}
+
+
+def main():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            answer = measure(json.loads(line))
+        except Exception as err:  # the bench prints it; a bad request must not hang it
+            answer = {"error": f"{type(err).__name__}: {err}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+import type { DataType, TensorInfo } from '@tensorflow/tfjs';
+
+/**
+ * The slice of tfjs-backend-wasm's BackendWasm that kdsearch's JS kernels
+ * use: every tensor lives in the module's linear memory, so a kernel can read
+ * its inputs and write its output in place, with no copy to or from the host.
+ */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object): boolean;
+}
+
+/**
+ * Float32 views of kernel inputs and a freshly allocated output. The output
+ * is allocated first: allocation can grow the wasm memory, which detaches
+ * every view taken before it.
+ */
+export function heapViews(backend: WasmBackend, inputs: TensorInfo[], outShape: number[]): { ins: Float32Array[]; out: Float32Array; outInfo: TensorInfo } {
+  const outInfo = backend.makeOutput(outShape, 'float32');
+  const ins = inputs.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
+  const out = backend.typedArrayFromHeap(outInfo) as Float32Array;
+  return { ins, out, outInfo };
+}
