@@ -3,6 +3,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { assertNhwc } from './compose';
 import type { WasmBackend } from './heap';
 import { reshapeInfo, runWasmKernel } from './original';
+import { address, simdKernels } from './simd';
 
 /**
  * dW[i,j,c,o] = sum over b,y,x of x[b, y*s+i-pt, x*s+j-pl, c] * dy[b,y,x,o].
@@ -10,23 +11,18 @@ import { reshapeInfo, runWasmKernel } from './original';
  * matrix in the wasm heap (im2col), and dW is its product with dy seen as
  * [b*y*x, o]: one untransposed matrix multiply, the shape the backend's
  * XNNPACK GEMM runs fastest. It replaced a convolution with a 28x28 "filter"
- * made of dy, which XNNPACK ran at a tenth of its GEMM speed (bench/profile).
+ * made of dy, which XNNPACK ran at a tenth of its GEMM speed (bench:profile).
  */
 /**
  * cols[(i*fw + j)*C + c, p] = x at output position p shifted by tap (i, j),
- * channel c (0 outside the input). With several channels, reading a pixel's
- * channels together and scattering them to C rows measured 1.5x faster than
- * writing row by row; with one or two channels, row by row is faster
- * (scratch measurements, 64x14x14x16 and 64x28x28x1).
+ * channel c (0 outside the input), for any stride: plain JS over the heap,
+ * reading each pixel's channels together and scattering them to C rows.
+ * Stride-1 convolutions (every kdsearch student's) use the SIMD kernel.
  */
 function im2colTransposed(src: Float32Array, dst: Float32Array, info: tf.backend_util.Conv2DInfo): void {
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const { top, left } = info.padInfo;
   const P = batchSize * outHeight * outWidth;
-  if (C < 4) {
-    im2colRowByRow(src, dst, info);
-    return;
-  }
   for (let i = 0; i < filterHeight; i++) {
     for (let j = 0; j < filterWidth; j++) {
       const rowBase = (i * filterWidth + j) * C * P;
@@ -38,40 +34,8 @@ function im2colTransposed(src: Float32Array, dst: Float32Array, info: tf.backend
           const xRow = (b * inHeight + y) * inWidth;
           for (let ox = 0; ox < outWidth; ox++, p++) {
             const xx = ox * strideWidth + j - left;
-            let d = rowBase + p;
-            if (rowInside && xx >= 0 && xx < inWidth) {
-              const s = (xRow + xx) * C;
-              for (let c = 0; c < C; c++, d += P) dst[d] = src[s + c];
-            } else {
-              for (let c = 0; c < C; c++, d += P) dst[d] = 0;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-function im2colRowByRow(src: Float32Array, dst: Float32Array, info: tf.backend_util.Conv2DInfo): void {
-  const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const { top, left } = info.padInfo;
-  let at = 0;
-  for (let i = 0; i < filterHeight; i++) {
-    for (let j = 0; j < filterWidth; j++) {
-      for (let c = 0; c < C; c++) {
-        for (let b = 0; b < batchSize; b++) {
-          for (let oy = 0; oy < outHeight; oy++) {
-            const y = oy * strideHeight + i - top;
-            if (y < 0 || y >= inHeight) {
-              dst.fill(0, at, at + outWidth);
-              at += outWidth;
-              continue;
-            }
-            const xRow = ((b * inHeight + y) * inWidth) * C + c;
-            for (let ox = 0; ox < outWidth; ox++) {
-              const xx = ox * strideWidth + j - left;
-              dst[at++] = xx >= 0 && xx < inWidth ? src[xRow + xx * C] : 0;
-            }
+            const inside = rowInside && xx >= 0 && xx < inWidth;
+            for (let c = 0, d = rowBase + p; c < C; c++, d += P) dst[d] = inside ? src[(xRow + xx) * C + c] : 0;
           }
         }
       }
@@ -94,7 +58,15 @@ const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const { batchSize, inChannels, outHeight, outWidth, filterHeight, filterWidth, outChannels } = info;
   const positions = batchSize * outHeight * outWidth;
   const cols = wasm.makeOutput([filterHeight * filterWidth * inChannels, positions], 'float32');
-  im2colTransposed(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(cols) as Float32Array, info);
+  if (info.strideHeight === 1 && info.strideWidth === 1 && positions > 0) {
+    // channel-major input: each row of cols is then runs of contiguous floats
+    const xt = inChannels === 1 ? x : runWasmKernel('Transpose', wasm, { x }, { perm: [3, 0, 1, 2] });
+    const { inHeight, inWidth } = info;
+    simdKernels(wasm).im2col_t(address(wasm, xt), address(wasm, cols), inChannels, batchSize, inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, info.padInfo.top, info.padInfo.left);
+    if (xt !== x) wasm.disposeData(xt.dataId);
+  } else {
+    im2colTransposed(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(cols) as Float32Array, info);
+  }
   const dy2 = reshapeInfo(wasm, dy, [positions, outChannels]);
   const product = runWasmKernel('BatchMatMul', wasm, { a: cols, b: dy2 }, { transposeA: false, transposeB: false });
   const dw = reshapeInfo(wasm, product, filterShape);

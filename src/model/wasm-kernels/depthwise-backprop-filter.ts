@@ -2,12 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { assertUnitDilation } from './compose';
 import type { WasmBackend } from './heap';
+import { runWasmKernel } from './original';
+import { address, simdKernels } from './simd';
 
 /**
  * dW[i,j,c,m] = sum over b,y,x of x[b, y*s+i-pt, x*s+j-pl, c] * dy[b,y,x,c*M+m].
  * A depthwise filter has few taps and little arithmetic (1.8 M products for a
- * 16-channel 14x14 layer at batch 64), so one pass in the wasm heap beats the
- * 9 strided slices + products + sums it was composed of (14.7 ms, bench/profile).
+ * 16-channel 14x14 layer at batch 64): one pass over the padded input, 4
+ * channels per SIMD lane group (multiplier 1, channels a multiple of 4, as
+ * kdsearch's separable convolutions are), else one JS pass. Both replaced 9
+ * strided slices + products + sums (14.7 ms of a 76 ms step, bench:profile).
  */
 const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -25,8 +29,18 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const M = filterShape[3];
   const CM = C * M;
   const { top, left } = info.padInfo;
-  const acc = new Float64Array(filterHeight * filterWidth * CM);
   const outInfo = wasm.makeOutput(filterShape, 'float32');
+  if (M === 1 && C % 4 === 0 && batchSize * outHeight * outWidth > 0) {
+    const { bottom, right } = info.padInfo;
+    const padded = top || bottom || left || right;
+    const xp = padded
+      ? runWasmKernel('PadV2', wasm, { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 })
+      : x;
+    simdKernels(wasm).depthwise_filter_grad(address(wasm, xp), address(wasm, dy), address(wasm, outInfo), batchSize, inHeight + top + bottom, inWidth + left + right, C, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth);
+    if (xp !== x) wasm.disposeData(xp.dataId);
+    return outInfo;
+  }
+  const acc = new Float64Array(filterHeight * filterWidth * CM);
   const src = wasm.typedArrayFromHeap(x) as Float32Array;
   const grad = wasm.typedArrayFromHeap(dy) as Float32Array;
   for (let b = 0; b < batchSize; b++) {

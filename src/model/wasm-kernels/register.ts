@@ -7,6 +7,7 @@ import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { gatherV2Config } from './gather';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { captureOriginal } from './original';
+import { sumConfig } from './sum';
 
 export const WASM_KERNELS = [
   conv2dBackpropFilterConfig,
@@ -16,14 +17,15 @@ export const WASM_KERNELS = [
   maxPoolGradConfig,
   batchMatMulConfig,
   gatherV2Config,
+  sumConfig,
 ];
 
 /**
  * The wasm backend ships no filter gradients for convolutions, so conv
  * students could not train on it; kdsearch adds them. It also replaces the
  * backend's kernels that a training step showed to be slow (bench/profile):
- * the input gradient, max-pool gradient, transposed matrix products and row
- * gathers. Replacements that delegate keep the backend's own function.
+ * the input gradient, max-pool gradient, transposed matrix products, row
+ * gathers and bias-gradient sums. Replacements that delegate keep the backend's own function.
  */
 export function registerWasmGradientKernels(): void {
   for (const config of WASM_KERNELS) {

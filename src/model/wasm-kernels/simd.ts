@@ -1,0 +1,33 @@
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { WasmBackend } from './heap';
+import { SIMD_KERNELS_BASE64 } from './simd-binary';
+
+/** The exports of kernels.wat; every pointer is a byte offset in the backend's memory. */
+export interface SimdKernels {
+  im2col_t(xt: number, dst: number, C: number, B: number, H: number, W: number, OH: number, OW: number, fh: number, fw: number, top: number, left: number): void;
+  max_pool_grad_2x2(x: number, g: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  depthwise_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, C: number, OH: number, OW: number, fh: number, fw: number, sh: number, sw: number): void;
+  sum_rows(x: number, out: number, rows: number, C: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+let bound: { memory: WebAssembly.Memory; kernels: SimdKernels } | undefined;
+
+/**
+ * kdsearch's SIMD kernels, instantiated on the wasm backend's own memory so
+ * they work on tensors in place (no copies). Compiled from bytes shipped in
+ * the package: nothing is fetched.
+ */
+export function simdKernels(backend: WasmBackend): SimdKernels {
+  const memory = backend.wasm.asm.memory;
+  if (bound?.memory === memory) return bound.kernels;
+  compiled ??= new WebAssembly.Module(Buffer.from(SIMD_KERNELS_BASE64, 'base64'));
+  const instance = new WebAssembly.Instance(compiled, { env: { memory } });
+  bound = { memory, kernels: instance.exports as unknown as SimdKernels };
+  return bound.kernels;
+}
+
+/** The byte offset of a tensor's data in the backend's memory. */
+export function address(backend: WasmBackend, info: TensorInfo): number {
+  return backend.typedArrayFromHeap(info).byteOffset;
+}
