@@ -6,18 +6,9 @@ import { reshapeInfo, runWasmKernel } from './original';
 import { address, simdKernels } from './simd';
 
 /**
- * dW[i,j,c,o] = sum over b,y,x of x[b, y*s+i-pt, x*s+j-pl, c] * dy[b,y,x,o].
- * The input's patches are written, transposed, into one [taps*c, b*y*x]
- * matrix in the wasm heap (im2col), and dW is its product with dy seen as
- * [b*y*x, o]: one untransposed matrix multiply, the shape the backend's
- * XNNPACK GEMM runs fastest. It replaced a convolution with a 28x28 "filter"
- * made of dy, which XNNPACK ran at a tenth of its GEMM speed (bench:profile).
- */
-/**
  * cols[(i*fw + j)*C + c, p] = x at output position p shifted by tap (i, j),
- * channel c (0 outside the input), for any stride: plain JS over the heap,
- * reading each pixel's channels together and scattering them to C rows.
- * Stride-1 convolutions (every kdsearch student's) use the SIMD kernel.
+ * channel c (0 outside the input): plain JS over the heap, for the rare
+ * shapes the SIMD kernel does not take.
  */
 function im2colTransposed(src: Float32Array, dst: Float32Array, info: tf.backend_util.Conv2DInfo): void {
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
@@ -43,6 +34,52 @@ function im2colTransposed(src: Float32Array, dst: Float32Array, info: tf.backend
   }
 }
 
+/** Any shape: transposed im2col in JS, then the backend's (XNNPACK) matrix product. */
+function viaGemm(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[]): TensorInfo {
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  const cols = wasm.makeOutput([info.filterHeight * info.filterWidth * info.inChannels, positions], 'float32');
+  im2colTransposed(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(cols) as Float32Array, info);
+  const dy2 = reshapeInfo(wasm, dy, [positions, info.outChannels]);
+  const product = runWasmKernel('BatchMatMul', wasm, { a: cols, b: dy2 }, { transposeA: false, transposeB: false });
+  const dw = reshapeInfo(wasm, product, filterShape);
+  for (const t of [cols, dy2, product]) wasm.disposeData(t.dataId);
+  return dw;
+}
+
+/** Output channels a multiple of 4: kdsearch's SIMD kernel, which packs nothing. */
+function viaSimd(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[]): TensorInfo {
+  const simd = simdKernels(wasm);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: N, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, bottom, left, right } = info.padInfo;
+  const dw = wasm.makeOutput(filterShape, 'float32');
+  if (C % 4 === 0) {
+    const xp = top || bottom || left || right ? runWasmKernel('PadV2', wasm, { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 }) : x;
+    simd.conv_filter_grad(address(wasm, xp), address(wasm, dy), address(wasm, dw), B, H + top + bottom, W + left + right, C, OH, OW, N, fh, fw, sh, sw);
+    if (xp !== x) wasm.disposeData(xp.dataId);
+    return dw;
+  }
+  // A grey or RGB first layer: im2col rows padded to a multiple of 4 columns,
+  // then the same kernel as a 1x1 convolution over them.
+  const taps = fh * fw * C;
+  const Kp = Math.ceil(taps / 4) * 4;
+  const rows = wasm.makeOutput([B * OH * OW, Kp], 'float32');
+  const padded = wasm.makeOutput([Kp, N], 'float32');
+  simd.im2col_rows(address(wasm, x), address(wasm, rows), B, H, W, C, OH, OW, fh, fw, sh, sw, top, left, Kp);
+  simd.conv_filter_grad(address(wasm, rows), address(wasm, dy), address(wasm, padded), B, OH, OW, Kp, OH, OW, N, 1, 1, 1, 1);
+  (wasm.typedArrayFromHeap(dw) as Float32Array).set((wasm.typedArrayFromHeap(padded) as Float32Array).subarray(0, taps * N));
+  wasm.disposeData(rows.dataId);
+  wasm.disposeData(padded.dataId);
+  return dw;
+}
+
+/**
+ * dW[i,j,c,o] = sum over b,y,x of x[b, y*s+i-pt, x*s+j-pl, c] * dy[b,y,x,o]:
+ * a matrix product reduced over output positions. XNNPACK's GEMM would pack
+ * its "weights" operand, a fresh activation gradient every step (2.6 ms of a
+ * 3.3 ms first-layer gradient); kdsearch's SIMD kernel packs nothing. It
+ * replaced, in turn, an im2col + GEMM and a convolution with a 28x28
+ * "filter" made of dy that XNNPACK ran at a tenth of its speed (bench:profile).
+ */
 const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
@@ -55,23 +92,8 @@ const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   assertNhwc('Conv2DBackpropFilter', dataFormat);
   const wasm = backend as unknown as WasmBackend;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
-  const { batchSize, inChannels, outHeight, outWidth, filterHeight, filterWidth, outChannels } = info;
-  const positions = batchSize * outHeight * outWidth;
-  const cols = wasm.makeOutput([filterHeight * filterWidth * inChannels, positions], 'float32');
-  if (info.strideHeight === 1 && info.strideWidth === 1 && positions > 0) {
-    // channel-major input: each row of cols is then runs of contiguous floats
-    const xt = inChannels === 1 ? x : runWasmKernel('Transpose', wasm, { x }, { perm: [3, 0, 1, 2] });
-    const { inHeight, inWidth } = info;
-    simdKernels(wasm).im2col_t(address(wasm, xt), address(wasm, cols), inChannels, batchSize, inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, info.padInfo.top, info.padInfo.left);
-    if (xt !== x) wasm.disposeData(xt.dataId);
-  } else {
-    im2colTransposed(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(cols) as Float32Array, info);
-  }
-  const dy2 = reshapeInfo(wasm, dy, [positions, outChannels]);
-  const product = runWasmKernel('BatchMatMul', wasm, { a: cols, b: dy2 }, { transposeA: false, transposeB: false });
-  const dw = reshapeInfo(wasm, product, filterShape);
-  for (const t of [cols, dy2, product]) wasm.disposeData(t.dataId);
-  return dw;
+  const empty = info.batchSize * info.outHeight * info.outWidth === 0;
+  return info.outChannels % 4 === 0 && !empty ? viaSimd(wasm, x, dy, info, filterShape) : viaGemm(wasm, x, dy, info, filterShape);
 };
 
 export const conv2dBackpropFilterConfig: KernelConfig = {

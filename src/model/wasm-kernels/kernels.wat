@@ -47,64 +47,6 @@
         (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
         (br $scalars))))
 
-  ;; The transposed im2col matrix of a stride-1 convolution, for its filter
-  ;; gradient: row (i*fw + j)*C + c, column (b*OH + oy)*OW + ox holds
-  ;; x[b, oy+i-top, ox+j-left, c], or 0 outside the input. The input comes
-  ;; channel-major, xt[c, b, y, x], so every output row is a few runs of
-  ;; contiguous floats: vector copies, not a gather.
-  (func (export "im2col_t")
-    (param $xt i32) (param $dst i32) (param $C i32) (param $B i32) (param $H i32) (param $W i32)
-    (param $OH i32) (param $OW i32) (param $fh i32) (param $fw i32) (param $top i32) (param $left i32)
-    (local $i i32) (local $j i32) (local $c i32) (local $b i32) (local $oy i32) (local $y i32)
-    (local $lo i32) (local $hi i32) (local $plane i32)
-    (local.set $i (i32.const 0))
-    (loop $taps_i
-      (local.set $j (i32.const 0))
-      (loop $taps_j
-        ;; output columns [lo, hi) of a row read inside the input
-        (local.set $lo (i32.sub (local.get $left) (local.get $j)))
-        (if (i32.lt_s (local.get $lo) (i32.const 0)) (then (local.set $lo (i32.const 0))))
-        (if (i32.gt_s (local.get $lo) (local.get $OW)) (then (local.set $lo (local.get $OW))))
-        (local.set $hi (i32.add (local.get $W) (i32.sub (local.get $left) (local.get $j))))
-        (if (i32.gt_s (local.get $hi) (local.get $OW)) (then (local.set $hi (local.get $OW))))
-        (if (i32.lt_s (local.get $hi) (local.get $lo)) (then (local.set $hi (local.get $lo))))
-        (local.set $c (i32.const 0))
-        (loop $channels
-          (local.set $b (i32.const 0))
-          (loop $batch
-            ;; float index of xt[c, b, 0, 0]
-            (local.set $plane (i32.mul (i32.add (i32.mul (local.get $c) (local.get $B)) (local.get $b))
-                                       (i32.mul (local.get $H) (local.get $W))))
-            (local.set $oy (i32.const 0))
-            (loop $rows
-              (local.set $y (i32.sub (i32.add (local.get $oy) (local.get $i)) (local.get $top)))
-              (if (i32.or (i32.lt_s (local.get $y) (i32.const 0)) (i32.ge_s (local.get $y) (local.get $H)))
-                (then (call $zero (local.get $dst) (local.get $OW)))
-                (else
-                  (call $zero (local.get $dst) (local.get $lo))
-                  (call $copy
-                    (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2)))
-                    (i32.add (local.get $xt)
-                      (i32.shl
-                        (i32.add (local.get $plane)
-                          (i32.add (i32.mul (local.get $y) (local.get $W))
-                                   (i32.sub (i32.add (local.get $lo) (local.get $j)) (local.get $left))))
-                        (i32.const 2)))
-                    (i32.sub (local.get $hi) (local.get $lo)))
-                  (call $zero (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2)))
-                              (i32.sub (local.get $OW) (local.get $hi)))))
-              (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $OW) (i32.const 2))))
-              (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
-              (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
-            (local.set $b (i32.add (local.get $b) (i32.const 1)))
-            (br_if $batch (i32.lt_s (local.get $b) (local.get $B))))
-          (local.set $c (i32.add (local.get $c) (i32.const 1)))
-          (br_if $channels (i32.lt_s (local.get $c) (local.get $C))))
-        (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br_if $taps_j (i32.lt_s (local.get $j) (local.get $fw))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $taps_i (i32.lt_s (local.get $i) (local.get $fh)))))
-
   ;; Gradient of a 2x2, stride-2, unpadded max pool: each window's output
   ;; gradient goes to its first maximum in row order (the cpu backend's tie
   ;; rule), 4 channels at a time with compare masks instead of branches.
@@ -233,4 +175,207 @@
       (local.set $x (i32.add (local.get $x) (local.get $cBytes)))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br_if $rows_loop (i32.lt_s (local.get $r) (local.get $rows)))))
+
+  ;; Filter gradient of a convolution, as a matrix product reduced over output
+  ;; positions, with no packing of either operand (XNNPACK's GEMM packs its
+  ;; "weights" operand, which here is a fresh activation gradient every step):
+  ;;   dw[i, j, c, n] = sum over b, oy, ox of xp[b, oy*sh+i, ox*sw+j, c] * dy[b, oy, ox, n]
+  ;; xp is the padded input (no bounds checks); dw is HWIO, the filter's own
+  ;; layout. C and N are multiples of 4. Register blocks of 4 input channels
+  ;; (broadcast loads) x 8 (or 4) output channels, accumulated over one image
+  ;; at a time so that image's input and gradient stay in cache.
+  (func (export "conv_filter_grad")
+    (param $xp i32) (param $dy i32) (param $dw i32) (param $B i32) (param $Hp i32) (param $Wp i32)
+    (param $C i32) (param $OH i32) (param $OW i32) (param $N i32) (param $fh i32) (param $fw i32)
+    (param $sh i32) (param $sw i32)
+    (local $b i32) (local $i i32) (local $j i32) (local $c i32) (local $n i32)
+    (local $xImage i32) (local $gImage i32) (local $wRow i32)
+    (call $zero (local.get $dw) (i32.mul (i32.mul (i32.mul (local.get $fh) (local.get $fw)) (local.get $C)) (local.get $N)))
+    (local.set $b (i32.const 0))
+    (loop $batch
+      (local.set $xImage (i32.add (local.get $xp) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $b) (local.get $Hp)) (local.get $Wp)) (local.get $C)) (i32.const 2))))
+      (local.set $gImage (i32.add (local.get $dy) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $b) (local.get $OH)) (local.get $OW)) (local.get $N)) (i32.const 2))))
+      (local.set $i (i32.const 0))
+      (loop $taps_i
+        (local.set $j (i32.const 0))
+        (loop $taps_j
+          (local.set $c (i32.const 0))
+          (loop $channels
+            ;; dw row (i, j, c): byte offset of dw[i, j, c, 0]
+            (local.set $wRow (i32.add (local.get $dw)
+              (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $fw)) (local.get $j)) (local.get $C)) (local.get $c)) (local.get $N)) (i32.const 2))))
+            (local.set $n (i32.const 0))
+            (loop $outputs
+              (if (i32.le_s (i32.add (local.get $n) (i32.const 8)) (local.get $N))
+                (then
+                  (call $filter_block8
+                    (i32.add (local.get $xImage) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $Wp)) (local.get $j)) (local.get $C)) (local.get $c)) (i32.const 2)))
+                    (i32.add (local.get $gImage) (i32.shl (local.get $n) (i32.const 2)))
+                    (i32.add (local.get $wRow) (i32.shl (local.get $n) (i32.const 2)))
+                    (local.get $OH) (local.get $OW) (local.get $Wp) (local.get $C) (local.get $N) (local.get $sh) (local.get $sw))
+                  (local.set $n (i32.add (local.get $n) (i32.const 8))))
+                (else
+                  (call $filter_block4
+                    (i32.add (local.get $xImage) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $Wp)) (local.get $j)) (local.get $C)) (local.get $c)) (i32.const 2)))
+                    (i32.add (local.get $gImage) (i32.shl (local.get $n) (i32.const 2)))
+                    (i32.add (local.get $wRow) (i32.shl (local.get $n) (i32.const 2)))
+                    (local.get $OH) (local.get $OW) (local.get $Wp) (local.get $C) (local.get $N) (local.get $sh) (local.get $sw))
+                  (local.set $n (i32.add (local.get $n) (i32.const 4)))))
+              (br_if $outputs (i32.lt_s (local.get $n) (local.get $N))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br_if $channels (i32.lt_s (local.get $c) (local.get $C))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br_if $taps_j (i32.lt_s (local.get $j) (local.get $fw))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $taps_i (i32.lt_s (local.get $i) (local.get $fh))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
+
+  ;; One image's contribution to a 4 (input channels, rows of w) x 8 (output
+  ;; channels) block of the filter gradient. x points at xp[b, i, j, c] (the
+  ;; tap's first input pixel), g at dy[b, 0, 0, n], w at dw[i, j, c, n].
+  (func $filter_block8
+    (param $x i32) (param $g i32) (param $w i32) (param $OH i32) (param $OW i32) (param $Wp i32)
+    (param $C i32) (param $N i32) (param $sh i32) (param $sw i32)
+    (local $oy i32) (local $ox i32) (local $xRow i32) (local $xAt i32) (local $xStep i32) (local $xRowStep i32) (local $nBytes i32)
+    (local $a v128) (local $g0 v128) (local $g1 v128)
+    (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128)
+    (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
+    (local.set $nBytes (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $xStep (i32.shl (i32.mul (local.get $sw) (local.get $C)) (i32.const 2)))
+    (local.set $xRowStep (i32.shl (i32.mul (i32.mul (local.get $sh) (local.get $Wp)) (local.get $C)) (i32.const 2)))
+    (local.set $s00 (v128.load (local.get $w)))
+    (local.set $s01 (v128.load offset=16 (local.get $w)))
+    (local.set $s10 (v128.load (i32.add (local.get $w) (local.get $nBytes))))
+    (local.set $s11 (v128.load offset=16 (i32.add (local.get $w) (local.get $nBytes))))
+    (local.set $s20 (v128.load (i32.add (local.get $w) (i32.shl (local.get $nBytes) (i32.const 1)))))
+    (local.set $s21 (v128.load offset=16 (i32.add (local.get $w) (i32.shl (local.get $nBytes) (i32.const 1)))))
+    (local.set $s30 (v128.load (i32.add (local.get $w) (i32.mul (local.get $nBytes) (i32.const 3)))))
+    (local.set $s31 (v128.load offset=16 (i32.add (local.get $w) (i32.mul (local.get $nBytes) (i32.const 3)))))
+    (local.set $xRow (local.get $x))
+    (local.set $oy (i32.const 0))
+    (loop $rows
+      (local.set $xAt (local.get $xRow))
+      (local.set $ox (i32.const 0))
+      (loop $cols
+        (local.set $g0 (v128.load (local.get $g)))
+        (local.set $g1 (v128.load offset=16 (local.get $g)))
+        (local.set $a (v128.load32_splat (local.get $xAt)))
+        (local.set $s00 (f32x4.add (local.get $s00) (f32x4.mul (local.get $a) (local.get $g0))))
+        (local.set $s01 (f32x4.add (local.get $s01) (f32x4.mul (local.get $a) (local.get $g1))))
+        (local.set $a (v128.load32_splat offset=4 (local.get $xAt)))
+        (local.set $s10 (f32x4.add (local.get $s10) (f32x4.mul (local.get $a) (local.get $g0))))
+        (local.set $s11 (f32x4.add (local.get $s11) (f32x4.mul (local.get $a) (local.get $g1))))
+        (local.set $a (v128.load32_splat offset=8 (local.get $xAt)))
+        (local.set $s20 (f32x4.add (local.get $s20) (f32x4.mul (local.get $a) (local.get $g0))))
+        (local.set $s21 (f32x4.add (local.get $s21) (f32x4.mul (local.get $a) (local.get $g1))))
+        (local.set $a (v128.load32_splat offset=12 (local.get $xAt)))
+        (local.set $s30 (f32x4.add (local.get $s30) (f32x4.mul (local.get $a) (local.get $g0))))
+        (local.set $s31 (f32x4.add (local.get $s31) (f32x4.mul (local.get $a) (local.get $g1))))
+        (local.set $xAt (i32.add (local.get $xAt) (local.get $xStep)))
+        (local.set $g (i32.add (local.get $g) (local.get $nBytes)))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br_if $cols (i32.lt_s (local.get $ox) (local.get $OW))))
+      (local.set $xRow (i32.add (local.get $xRow) (local.get $xRowStep)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
+    (v128.store (local.get $w) (local.get $s00))
+    (v128.store offset=16 (local.get $w) (local.get $s01))
+    (v128.store (i32.add (local.get $w) (local.get $nBytes)) (local.get $s10))
+    (v128.store offset=16 (i32.add (local.get $w) (local.get $nBytes)) (local.get $s11))
+    (v128.store (i32.add (local.get $w) (i32.shl (local.get $nBytes) (i32.const 1))) (local.get $s20))
+    (v128.store offset=16 (i32.add (local.get $w) (i32.shl (local.get $nBytes) (i32.const 1))) (local.get $s21))
+    (v128.store (i32.add (local.get $w) (i32.mul (local.get $nBytes) (i32.const 3))) (local.get $s30))
+    (v128.store offset=16 (i32.add (local.get $w) (i32.mul (local.get $nBytes) (i32.const 3))) (local.get $s31)))
+
+  ;; As $filter_block8, for the last 4 output channels when N is not a multiple of 8.
+  (func $filter_block4
+    (param $x i32) (param $g i32) (param $w i32) (param $OH i32) (param $OW i32) (param $Wp i32)
+    (param $C i32) (param $N i32) (param $sh i32) (param $sw i32)
+    (local $oy i32) (local $ox i32) (local $xRow i32) (local $xAt i32) (local $xStep i32) (local $xRowStep i32) (local $nBytes i32)
+    (local $g0 v128) (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local.set $nBytes (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $xStep (i32.shl (i32.mul (local.get $sw) (local.get $C)) (i32.const 2)))
+    (local.set $xRowStep (i32.shl (i32.mul (i32.mul (local.get $sh) (local.get $Wp)) (local.get $C)) (i32.const 2)))
+    (local.set $s0 (v128.load (local.get $w)))
+    (local.set $s1 (v128.load (i32.add (local.get $w) (local.get $nBytes))))
+    (local.set $s2 (v128.load (i32.add (local.get $w) (i32.shl (local.get $nBytes) (i32.const 1)))))
+    (local.set $s3 (v128.load (i32.add (local.get $w) (i32.mul (local.get $nBytes) (i32.const 3)))))
+    (local.set $xRow (local.get $x))
+    (local.set $oy (i32.const 0))
+    (loop $rows
+      (local.set $xAt (local.get $xRow))
+      (local.set $ox (i32.const 0))
+      (loop $cols
+        (local.set $g0 (v128.load (local.get $g)))
+        (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (v128.load32_splat (local.get $xAt)) (local.get $g0))))
+        (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (v128.load32_splat offset=4 (local.get $xAt)) (local.get $g0))))
+        (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (v128.load32_splat offset=8 (local.get $xAt)) (local.get $g0))))
+        (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (v128.load32_splat offset=12 (local.get $xAt)) (local.get $g0))))
+        (local.set $xAt (i32.add (local.get $xAt) (local.get $xStep)))
+        (local.set $g (i32.add (local.get $g) (local.get $nBytes)))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br_if $cols (i32.lt_s (local.get $ox) (local.get $OW))))
+      (local.set $xRow (i32.add (local.get $xRow) (local.get $xRowStep)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
+    (v128.store (local.get $w) (local.get $s0))
+    (v128.store (i32.add (local.get $w) (local.get $nBytes)) (local.get $s1))
+    (v128.store (i32.add (local.get $w) (i32.shl (local.get $nBytes) (i32.const 1))) (local.get $s2))
+    (v128.store (i32.add (local.get $w) (i32.mul (local.get $nBytes) (i32.const 3))) (local.get $s3)))
+
+  ;; im2col rows, one per output position, padded to Kp columns (a multiple
+  ;; of 4, extra columns 0), for convolutions whose channel count is not a
+  ;; multiple of 4 (a grey or RGB first layer): the filter gradient is then
+  ;; conv_filter_grad of a 1x1 convolution over these rows.
+  ;;   dst[(b*OH + oy)*OW + ox, (i*fw + j)*C + c] = x[b, oy*sh+i-top, ox*sw+j-left, c] or 0
+  (func (export "im2col_rows")
+    (param $x i32) (param $dst i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32)
+    (param $top i32) (param $left i32) (param $Kp i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $i i32) (local $j i32) (local $y i32) (local $xx i32)
+    (local $row i32) (local $at i32) (local $used i32)
+    (local.set $used (i32.mul (i32.mul (local.get $fh) (local.get $fw)) (local.get $C)))
+    (local.set $row (local.get $dst))
+    (local.set $b (i32.const 0))
+    (loop $batch
+      (local.set $oy (i32.const 0))
+      (loop $rows
+        (local.set $ox (i32.const 0))
+        (loop $cols
+          (local.set $at (local.get $row))
+          (local.set $i (i32.const 0))
+          (loop $taps_i
+            (local.set $y (i32.sub (i32.add (i32.mul (local.get $oy) (local.get $sh)) (local.get $i)) (local.get $top)))
+            (local.set $j (i32.const 0))
+            (loop $taps_j
+              (local.set $xx (i32.sub (i32.add (i32.mul (local.get $ox) (local.get $sw)) (local.get $j)) (local.get $left)))
+              (if (i32.and
+                    (i32.and (i32.ge_s (local.get $y) (i32.const 0)) (i32.lt_s (local.get $y) (local.get $H)))
+                    (i32.and (i32.ge_s (local.get $xx) (i32.const 0)) (i32.lt_s (local.get $xx) (local.get $W))))
+                (then
+                  (if (i32.eq (local.get $C) (i32.const 1))
+                    (then
+                      (f32.store (local.get $at)
+                        (f32.load (i32.add (local.get $x)
+                          (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $y)) (local.get $W)) (local.get $xx)) (i32.const 2))))))
+                    (else
+                      (call $copy (local.get $at)
+                        (i32.add (local.get $x)
+                          (i32.shl (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $y)) (local.get $W)) (local.get $xx)) (local.get $C)) (i32.const 2)))
+                        (local.get $C)))))
+                (else (call $zero (local.get $at) (local.get $C))))
+              (local.set $at (i32.add (local.get $at) (i32.shl (local.get $C) (i32.const 2))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br_if $taps_j (i32.lt_s (local.get $j) (local.get $fw))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $taps_i (i32.lt_s (local.get $i) (local.get $fh))))
+          (call $zero (local.get $at) (i32.sub (local.get $Kp) (local.get $used)))
+          (local.set $row (i32.add (local.get $row) (i32.shl (local.get $Kp) (i32.const 2))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $ox) (local.get $OW))))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
 )

@@ -4,7 +4,8 @@ import { SIMD_KERNELS_BASE64 } from './simd-binary';
 
 /** The exports of kernels.wat; every pointer is a byte offset in the backend's memory. */
 export interface SimdKernels {
-  im2col_t(xt: number, dst: number, C: number, B: number, H: number, W: number, OH: number, OW: number, fh: number, fw: number, top: number, left: number): void;
+  conv_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, C: number, OH: number, OW: number, N: number, fh: number, fw: number, sh: number, sw: number): void;
+  im2col_rows(x: number, dst: number, B: number, H: number, W: number, C: number, OH: number, OW: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number, Kp: number): void;
   max_pool_grad_2x2(x: number, g: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
   depthwise_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, C: number, OH: number, OW: number, fh: number, fw: number, sh: number, sw: number): void;
   sum_rows(x: number, out: number, rows: number, C: number): void;
