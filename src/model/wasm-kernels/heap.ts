@@ -9,6 +9,7 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: object): boolean;
+  incRef(dataId: object): void;
   /** The Emscripten module; its linear memory is where every tensor lives. */
   wasm: { asm: { memory: WebAssembly.Memory } };
 }

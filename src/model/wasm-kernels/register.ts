@@ -5,6 +5,7 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { gatherV2Config } from './gather';
+import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { captureOriginal } from './original';
 import { sumConfig } from './sum';
@@ -18,6 +19,7 @@ export const WASM_KERNELS = [
   batchMatMulConfig,
   gatherV2Config,
   sumConfig,
+  identityConfig,
 ];
 
 /**
@@ -25,7 +27,7 @@ export const WASM_KERNELS = [
  * students could not train on it; kdsearch adds them. It also replaces the
  * backend's kernels that a training step showed to be slow (bench/profile):
  * the input gradient, max-pool gradient, transposed matrix products, row
- * gathers and bias-gradient sums. Replacements that delegate keep the backend's own function.
+ * gathers, bias-gradient sums and clones. Replacements that delegate keep the backend's own function.
  */
 export function registerWasmGradientKernels(): void {
   for (const config of WASM_KERNELS) {
