@@ -378,4 +378,62 @@
         (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
+
+  ;; out[r, c] = x[r, c] + bias[c]: a convolution's bias (x [rows, C]); C a
+  ;; multiple of 4. The backend's broadcasting add indexes element by element.
+  (func (export "add_rows") (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $C i32)
+    (local $r i32) (local $k i32) (local $cBytes i32)
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (if (i32.eqz (local.get $rows)) (then (return)))
+    (local.set $r (i32.const 0))
+    (loop $rows_loop
+      (local.set $k (i32.const 0))
+      (loop $channels
+        (v128.store (i32.add (local.get $out) (local.get $k))
+          (f32x4.add (v128.load (i32.add (local.get $x) (local.get $k)))
+                     (v128.load (i32.add (local.get $bias) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br_if $channels (i32.lt_u (local.get $k) (local.get $cBytes))))
+      (local.set $x (i32.add (local.get $x) (local.get $cBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $cBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $rows_loop (i32.lt_s (local.get $r) (local.get $rows)))))
+
+  ;; 2x2, stride-2, unpadded max pool: out [B, OH, OW, C] from x [B, H, W, C];
+  ;; C a multiple of 4, OH <= H/2, OW <= W/2.
+  (func (export "max_pool_2x2")
+    (param $x i32) (param $out i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $k i32) (local $cBytes i32) (local $rowBytes i32) (local $at i32)
+    (if (i32.or (i32.eqz (local.get $OH)) (i32.eqz (local.get $OW))) (then (return)))
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $W) (local.get $cBytes)))
+    (local.set $b (i32.const 0))
+    (loop $batch
+      (local.set $oy (i32.const 0))
+      (loop $rows
+        (local.set $ox (i32.const 0))
+        (loop $cols
+          (local.set $at (i32.add (local.get $x)
+            (i32.mul
+              (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (i32.shl (local.get $oy) (i32.const 1))) (local.get $W))
+                       (i32.shl (local.get $ox) (i32.const 1)))
+              (local.get $cBytes))))
+          (local.set $k (i32.const 0))
+          (loop $channels
+            (v128.store (local.get $out)
+              (f32x4.max
+                (f32x4.max (v128.load (i32.add (local.get $at) (local.get $k)))
+                           (v128.load (i32.add (i32.add (local.get $at) (local.get $cBytes)) (local.get $k))))
+                (f32x4.max (v128.load (i32.add (i32.add (local.get $at) (local.get $rowBytes)) (local.get $k)))
+                           (v128.load (i32.add (i32.add (local.get $at) (i32.add (local.get $rowBytes) (local.get $cBytes))) (local.get $k))))))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br_if $channels (i32.lt_u (local.get $k) (local.get $cBytes))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $ox) (local.get $OW))))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
 )

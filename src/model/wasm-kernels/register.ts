@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { addConfig } from './add';
 import { batchMatMulConfig } from './batch-mat-mul';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
@@ -7,7 +8,9 @@ import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { gatherV2Config } from './gather';
 import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max-pool-grad';
+import { maxPoolConfig } from './max-pool';
 import { captureOriginal } from './original';
+import { castConfig } from './cast';
 import { sumConfig } from './sum';
 
 export const WASM_KERNELS = [
@@ -20,6 +23,9 @@ export const WASM_KERNELS = [
   gatherV2Config,
   sumConfig,
   identityConfig,
+  castConfig,
+  maxPoolConfig,
+  addConfig,
 ];
 
 /**
@@ -27,7 +33,7 @@ export const WASM_KERNELS = [
  * students could not train on it; kdsearch adds them. It also replaces the
  * backend's kernels that a training step showed to be slow (bench/profile):
  * the input gradient, max-pool gradient, transposed matrix products, row
- * gathers, bias-gradient sums and clones. Replacements that delegate keep the backend's own function.
+ * gathers, bias adds and bias-gradient sums, 2x2 pools, clones and casts. Replacements that delegate keep the backend's own function.
  */
 export function registerWasmGradientKernels(): void {
   for (const config of WASM_KERNELS) {

@@ -9,6 +9,8 @@ export interface SimdKernels {
   max_pool_grad_2x2(x: number, g: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
   depthwise_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, C: number, OH: number, OW: number, fh: number, fw: number, sh: number, sw: number): void;
   sum_rows(x: number, out: number, rows: number, C: number): void;
+  add_rows(x: number, bias: number, out: number, rows: number, C: number): void;
+  max_pool_2x2(x: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
