@@ -12,6 +12,7 @@ export interface EngineTask {
   family: string;
   backend: BackendName;
   steps: number;
+  seconds: number;
   warmup: number;
   batchSize: number;
   /** Int32Array(1) over a SharedArrayBuffer: workers still warming up. */
@@ -20,7 +21,7 @@ export interface EngineTask {
 
 let data: ReturnType<typeof syntheticData> | undefined;
 
-export default async function run(task: EngineTask): Promise<{ samplesPerSec: number; startMs: number; endMs: number; backend: string }> {
+export default async function run(task: EngineTask): Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number; backend: string }> {
   await initBackend(task.backend);
   data ??= syntheticData(2048);
   const before = tf.memory().numTensors;
@@ -28,6 +29,7 @@ export default async function run(task: EngineTask): Promise<{ samplesPerSec: nu
     spec: familySpec(task.family),
     data,
     steps: task.steps,
+    seconds: task.seconds,
     warmup: task.warmup,
     batchSize: task.batchSize,
     beforeTimed: () => {

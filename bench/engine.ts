@@ -2,6 +2,8 @@
  * Training-engine speed against a same-run PyTorch reference, and across
  * worker threads (issue #7).
  *
+ * Every measurement trains for --seconds of wall time (at least --steps
+ * steps) after --warmup steps.
  * Part 1, ratio: for each student family, kdsearch's training step (timed in
  * one Piscina worker, as a trial runs) and bench/reference/kd_pytorch.py
  * (same layers, batch, KD loss, Adam, cached logits, 1 thread) alternate,
@@ -12,7 +14,7 @@
  * spans them. Reports the median per N and the ratio to 1 worker.
  *
  *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
- *     [--steps 60] [--warmup 10] [--batch 64] [--backend wasm] [--workers 1,2]
+ *     [--seconds 3] [--steps 20] [--warmup 10] [--batch 64] [--backend wasm] [--workers 1,2]
  *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-workers]
  */
 import { spawn } from 'node:child_process';
@@ -28,7 +30,8 @@ import { FAMILY_FILES, ROOT, familySpec } from './training-throughput';
 
 const families = flag('families', Object.keys(FAMILY_FILES).join(',')).split(',');
 const rounds = Number(flag('rounds', '5'));
-const steps = Number(flag('steps', '60'));
+const steps = Number(flag('steps', '20'));
+const seconds = Number(flag('seconds', '3'));
 const warmup = Number(flag('warmup', '10'));
 const batchSize = Number(flag('batch', '64'));
 const backend = flag('backend', 'wasm') as EngineTask['backend'];
@@ -70,7 +73,7 @@ class Reference {
   }
 
   async measure(family: string): Promise<{ samplesPerSec: number; torch: string }> {
-    const request = { spec: familySpec(family), steps, warmup, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
+    const request = { spec: familySpec(family), steps, seconds, warmup, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
     const line = await new Promise<string>((resolve, reject) => {
       const queued = this.answers.shift();
@@ -91,10 +94,13 @@ class Reference {
 async function runWorkers(p: Piscina, family: string, threads: number): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
   const barrier = new SharedArrayBuffer(4);
   new Int32Array(barrier)[0] = threads;
-  const task: EngineTask = { family, backend, steps, warmup, batchSize, barrier };
-  const results = await Promise.all(Array.from({ length: threads }, () => p.run(task) as Promise<{ samplesPerSec: number; startMs: number; endMs: number; backend: string }>));
+  const task: EngineTask = { family, backend, steps, seconds, warmup, batchSize, barrier };
+  const results = await Promise.all(
+    Array.from({ length: threads }, () => p.run(task) as Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number; backend: string }>),
+  );
   const span = Math.max(...results.map((r) => r.endMs)) - Math.min(...results.map((r) => r.startMs));
-  return { aggregate: (threads * steps * batchSize * 1000) / span, perWorker: results.map((r) => r.samplesPerSec), backend: results[0].backend };
+  const samples = results.reduce((sum, r) => sum + r.steps * batchSize, 0);
+  return { aggregate: (samples * 1000) / span, perWorker: results.map((r) => r.samplesPerSec), backend: results[0].backend };
 }
 
 async function ratioPart(): Promise<Record<string, unknown>> {
@@ -192,7 +198,8 @@ async function main() {
     cores: availableParallelism(),
     node: process.version,
     batchSize,
-    steps,
+    seconds,
+    minSteps: steps,
     warmup,
     rounds,
     youngGenerationMb,

@@ -44,7 +44,10 @@ export function syntheticData(rows: number, seed = 1): ResidentData & { teacherL
 export interface ThroughputOptions {
   spec: ConcreteSpec;
   data: ResidentData & { teacherLogits: tf.Tensor2D };
+  /** Timed steps; or, with `seconds`, at least this many. */
   steps: number;
+  /** Keep stepping until this much wall time has passed (short runs are noise). */
+  seconds?: number;
   warmup: number;
   batchSize: number;
   /** Run this teacher on every batch instead of reading cached logits. */
@@ -54,15 +57,17 @@ export interface ThroughputOptions {
 }
 
 /** Samples per second over the timed steps, with its start and end (ms since the epoch). */
-export async function trainingThroughput(opts: ThroughputOptions): Promise<{ samplesPerSec: number; startMs: number; endMs: number }> {
+export async function trainingThroughput(opts: ThroughputOptions): Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number }> {
   const model = buildModel(opts.spec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const teacher = opts.liveTeacher ? buildModel(BUILTIN_TEACHER_SPEC, { inputShape: [28, 28, 1], numClasses: 10, seed: 2 }) : undefined;
   const optimizer = tf.train.adam(0.001);
   const step = distillStep({ model, optimizer, data: opts.data, loss: { temperature: 4, alpha: 0.7 }, liveTeacher: teacher, seed: 1 });
   const rows = opts.data.x.shape[0];
-  const run = async (n: number) => {
+  const run = async (n: number, seconds = 0) => {
     let sums = tf.zeros([3]);
-    for (let i = 0; i < n; i++) {
+    const until = performance.now() + seconds * 1000;
+    let i = 0;
+    for (; i < n || performance.now() < until; i++) {
       const start = (i * opts.batchSize) % (rows - opts.batchSize);
       const next = tf.tidy(() => tf.add(sums, step(tf.range(start, start + opts.batchSize, 1, 'int32') as tf.Tensor1D)));
       sums.dispose();
@@ -70,14 +75,15 @@ export async function trainingThroughput(opts: ThroughputOptions): Promise<{ sam
     }
     await sums.data();
     sums.dispose();
+    return i;
   };
   try {
     await run(opts.warmup);
     opts.beforeTimed?.();
     const startMs = performance.timeOrigin + performance.now();
-    await run(opts.steps);
+    const steps = await run(opts.steps, opts.seconds);
     const endMs = performance.timeOrigin + performance.now();
-    return { samplesPerSec: (opts.steps * opts.batchSize * 1000) / (endMs - startMs), startMs, endMs };
+    return { samplesPerSec: (steps * opts.batchSize * 1000) / (endMs - startMs), steps, startMs, endMs };
   } finally {
     optimizer.dispose();
     model.dispose();

@@ -9,8 +9,9 @@ samples/s. Runs as a server so the bench can alternate it with kdsearch
 without paying Python's start-up each round: one JSON request per stdin line,
 one JSON answer per stdout line.
 
-  request:  {"spec": {...}, "steps": 40, "warmup": 3, "batch": 64,
-             "temperature": 4, "alpha": 0.7, "rows": 2048}
+  request:  {"spec": {...}, "steps": 20, "seconds": 3, "warmup": 10,
+             "batch": 64, "temperature": 4, "alpha": 0.7, "rows": 2048}
+            (trains for `seconds` of wall time and at least `steps` steps)
   answer:   {"samplesPerSec": 1234.5, "seconds": 2.07, "torch": "2.x"}
 
 Install: apt-get install -y python3-torch; run with /usr/bin/python3.
@@ -82,9 +83,11 @@ def measure(req):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     T, alpha = req.get("temperature", 4.0), req.get("alpha", 0.7)
 
-    def run(n):
+    def run(n, seconds=0.0):
         total = torch.zeros(())
-        for i in range(n):
+        until = time.perf_counter() + seconds
+        i = 0
+        while i < n or time.perf_counter() < until:
             start = (i * batch) % (rows - batch)
             idx = torch.arange(start, start + batch)
             xb, yb, tb = x.index_select(0, idx), y.index_select(0, idx), logits.index_select(0, idx)
@@ -93,13 +96,15 @@ def measure(req):
             loss.backward()
             opt.step()
             total += loss.detach()
-        return float(total)  # one read-back per run, as kdsearch reads once per epoch
+            i += 1
+        float(total)  # one read-back per run, as kdsearch reads once per epoch
+        return i
 
     run(req.get("warmup", 3))
     t0 = time.perf_counter()
-    run(req["steps"])
+    steps = run(req["steps"], req.get("seconds", 0.0))
     seconds = time.perf_counter() - t0
-    return {"samplesPerSec": req["steps"] * batch / seconds, "seconds": seconds, "torch": torch.__version__}
+    return {"samplesPerSec": steps * batch / seconds, "steps": steps, "seconds": seconds, "torch": torch.__version__}
 
 
 def main():
