@@ -7,6 +7,7 @@
  *   npm run bench:profile -- [--family small-cnn] [--backend wasm] [--steps 10] [--by kernel|shape]
  */
 import * as tf from '@tensorflow/tfjs';
+import { createAdam } from '../src/distill/adam';
 import { distillStep } from '../src/distill/distill-step';
 import { initBackend } from '../src/model/backend';
 import type { BackendName } from '../src/model/backend';
@@ -24,7 +25,7 @@ async function main() {
   const rows = 1024;
   const data = syntheticData(rows);
   const model = buildModel(familySpec(family), { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  const optimizer = tf.train.adam(0.001);
+  const optimizer = createAdam(0.001);
   const step = distillStep({ model, optimizer, data, loss: { temperature: 4, alpha: 0.7 }, seed: 1 });
   const runSteps = (count: number) => {
     for (let i = 0; i < count; i++) {

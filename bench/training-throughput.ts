@@ -4,6 +4,7 @@
  * run as the training loop reads once per epoch) on a student family.
  */
 import * as tf from '@tensorflow/tfjs';
+import { createAdam } from '../src/distill/adam';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { distillStep } from '../src/distill/distill-step';
@@ -60,7 +61,7 @@ export interface ThroughputOptions {
 export async function trainingThroughput(opts: ThroughputOptions): Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number }> {
   const model = buildModel(opts.spec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const teacher = opts.liveTeacher ? buildModel(BUILTIN_TEACHER_SPEC, { inputShape: [28, 28, 1], numClasses: 10, seed: 2 }) : undefined;
-  const optimizer = tf.train.adam(0.001);
+  const optimizer = createAdam(0.001);
   const step = distillStep({ model, optimizer, data: opts.data, loss: { temperature: 4, alpha: 0.7 }, liveTeacher: teacher, seed: 1 });
   const rows = opts.data.x.shape[0];
   const run = async (n: number, seconds = 0) => {

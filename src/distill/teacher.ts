@@ -15,6 +15,7 @@ import type { EpochRecord } from './loop';
 import { trainLoop } from './loop';
 import { distillStep } from './distill-step';
 import { toResident } from './resident';
+import { createAdam } from './adam';
 
 export interface Teacher {
   model: tf.LayersModel;
@@ -110,7 +111,7 @@ export async function trainBuiltinTeacher(opts: { dataset: Dataset; dataDir: str
   const model = buildModel(BUILTIN_TEACHER_SPEC, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, seed: cfg.seed });
   const train = toResident(dataset.train, dataset.inputShape);
   const test = toResident(dataset.test, dataset.inputShape);
-  const optimizer = tf.train.adam(cfg.learningRate);
+  const optimizer = createAdam(cfg.learningRate);
   const started = performance.now();
   log(`teacher: training the built-in CNN (${model.countParams()} params) for ${cfg.epochs} epochs on ${dataset.train.n} samples`);
   let curve: EpochRecord[];

@@ -22,6 +22,7 @@ import type { Forward } from './forward';
 import { onlineStep } from './online';
 import { SCHEMES } from '../space/student';
 import { toResident } from './resident';
+import { createAdam } from './adam';
 
 export const trainingConfigSchema = z
   .object({
@@ -148,7 +149,7 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     input.teacherLogits && training.alpha > 0 && (training.scheme ?? 'offline') === 'offline'
       ? tf.tensor2d(input.teacherLogits.subarray(0, trainSplit.n * dataset.numClasses), [trainSplit.n, dataset.numClasses])
       : undefined;
-  const optimizer = tf.train.adam(training.learningRate);
+  const optimizer = createAdam(training.learningRate);
   const scheme = training.scheme ?? 'offline';
   const forward = studentForward(model, spec);
   const loss = { temperature: training.temperature, alpha: training.alpha };

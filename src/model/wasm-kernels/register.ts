@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamUpdateConfig } from './adam-update';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batch-mat-mul';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
@@ -26,6 +27,7 @@ export const WASM_KERNELS = [
   castConfig,
   maxPoolConfig,
   addConfig,
+  adamUpdateConfig,
 ];
 
 /**
@@ -33,7 +35,8 @@ export const WASM_KERNELS = [
  * students could not train on it; kdsearch adds them. It also replaces the
  * backend's kernels that a training step showed to be slow (bench/profile):
  * the input gradient, max-pool gradient, transposed matrix products, row
- * gathers, bias adds and bias-gradient sums, 2x2 pools, clones and casts. Replacements that delegate keep the backend's own function.
+ * gathers, bias adds and bias-gradient sums, 2x2 pools, clones and casts. Replacements that delegate keep the backend's own function. KdAdamUpdate
+ * is kdsearch's own (the fused optimizer step, src/distill/adam.ts).
  */
 export function registerWasmGradientKernels(): void {
   for (const config of WASM_KERNELS) {

@@ -10,6 +10,10 @@ export interface SimdKernels {
   depthwise_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, C: number, OH: number, OW: number, fh: number, fw: number, sh: number, sw: number): void;
   sum_rows(x: number, out: number, rows: number, C: number): void;
   add_rows(x: number, bias: number, out: number, rows: number, C: number): void;
+  adam_update(
+    w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, n: number,
+    negLr: number, b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, eps: number, c1: number, c2: number,
+  ): void;
   max_pool_2x2(x: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
 }
 

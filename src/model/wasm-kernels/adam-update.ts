@@ -1,0 +1,42 @@
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { WasmBackend } from './heap';
+import { address, simdKernels } from './simd';
+
+/** The kernel kdsearch's fused Adam runs per variable (src/distill/adam.ts). */
+export const ADAM_UPDATE = 'KdAdamUpdate';
+
+export interface AdamUpdateAttrs {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** 1 - beta1^t and 1 - beta2^t, as float32 (tfjs keeps beta^t in float32 scalars). */
+  oneMinusAccBeta1: number;
+  oneMinusAccBeta2: number;
+}
+
+/**
+ * One Adam step of one variable: [w', m', v'] from w, its gradient, and the
+ * moments. One pass instead of the 12 kernels tf.train.adam runs per
+ * variable (each with its own allocation and JS overhead).
+ */
+const adamUpdate: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { w, g, m, v } = inputs as { w: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo };
+  const a = attrs as unknown as AdamUpdateAttrs;
+  const wasm = backend as unknown as WasmBackend;
+  const outs = [w, m, v].map((t) => wasm.makeOutput(t.shape, 'float32'));
+  const n = outs[0].shape.reduce((x, y) => x * y, 1);
+  const f = Math.fround;
+  simdKernels(wasm).adam_update(
+    address(wasm, w), address(wasm, g), address(wasm, m), address(wasm, v),
+    address(wasm, outs[0]), address(wasm, outs[1]), address(wasm, outs[2]), n,
+    f(-a.learningRate), f(a.beta1), f(1 - a.beta1), f(a.beta2), f(1 - a.beta2), f(a.epsilon), f(a.oneMinusAccBeta1), f(a.oneMinusAccBeta2),
+  );
+  return outs;
+};
+
+export const adamUpdateConfig: KernelConfig = {
+  kernelName: ADAM_UPDATE,
+  backendName: 'wasm',
+  kernelFunc: adamUpdate,
+};
