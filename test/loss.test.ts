@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { crossEntropy, kdLoss, softKl } from '../src/distill/loss';
+import { crossEntropy, kdLoss, kdLossWithStats, softKl } from '../src/distill/loss';
+import { DISTILL_LOSS } from '../src/model/wasm-kernels/distill-loss';
 import { useWasm } from './helpers';
 
 before(useWasm);
@@ -102,4 +103,49 @@ test('the loss leaks no tensors', async () => {
   const baseline = tf.memory().numTensors;
   await computed(4, 0.7);
   assert.equal(tf.memory().numTensors, baseline);
+});
+
+// The fused loss (one wasm kernel for value and gradient) against the hand-computed
+// values and against the op-by-op loss's gradient (tf.grad through kdLoss).
+for (const [T, alpha] of [
+  [4, 0.7],
+  [1, 0.5],
+  [10, 0.3],
+  [4, 1],
+]) {
+  test(`fused KD loss at T=${T}, alpha=${alpha}: values by hand, gradient as the op-by-op loss`, async () => {
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.ok(tf.getKernel(DISTILL_LOSS, 'wasm'), 'the fused kernel is registered');
+    const baseline = tf.memory().numTensors;
+    const s = tf.tensor2d(student);
+    const t = tf.tensor2d(teacher);
+    const y = tf.tensor1d(labels, 'int32');
+    const { total, stats } = kdLossWithStats(s, t, y, { temperature: T, alpha });
+    const [st, kl, ce] = Array.from(await stats.data());
+    const want = expected(T, alpha);
+    assert.ok(Math.abs(kl - want.kl) < 1e-6, `kl ${kl} vs ${want.kl}`);
+    assert.ok(Math.abs(ce - want.ce) < 1e-6, `ce ${ce} vs ${want.ce}`);
+    assert.ok(Math.abs(st - want.total) < 1e-5 * Math.max(1, want.total), `total ${st} vs ${want.total}`);
+    assert.equal((await total.data())[0], st);
+    const fused = tf.grad((x: tf.Tensor) => kdLossWithStats(x as tf.Tensor2D, t, y, { temperature: T, alpha }).total)(s);
+    const reference = tf.grad((x: tf.Tensor) => kdLoss(x as tf.Tensor2D, t, y, { temperature: T, alpha }).total)(s);
+    const a = await fused.data();
+    const b = await reference.data();
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-6, `gradient[${i}] ${a[i]} vs ${b[i]}`);
+    assert.ok(Math.max(...Array.from(b, Math.abs)) > 1e-3, 'the gradient is not trivially zero');
+    tf.dispose([s, t, y, total, stats, fused, reference]);
+    assert.equal(tf.memory().numTensors, baseline);
+  });
+}
+
+test('fused KD loss without a teacher is plain cross-entropy, with its gradient', async () => {
+  const s = tf.tensor2d(student);
+  const y = tf.tensor1d(labels, 'int32');
+  const [total, kl, ce] = Array.from(await kdLossWithStats(s, undefined, y, { temperature: 4, alpha: 0.7 }).stats.data());
+  assert.ok(Math.abs(ce - expected(4, 0).ce) < 1e-6);
+  assert.equal(kl, 0);
+  assert.ok(Math.abs(total - ce) < 1e-7);
+  const fused = await tf.grad((x: tf.Tensor) => kdLossWithStats(x as tf.Tensor2D, undefined, y, { temperature: 4, alpha: 0.7 }).total)(s).data();
+  const reference = await tf.grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, y))(s).data();
+  for (let i = 0; i < fused.length; i++) assert.ok(Math.abs(fused[i] - reference[i]) < 1e-6, `gradient[${i}] ${fused[i]} vs ${reference[i]}`);
 });

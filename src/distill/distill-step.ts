@@ -3,7 +3,7 @@ import { createRng } from '../util/rng';
 import { randomShift } from './augment';
 import type { Forward } from './forward';
 import type { BatchStep } from './loop';
-import { kdLoss } from './loss';
+import { kdLossWithStats } from './loss';
 import type { KdLossOptions } from './loss';
 
 export interface ResidentData {
@@ -56,21 +56,19 @@ export function distillStep(opts: {
         ? (tf.gather(source, indices) as tf.Tensor2D)
         : undefined;
     const loss = typeof opts.loss === 'function' ? opts.loss() : opts.loss;
-    let kl: tf.Scalar | undefined;
-    let ce: tf.Scalar | undefined;
-    const total = opts.optimizer.minimize(
+    let stats: tf.Tensor1D | undefined;
+    opts.optimizer.minimize(
       () => {
-        const parts = kdLoss(forward(xb, true), tb, yb, tb ? loss : { ...loss, alpha: 0 });
-        kl = tf.keep(parts.kl);
-        ce = tf.keep(parts.ce);
+        const parts = kdLossWithStats(forward(xb, true), tb, yb, tb ? loss : { ...loss, alpha: 0 });
+        stats = tf.keep(parts.stats);
         return parts.total;
       },
-      true,
+      false,
       vars,
-    ) as tf.Scalar;
-    const stats = tf.stack([total, kl!, ce!]) as tf.Tensor1D;
-    kl!.dispose();
-    ce!.dispose();
-    return stats;
+    );
+    // kept tensors escape every tidy; hand the caller's tidy a tracked one
+    const tracked = tf.clone(stats!);
+    stats!.dispose();
+    return tracked;
   };
 }

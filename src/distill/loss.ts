@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { DISTILL_LOSS } from '../model/wasm-kernels/distill-loss';
 
 export interface KdLossOptions {
   /** Softening temperature T > 0. */
@@ -52,4 +53,31 @@ export function kdLoss(
   const kl = softKl(studentLogits, teacherLogits, T);
   const total = tf.tidy(() => tf.add(tf.mul(kl, alpha * T * T), tf.mul(ce, 1 - alpha))) as tf.Scalar;
   return { total, kl, ce };
+}
+
+/**
+ * The loss a training step minimises, with [total, kl, ce] for the epoch
+ * statistics. On wasm, one fused kernel (KdDistillLoss) computes both it and
+ * its gradient; elsewhere it is kdLoss op by op. test/loss.test.ts checks
+ * that the two agree, values and gradients.
+ */
+export function kdLossWithStats(
+  studentLogits: tf.Tensor2D,
+  teacherLogits: tf.Tensor2D | undefined,
+  labels: tf.Tensor1D,
+  opts: KdLossOptions,
+): { total: tf.Scalar; stats: tf.Tensor1D } {
+  if (tf.getBackend() === 'wasm' && tf.getKernel(DISTILL_LOSS, 'wasm')) {
+    const alpha = teacherLogits ? opts.alpha : 0;
+    return tf.tidy(() => {
+      const [total, stats] = tf.engine().runKernel(
+        DISTILL_LOSS,
+        { s: studentLogits, t: teacherLogits ?? studentLogits, y: tf.cast(labels, 'int32') },
+        { temperature: opts.temperature, alpha },
+      ) as tf.Tensor[];
+      return { total: total as tf.Scalar, stats: stats as tf.Tensor1D };
+    });
+  }
+  const parts = kdLoss(studentLogits, teacherLogits, labels, opts);
+  return { total: parts.total, stats: tf.stack([parts.total, parts.kl, parts.ce]) as tf.Tensor1D };
 }

@@ -6,6 +6,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
+import { distillLossConfig, distillLossGradient } from './distill-loss';
 import { gatherV2Config } from './gather';
 import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max-pool-grad';
@@ -28,6 +29,7 @@ export const WASM_KERNELS = [
   maxPoolConfig,
   addConfig,
   adamUpdateConfig,
+  distillLossConfig,
 ];
 
 /**
@@ -36,7 +38,7 @@ export const WASM_KERNELS = [
  * backend's kernels that a training step showed to be slow (bench/profile):
  * the input gradient, max-pool gradient, transposed matrix products, row
  * gathers, bias adds and bias-gradient sums, 2x2 pools, clones and casts. Replacements that delegate keep the backend's own function. KdAdamUpdate
- * is kdsearch's own (the fused optimizer step, src/distill/adam.ts).
+ * and KdDistillLoss are kdsearch's own (src/distill/adam.ts, loss.ts).
  */
 export function registerWasmGradientKernels(): void {
   for (const config of WASM_KERNELS) {
@@ -46,4 +48,5 @@ export function registerWasmGradientKernels(): void {
     // setBackend for the registered kernel only: keep it, or delegating fails.
     tf.registerKernel({ ...config, setupFunc: original?.setupFunc });
   }
+  if (!tf.getGradient(distillLossGradient.kernelName)) tf.registerGradient(distillLossGradient);
 }
