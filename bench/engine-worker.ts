@@ -14,6 +14,7 @@ export interface EngineTask {
   steps: number;
   seconds: number;
   warmup: number;
+  warmupSeconds: number;
   batchSize: number;
   /** Int32Array(1) over a SharedArrayBuffer: workers still warming up. */
   barrier?: SharedArrayBuffer;
@@ -31,6 +32,7 @@ export default async function run(task: EngineTask): Promise<{ samplesPerSec: nu
     steps: task.steps,
     seconds: task.seconds,
     warmup: task.warmup,
+    warmupSeconds: task.warmupSeconds,
     batchSize: task.batchSize,
     beforeTimed: () => {
       if (!task.barrier) return;

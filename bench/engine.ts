@@ -3,7 +3,9 @@
  * worker threads (issue #7).
  *
  * Every measurement trains for --seconds of wall time (at least --steps
- * steps) after --warmup steps.
+ * steps) after a warm-up of --warmup-seconds (at least --warmup steps):
+ * V8 keeps optimizing the step's JS for about 2 s, on helper threads that a
+ * second worker would otherwise find busy.
  * Part 1, ratio: for each student family, kdsearch's training step (timed in
  * one Piscina worker, as a trial runs) and bench/reference/kd_pytorch.py
  * (same layers, batch, KD loss, Adam, cached logits, 1 thread) alternate,
@@ -11,10 +13,11 @@
  * medians, the ratio of medians and the median of per-round ratios.
  * Part 2, scaling: N workers train the same family at once (started together
  * after warm-up); aggregate samples/s = all samples / the wall time that
- * spans them. Reports the median per N and the ratio to 1 worker.
+ * spans them. Reports the median per N and the ratio to 1 worker; and the
+ * same for N PyTorch processes of 1 thread, the machine's own ceiling.
  *
  *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
- *     [--seconds 3] [--steps 20] [--warmup 10] [--batch 64] [--backend wasm] [--workers 1,2]
+ *     [--seconds 3] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backend wasm] [--workers 1,2]
  *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-workers]
  */
 import { spawn } from 'node:child_process';
@@ -33,6 +36,7 @@ const rounds = Number(flag('rounds', '5'));
 const steps = Number(flag('steps', '20'));
 const seconds = Number(flag('seconds', '3'));
 const warmup = Number(flag('warmup', '10'));
+const warmupSeconds = Number(flag('warmup-seconds', '2'));
 const batchSize = Number(flag('batch', '64'));
 const backend = flag('backend', 'wasm') as EngineTask['backend'];
 const workerCounts = flag('workers', '1,2').split(',').map(Number);
@@ -73,7 +77,7 @@ class Reference {
   }
 
   async measure(family: string): Promise<{ samplesPerSec: number; torch: string }> {
-    const request = { spec: familySpec(family), steps, seconds, warmup, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
+    const request = { spec: familySpec(family), steps, seconds, warmup, warmupSeconds, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
     const line = await new Promise<string>((resolve, reject) => {
       const queued = this.answers.shift();
@@ -94,7 +98,7 @@ class Reference {
 async function runWorkers(p: Piscina, family: string, threads: number): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
   const barrier = new SharedArrayBuffer(4);
   new Int32Array(barrier)[0] = threads;
-  const task: EngineTask = { family, backend, steps, seconds, warmup, batchSize, barrier };
+  const task: EngineTask = { family, backend, steps, seconds, warmup, warmupSeconds, batchSize, barrier };
   const results = await Promise.all(
     Array.from({ length: threads }, () => p.run(task) as Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number; backend: string }>),
   );
@@ -160,36 +164,64 @@ async function ratioPart(): Promise<Record<string, unknown>> {
   return { backend: usedBackend, torch, ...(unavailable ? { referenceUnavailable: unavailable } : {}), families: perFamily };
 }
 
+/** Per worker count: median, runs, and scaling against the first count (ratio of medians, and median of back-to-back ratios). */
+function scalingTable(byCount: Record<number, number[]>): Record<string, unknown> {
+  const baseRuns = byCount[workerCounts[0]];
+  return Object.fromEntries(
+    workerCounts.map((n) => [
+      `${n}`,
+      {
+        samplesPerSec: round1(median(byCount[n])),
+        runs: byCount[n].map(round1),
+        scaling: round3(median(byCount[n]) / median(baseRuns)),
+        scalingPerRound: { median: round3(median(byCount[n].map((v, i) => v / baseRuns[i]))), runs: byCount[n].map((v, i) => round3(v / baseRuns[i])) },
+      },
+    ]),
+  );
+}
+
+/**
+ * The same family on 1..N Piscina workers, and, as the machine's own
+ * ceiling measured in the same run, on 1..N PyTorch processes of 1 thread.
+ */
 async function workersPart(): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
   const pools = new Map(workerCounts.map((n) => [n, pool(n)]));
+  const references = skipReference ? [] : Array.from({ length: Math.max(...workerCounts) }, () => new Reference());
+  let referenceUnavailable: string | undefined;
+  const ours: Record<string, Record<number, number[]>> = {};
+  const theirs: Record<string, Record<number, number[]>> = {};
   try {
-    const samples: Record<string, Record<number, number[]>> = {};
     for (let r = 0; r < rounds; r++) {
       // alternate the order of pool sizes between rounds, like the ratio part
       const order = r % 2 === 0 ? workerCounts : [...workerCounts].reverse();
       for (const family of families) {
         for (const n of order) {
           const { aggregate } = await runWorkers(pools.get(n)!, family, n);
-          ((samples[family] ??= {})[n] ??= []).push(aggregate);
+          ((ours[family] ??= {})[n] ??= []).push(aggregate);
+        }
+        if (references.length === 0 || referenceUnavailable) continue;
+        for (const n of order) {
+          try {
+            const answers = await Promise.all(references.slice(0, n).map((ref) => ref.measure(family)));
+            ((theirs[family] ??= {})[n] ??= []).push(answers.reduce((sum, a) => sum + a.samplesPerSec, 0));
+          } catch (err) {
+            referenceUnavailable = (err as Error).message;
+          }
         }
       }
       log(`workers round ${r + 1}/${rounds} done`);
     }
-    for (const family of families) {
-      const byCount = samples[family];
-      const base = median(byCount[workerCounts[0]]);
-      out[family] = Object.fromEntries(
-        workerCounts.map((n) => [
-          `${n}`,
-          { samplesPerSec: round1(median(byCount[n])), runs: byCount[n].map(round1), scaling: round3(median(byCount[n]) / base) },
-        ]),
-      );
-    }
   } finally {
+    for (const ref of references) ref.close();
     await Promise.all([...pools.values()].map((p) => p.destroy()));
   }
-  return out;
+  return Object.fromEntries(
+    families.map((family) => {
+      const entry: Record<string, unknown> = { kdsearch: scalingTable(ours[family]) };
+      if (theirs[family] && !referenceUnavailable) entry.pytorchProcesses = scalingTable(theirs[family]);
+      return [family, entry];
+    }),
+  );
 }
 
 async function main() {
@@ -201,6 +233,7 @@ async function main() {
     seconds,
     minSteps: steps,
     warmup,
+    warmupSeconds,
     rounds,
     youngGenerationMb,
   };

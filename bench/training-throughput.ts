@@ -50,6 +50,8 @@ export interface ThroughputOptions {
   /** Keep stepping until this much wall time has passed (short runs are noise). */
   seconds?: number;
   warmup: number;
+  /** Warm-up wall time (V8 keeps optimizing the step's JS for ~2 s, on other cores). */
+  warmupSeconds?: number;
   batchSize: number;
   /** Run this teacher on every batch instead of reading cached logits. */
   liveTeacher?: boolean;
@@ -79,7 +81,7 @@ export async function trainingThroughput(opts: ThroughputOptions): Promise<{ sam
     return i;
   };
   try {
-    await run(opts.warmup);
+    await run(opts.warmup, opts.warmupSeconds);
     opts.beforeTimed?.();
     const startMs = performance.timeOrigin + performance.now();
     const steps = await run(opts.steps, opts.seconds);

@@ -9,7 +9,7 @@ samples/s. Runs as a server so the bench can alternate it with kdsearch
 without paying Python's start-up each round: one JSON request per stdin line,
 one JSON answer per stdout line.
 
-  request:  {"spec": {...}, "steps": 20, "seconds": 3, "warmup": 10,
+  request:  {"spec": {...}, "steps": 20, "seconds": 3, "warmup": 10, "warmupSeconds": 2,
              "batch": 64, "temperature": 4, "alpha": 0.7, "rows": 2048}
             (trains for `seconds` of wall time and at least `steps` steps)
   answer:   {"samplesPerSec": 1234.5, "seconds": 2.07, "torch": "2.x"}
@@ -100,7 +100,7 @@ def measure(req):
         float(total)  # one read-back per run, as kdsearch reads once per epoch
         return i
 
-    run(req.get("warmup", 3))
+    run(req.get("warmup", 3), req.get("warmupSeconds", 0.0))
     t0 = time.perf_counter()
     steps = run(req["steps"], req.get("seconds", 0.0))
     seconds = time.perf_counter() - t0
