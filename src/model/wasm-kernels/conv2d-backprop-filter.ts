@@ -58,7 +58,22 @@ function viaSimd(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.back
     if (xp !== x) wasm.disposeData(xp.dataId);
     return dw;
   }
-  // A grey or RGB first layer: im2col rows padded to a multiple of 4 columns,
+  if (C === 1) {
+    // A grey first layer: four neighbouring taps of a filter row stand in for
+    // four channels, over a padded copy with the scratch taps' extra columns.
+    const fwp = Math.ceil(fw / 4) * 4;
+    const extra = fwp - fw;
+    const xp = runWasmKernel('PadV2', wasm, { x }, { paddings: [[0, 0], [top, bottom], [left, right + extra], [0, 0]], constantValue: 0 });
+    const scratch = wasm.makeOutput([fh, fwp, 1, N], 'float32');
+    simd.conv_filter_grad_c1(address(wasm, xp), address(wasm, dy), address(wasm, scratch), B, H + top + bottom, W + left + right + extra, OH, OW, N, fh, fwp, sh, sw);
+    const from = wasm.typedArrayFromHeap(scratch) as Float32Array;
+    const to = wasm.typedArrayFromHeap(dw) as Float32Array;
+    for (let i = 0; i < fh; i++) to.set(from.subarray(i * fwp * N, (i * fwp + fw) * N), i * fw * N);
+    wasm.disposeData(xp.dataId);
+    wasm.disposeData(scratch.dataId);
+    return dw;
+  }
+  // An RGB (or 2-channel) first layer: im2col rows padded to a multiple of 4 columns,
   // then the same kernel as a 1x1 convolution over them.
   const taps = fh * fw * C;
   const Kp = Math.ceil(taps / 4) * 4;

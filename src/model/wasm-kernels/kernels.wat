@@ -490,4 +490,46 @@
             (f32.load (i32.add (local.get $w) (local.get $at)))))
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
         (br $scalars))))
+
+  ;; conv_filter_grad for a single-channel input (a grey first layer): four
+  ;; neighbouring taps of a filter row take the place of four channels, since
+  ;; xp[b, y, x+j .. x+j+3] are contiguous. dwp is [fh, fwp, 1, N] with fwp a
+  ;; multiple of 4 (columns from fw on are scratch); xp must have fwp - fw
+  ;; extra zero columns on the right so every read stays in the row.
+  (func (export "conv_filter_grad_c1")
+    (param $xp i32) (param $dy i32) (param $dwp i32) (param $B i32) (param $Hp i32) (param $Wp i32)
+    (param $OH i32) (param $OW i32) (param $N i32) (param $fh i32) (param $fwp i32) (param $sh i32) (param $sw i32)
+    (local $b i32) (local $i i32) (local $j i32) (local $n i32)
+    (local $xImage i32) (local $gImage i32) (local $wRow i32) (local $xTap i32)
+    (call $zero (local.get $dwp) (i32.mul (i32.mul (local.get $fh) (local.get $fwp)) (local.get $N)))
+    (local.set $b (i32.const 0))
+    (loop $batch
+      (local.set $xImage (i32.add (local.get $xp) (i32.shl (i32.mul (i32.mul (local.get $b) (local.get $Hp)) (local.get $Wp)) (i32.const 2))))
+      (local.set $gImage (i32.add (local.get $dy) (i32.shl (i32.mul (i32.mul (i32.mul (local.get $b) (local.get $OH)) (local.get $OW)) (local.get $N)) (i32.const 2))))
+      (local.set $i (i32.const 0))
+      (loop $taps_i
+        (local.set $j (i32.const 0))
+        (loop $taps_j
+          (local.set $xTap (i32.add (local.get $xImage) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $Wp)) (local.get $j)) (i32.const 2))))
+          (local.set $wRow (i32.add (local.get $dwp) (i32.shl (i32.mul (i32.add (i32.mul (local.get $i) (local.get $fwp)) (local.get $j)) (local.get $N)) (i32.const 2))))
+          (local.set $n (i32.const 0))
+          (loop $outputs
+            (if (i32.le_s (i32.add (local.get $n) (i32.const 8)) (local.get $N))
+              (then
+                (call $filter_block8 (local.get $xTap) (i32.add (local.get $gImage) (i32.shl (local.get $n) (i32.const 2)))
+                  (i32.add (local.get $wRow) (i32.shl (local.get $n) (i32.const 2)))
+                  (local.get $OH) (local.get $OW) (local.get $Wp) (i32.const 1) (local.get $N) (local.get $sh) (local.get $sw))
+                (local.set $n (i32.add (local.get $n) (i32.const 8))))
+              (else
+                (call $filter_block4 (local.get $xTap) (i32.add (local.get $gImage) (i32.shl (local.get $n) (i32.const 2)))
+                  (i32.add (local.get $wRow) (i32.shl (local.get $n) (i32.const 2)))
+                  (local.get $OH) (local.get $OW) (local.get $Wp) (i32.const 1) (local.get $N) (local.get $sh) (local.get $sw))
+                (local.set $n (i32.add (local.get $n) (i32.const 4)))))
+            (br_if $outputs (i32.lt_s (local.get $n) (local.get $N))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br_if $taps_j (i32.lt_s (local.get $j) (local.get $fwp))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $taps_i (i32.lt_s (local.get $i) (local.get $fh))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
 )
