@@ -17,7 +17,7 @@
  * same for N PyTorch processes of 1 thread, the machine's own ceiling.
  *
  *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
- *     [--seconds 3] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backend wasm] [--workers 1,2]
+ *     [--seconds 3] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backends wasm,node] [--workers 1,2]
  *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-workers]
  */
 import { spawn } from 'node:child_process';
@@ -38,7 +38,7 @@ const seconds = Number(flag('seconds', '3'));
 const warmup = Number(flag('warmup', '10'));
 const warmupSeconds = Number(flag('warmup-seconds', '2'));
 const batchSize = Number(flag('batch', '64'));
-const backend = flag('backend', 'wasm') as EngineTask['backend'];
+const backends = flag('backends', 'wasm,node').split(',') as EngineTask['backend'][];
 const workerCounts = flag('workers', '1,2').split(',').map(Number);
 const youngGenerationMb = Number(flag('young', '0'));
 const python = flag('python', '/usr/bin/python3');
@@ -95,7 +95,7 @@ class Reference {
   }
 }
 
-async function runWorkers(p: Piscina, family: string, threads: number): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
+async function runWorkers(p: Piscina, backend: EngineTask['backend'], family: string, threads: number): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
   const barrier = new SharedArrayBuffer(4);
   new Int32Array(barrier)[0] = threads;
   const task: EngineTask = { family, backend, steps, seconds, warmup, warmupSeconds, batchSize, barrier };
@@ -107,7 +107,7 @@ async function runWorkers(p: Piscina, family: string, threads: number): Promise<
   return { aggregate: (samples * 1000) / span, perWorker: results.map((r) => r.samplesPerSec), backend: results[0].backend };
 }
 
-async function ratioPart(): Promise<Record<string, unknown>> {
+async function ratioPart(backend: EngineTask['backend']): Promise<Record<string, unknown>> {
   const single = pool(1);
   let reference: Reference | undefined;
   let torch = 'not run';
@@ -120,7 +120,7 @@ async function ratioPart(): Promise<Record<string, unknown>> {
     for (let r = 0; r < rounds; r++) {
       for (const family of families) {
         const measureOurs = async () => {
-          const result = await runWorkers(single, family, 1);
+          const result = await runWorkers(single, backend, family, 1);
           usedBackend = result.backend;
           (ours[family] ??= []).push(result.aggregate);
         };
@@ -184,7 +184,7 @@ function scalingTable(byCount: Record<number, number[]>): Record<string, unknown
  * The same family on 1..N Piscina workers, and, as the machine's own
  * ceiling measured in the same run, on 1..N PyTorch processes of 1 thread.
  */
-async function workersPart(): Promise<Record<string, unknown>> {
+async function workersPart(backend: EngineTask['backend']): Promise<Record<string, unknown>> {
   const pools = new Map(workerCounts.map((n) => [n, pool(n)]));
   const references = skipReference ? [] : Array.from({ length: Math.max(...workerCounts) }, () => new Reference());
   let referenceUnavailable: string | undefined;
@@ -196,7 +196,7 @@ async function workersPart(): Promise<Record<string, unknown>> {
       const order = r % 2 === 0 ? workerCounts : [...workerCounts].reverse();
       for (const family of families) {
         for (const n of order) {
-          const { aggregate } = await runWorkers(pools.get(n)!, family, n);
+          const { aggregate } = await runWorkers(pools.get(n)!, backend, family, n);
           ((ours[family] ??= {})[n] ??= []).push(aggregate);
         }
         if (references.length === 0 || referenceUnavailable) continue;
@@ -237,8 +237,22 @@ async function main() {
     rounds,
     youngGenerationMb,
   };
-  result.ratio = await ratioPart();
-  if (!skipWorkers) result.workers = await workersPart();
+  // Each backend against the same-run reference; a backend that does not load
+  // (tfjs-node without its libtensorflow) is reported, not fatal.
+  const ratio: Record<string, unknown> = {};
+  const available: EngineTask['backend'][] = [];
+  for (const backend of backends) {
+    try {
+      ratio[backend] = await ratioPart(backend);
+      available.push(backend);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (!/BACKEND_UNAVAILABLE|is not available/.test(message)) throw err;
+      ratio[backend] = { unavailable: message.split('\n').map((l) => l.trim()).join(' ') };
+    }
+  }
+  result.ratio = ratio;
+  if (!skipWorkers && available.length > 0) result.workers = { backend: available[0], families: await workersPart(available[0]) };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
