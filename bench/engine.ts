@@ -2,6 +2,7 @@
  * Training-engine speed against a same-run PyTorch reference, and across
  * worker threads (issue #7).
  *
+ * A first, unrecorded round warms every pool and reference process up.
  * Every measurement trains for --seconds of wall time (at least --steps
  * steps) after a warm-up of --warmup-seconds (at least --warmup steps):
  * V8 keeps optimizing the step's JS for about 2 s, on helper threads that a
@@ -17,7 +18,7 @@
  * same for N PyTorch processes of 1 thread, the machine's own ceiling.
  *
  *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
- *     [--seconds 3] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backends wasm,node] [--workers 1,2]
+ *     [--seconds 4] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backends wasm,node] [--workers 1,2]
  *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-workers]
  */
 import { spawn } from 'node:child_process';
@@ -34,7 +35,9 @@ import { FAMILY_FILES, ROOT, familySpec } from './training-throughput';
 const families = flag('families', Object.keys(FAMILY_FILES).join(',')).split(',');
 const rounds = Number(flag('rounds', '5'));
 const steps = Number(flag('steps', '20'));
-const seconds = Number(flag('seconds', '3'));
+const seconds = Number(flag('seconds', '4'));
+/** The unrecorded first round: long enough to tier up, short enough not to matter. */
+const WARMUP_ROUND_SECONDS = 1;
 const warmup = Number(flag('warmup', '10'));
 const warmupSeconds = Number(flag('warmup-seconds', '2'));
 const batchSize = Number(flag('batch', '64'));
@@ -63,27 +66,37 @@ function pool(threads: number): Piscina {
 class Reference {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly answers: string[] = [];
-  private readonly waiters: ((line: string) => void)[] = [];
+  private readonly waiters: { resolve: (line: string) => void; reject: (err: Error) => void }[] = [];
   private stderr = '';
+  private failed: Error | undefined;
 
   constructor() {
     this.child = spawn(python, [join(ROOT, 'bench', 'reference', 'kd_pytorch.py')], { env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       const waiter = this.waiters.shift();
-      if (waiter) waiter(line);
+      if (waiter) waiter.resolve(line);
       else this.answers.push(line);
     });
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    const fail = (why: string) => {
+      const error = new Error(`the PyTorch reference (${python} bench/reference/kd_pytorch.py) ${why}: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+      this.failed = error;
+    };
+    this.child.on('exit', (code) => fail(`exited (code ${code})`));
+    this.child.on('error', (err) => fail(`did not start (${err.message})`));
+    this.child.stdin.on('error', (err) => fail(`closed its input (${err.message})`));
   }
 
-  async measure(family: string): Promise<{ samplesPerSec: number; torch: string }> {
-    const request = { spec: familySpec(family), steps, seconds, warmup, warmupSeconds, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
+  async measure(family: string, measureSeconds = seconds): Promise<{ samplesPerSec: number; torch: string }> {
+    if (this.failed) throw this.failed;
+    const request = { spec: familySpec(family), steps, seconds: measureSeconds, warmup, warmupSeconds, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
     const line = await new Promise<string>((resolve, reject) => {
       const queued = this.answers.shift();
       if (queued !== undefined) return resolve(queued);
-      this.waiters.push(resolve);
-      this.child.once('exit', (code) => reject(new Error(`the PyTorch reference exited (code ${code}): ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`)));
+      if (this.failed) return reject(this.failed);
+      this.waiters.push({ resolve, reject });
     });
     const answer = JSON.parse(line) as { samplesPerSec?: number; torch?: string; error?: string };
     if (answer.error || typeof answer.samplesPerSec !== 'number') throw new Error(`the PyTorch reference failed on ${family}: ${answer.error ?? line}`);
@@ -95,10 +108,16 @@ class Reference {
   }
 }
 
-async function runWorkers(p: Piscina, backend: EngineTask['backend'], family: string, threads: number): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
+async function runWorkers(
+  p: Piscina,
+  backend: EngineTask['backend'],
+  family: string,
+  threads: number,
+  measureSeconds = seconds,
+): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
   const barrier = new SharedArrayBuffer(4);
   new Int32Array(barrier)[0] = threads;
-  const task: EngineTask = { family, backend, steps, seconds, warmup, warmupSeconds, batchSize, barrier };
+  const task: EngineTask = { family, backend, steps, seconds: measureSeconds, warmup, warmupSeconds, batchSize, barrier };
   const results = await Promise.all(
     Array.from({ length: threads }, () => p.run(task) as Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number; backend: string }>),
   );
@@ -117,19 +136,21 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
   const theirs: Record<string, number[]> = {};
   let usedBackend = backend as string;
   try {
-    for (let r = 0; r < rounds; r++) {
+    // Round -1 warms both sides up (threads, JIT, wasm tier-up) and is not recorded.
+    for (let r = -1; r < rounds; r++) {
+      const roundSeconds = r < 0 ? WARMUP_ROUND_SECONDS : seconds;
       for (const family of families) {
         const measureOurs = async () => {
-          const result = await runWorkers(single, backend, family, 1);
+          const result = await runWorkers(single, backend, family, 1, roundSeconds);
           usedBackend = result.backend;
-          (ours[family] ??= []).push(result.aggregate);
+          if (r >= 0) (ours[family] ??= []).push(result.aggregate);
         };
         const measureTheirs = async () => {
           if (!reference || unavailable) return;
           try {
-            const answer = await reference.measure(family);
+            const answer = await reference.measure(family, roundSeconds);
             torch = answer.torch;
-            (theirs[family] ??= []).push(answer.samplesPerSec);
+            if (r >= 0) (theirs[family] ??= []).push(answer.samplesPerSec);
           } catch (err) {
             unavailable = (err as Error).message;
           }
@@ -142,7 +163,7 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
           await measureOurs();
         }
       }
-      log(`ratio round ${r + 1}/${rounds} done`);
+      log(r < 0 ? 'ratio warm-up round done' : `ratio round ${r + 1}/${rounds} done`);
     }
   } finally {
     reference?.close();
@@ -191,25 +212,26 @@ async function workersPart(backend: EngineTask['backend']): Promise<Record<strin
   const ours: Record<string, Record<number, number[]>> = {};
   const theirs: Record<string, Record<number, number[]>> = {};
   try {
-    for (let r = 0; r < rounds; r++) {
+    for (let r = -1; r < rounds; r++) {
+      const roundSeconds = r < 0 ? WARMUP_ROUND_SECONDS : seconds;
       // alternate the order of pool sizes between rounds, like the ratio part
       const order = r % 2 === 0 ? workerCounts : [...workerCounts].reverse();
       for (const family of families) {
         for (const n of order) {
-          const { aggregate } = await runWorkers(pools.get(n)!, backend, family, n);
-          ((ours[family] ??= {})[n] ??= []).push(aggregate);
+          const { aggregate } = await runWorkers(pools.get(n)!, backend, family, n, roundSeconds);
+          if (r >= 0) ((ours[family] ??= {})[n] ??= []).push(aggregate);
         }
         if (references.length === 0 || referenceUnavailable) continue;
         for (const n of order) {
           try {
-            const answers = await Promise.all(references.slice(0, n).map((ref) => ref.measure(family)));
-            ((theirs[family] ??= {})[n] ??= []).push(answers.reduce((sum, a) => sum + a.samplesPerSec, 0));
+            const answers = await Promise.all(references.slice(0, n).map((ref) => ref.measure(family, roundSeconds)));
+            if (r >= 0) ((theirs[family] ??= {})[n] ??= []).push(answers.reduce((sum, a) => sum + a.samplesPerSec, 0));
           } catch (err) {
             referenceUnavailable = (err as Error).message;
           }
         }
       }
-      log(`workers round ${r + 1}/${rounds} done`);
+      log(r < 0 ? 'workers warm-up round done' : `workers round ${r + 1}/${rounds} done`);
     }
   } finally {
     for (const ref of references) ref.close();
