@@ -15,7 +15,7 @@ import { captureOriginal } from './original';
 import { castConfig } from './cast';
 import { sumConfig } from './sum';
 
-export const WASM_KERNELS = [
+const WASM_KERNELS = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   depthwiseBackpropFilterConfig,
