@@ -1,6 +1,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { address } from './heap';
 import type { WasmBackend } from './heap';
-import { address, simdKernels } from './simd';
+import { simdKernels } from './simd';
 
 /** The kernel kdsearch's fused Adam runs per variable (src/distill/adam.ts). */
 export const ADAM_UPDATE = 'KdAdamUpdate';

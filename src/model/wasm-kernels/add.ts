@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
-import { address, simdKernels } from './simd';
+import { simdKernels } from './simd';
 
 /**
  * Every convolution's bias is a broadcasting add of a [C] (or [1,1,1,C])

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { assertNhwc } from './compose';
+import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { reshapeInfo, runWasmKernel } from './original';
-import { address, simdKernels } from './simd';
+import { simdKernels } from './simd';
 
 /**
  * cols[(i*fw + j)*C + c, p] = x at output position p shifted by tap (i, j),

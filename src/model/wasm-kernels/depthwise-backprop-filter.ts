@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { assertUnitDilation } from './compose';
+import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
-import { address, simdKernels } from './simd';
+import { simdKernels } from './simd';
 
 /**
  * dW[i,j,c,m] = sum over b,y,x of x[b, y*s+i-pt, x*s+j-pl, c] * dy[b,y,x,c*M+m].

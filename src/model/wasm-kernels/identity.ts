@@ -1,20 +1,17 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { shareBuffer } from './heap';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
 
 /**
  * While gradients are recorded, the engine clones every tensor a backward
  * pass will need (38 activations per small-CNN step), and the backend's
- * Identity copies each one. Tensors are immutable in tfjs (variables swap
- * buffers, kernels write only their own fresh outputs), so a clone can share
- * its buffer under the reference count, as the backend's Reshape already does.
+ * Identity copies each one; a clone shares the buffer instead (heap.ts).
  */
 const identity: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x } = inputs as { x: TensorInfo };
   const wasm = backend as unknown as WasmBackend;
-  if (x.dtype === 'string') return runWasmKernel('Identity', wasm, { x }, attrs);
-  wasm.incRef(x.dataId);
-  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  return x.dtype === 'string' ? runWasmKernel('Identity', wasm, { x }, attrs) : shareBuffer(wasm, x);
 };
 
 export const identityConfig: KernelConfig = {

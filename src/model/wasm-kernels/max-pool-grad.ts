@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { heapViews } from './heap';
+import { address, heapViews } from './heap';
 import type { WasmBackend } from './heap';
-import { address, simdKernels } from './simd';
+import { simdKernels } from './simd';
 
 /**
  * Any pool: windows may overlap or hang over the padding, so gradients

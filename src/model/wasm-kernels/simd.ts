@@ -1,4 +1,3 @@
-import type { TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap';
 import { SIMD_KERNELS_BASE64 } from './simd-binary';
 
@@ -33,9 +32,4 @@ export function simdKernels(backend: WasmBackend): SimdKernels {
   const instance = new WebAssembly.Instance(compiled, { env: { memory } });
   bound = { memory, kernels: instance.exports as unknown as SimdKernels };
   return bound.kernels;
-}
-
-/** The byte offset of a tensor's data in the backend's memory. */
-export function address(backend: WasmBackend, info: TensorInfo): number {
-  return backend.typedArrayFromHeap(info).byteOffset;
 }

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
-import { address, simdKernels } from './simd';
+import { simdKernels } from './simd';
 
 /**
  * Every bias gradient is a sum over all axes but the channels. The backend
