@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { address, heapViews } from './heap';
 import type { WasmBackend } from './heap';
+import { isSimdPool, poolInfo } from './pool';
+import type { PoolAttrs } from './pool';
 import { simdKernels } from './simd';
 
 /**
@@ -56,22 +58,13 @@ function generalMaxPoolGrad(x: Float32Array, g: Float32Array, dx: Float32Array, 
  */
 const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
-    filterSize: [number, number] | number;
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  };
   const wasm = backend as unknown as WasmBackend;
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-  const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const tiled2x2 =
-    filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
-    outHeight * 2 <= inHeight && outWidth * 2 <= inWidth && C % 4 === 0 && batchSize > 0;
-  if (tiled2x2) {
-    const outInfo = wasm.makeOutput(input.shape, 'float32');
-    simdKernels(wasm).max_pool_grad_2x2(address(wasm, input), address(wasm, dy), address(wasm, outInfo), batchSize, inHeight, inWidth, C, outHeight, outWidth);
-    return outInfo;
+  const info = poolInfo(input.shape, attrs as unknown as PoolAttrs);
+  if (isSimdPool(info)) {
+    const dx = wasm.makeOutput(input.shape, 'float32');
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+    simdKernels(wasm).max_pool_grad_2x2(address(wasm, input), address(wasm, dy), address(wasm, dx), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth);
+    return dx;
   }
   const { ins, out, outInfo } = heapViews(wasm, [input, dy], input.shape);
   generalMaxPoolGrad(ins[0], ins[1], out, info);
