@@ -83,6 +83,15 @@ test('alpha = 0 is plain cross-entropy (the from-scratch baseline)', async () =>
   assert.equal(got.kl, 0);
 });
 
+test('without a teacher the loss is plain cross-entropy whatever alpha is (both paths agree)', async () => {
+  const s = tf.tensor2d(student);
+  const y = tf.tensor1d(labels, 'int32');
+  const parts = kdLoss(s, undefined, y, { temperature: 4, alpha: 0.7 });
+  assert.ok(Math.abs((await parts.total.data())[0] - expected(4, 0).ce) < 1e-5);
+  assert.equal((await parts.kl.data())[0], 0);
+  tf.dispose([s, y, parts.total, parts.kl, parts.ce]);
+});
+
 test('alpha = 1 is T^2 times the KL term only', async () => {
   const got = await computed(4, 1);
   const want = expected(4, 1);

@@ -3,7 +3,7 @@ import { createRng } from '../util/rng';
 import { randomShift } from './augment';
 import type { Forward } from './forward';
 import type { BatchStep } from './loop';
-import { kdLossWithStats } from './loss';
+import { kdLossWithStats, minimizeWithStats } from './loss';
 import type { KdLossOptions } from './loss';
 
 export interface ResidentData {
@@ -56,19 +56,6 @@ export function distillStep(opts: {
         ? (tf.gather(source, indices) as tf.Tensor2D)
         : undefined;
     const loss = typeof opts.loss === 'function' ? opts.loss() : opts.loss;
-    let stats: tf.Tensor1D | undefined;
-    opts.optimizer.minimize(
-      () => {
-        const parts = kdLossWithStats(forward(xb, true), tb, yb, tb ? loss : { ...loss, alpha: 0 });
-        stats = tf.keep(parts.stats);
-        return parts.total;
-      },
-      false,
-      vars,
-    );
-    // kept tensors escape every tidy; hand the caller's tidy a tracked one
-    const tracked = tf.clone(stats!);
-    stats!.dispose();
-    return tracked;
+    return minimizeWithStats(opts.optimizer, vars, () => kdLossWithStats(forward(xb, true), tb, yb, loss));
   };
 }

@@ -47,9 +47,9 @@ export function kdLoss(
 ): KdLossParts {
   const { temperature: T, alpha } = opts;
   const ce = crossEntropy(studentLogits, labels);
-  if (!teacherLogits || alpha === 0) {
-    return { total: alpha === 0 ? ce : tf.mul(ce, 1 - alpha), kl: tf.scalar(0), ce };
-  }
+  // No soft targets (training from labels, the first self-distillation
+  // epoch, the teacher itself): plain cross-entropy, whatever alpha says.
+  if (!teacherLogits || alpha === 0) return { total: ce, kl: tf.scalar(0), ce };
   const kl = softKl(studentLogits, teacherLogits, T);
   const total = tf.tidy(() => tf.add(tf.mul(kl, alpha * T * T), tf.mul(ce, 1 - alpha))) as tf.Scalar;
   return { total, kl, ce };
@@ -68,6 +68,7 @@ export function kdLossWithStats(
   opts: KdLossOptions,
 ): { total: tf.Scalar; stats: tf.Tensor1D } {
   if (tf.getBackend() === 'wasm' && tf.getKernel(DISTILL_LOSS, 'wasm')) {
+    // without a teacher, the student against itself at alpha 0: KL is 0, the loss plain cross-entropy, as in kdLoss
     const alpha = teacherLogits ? opts.alpha : 0;
     return tf.tidy(() => {
       const [total, stats] = tf.engine().runKernel(
@@ -80,4 +81,30 @@ export function kdLossWithStats(
   }
   const parts = kdLoss(studentLogits, teacherLogits, labels, opts);
   return { total: parts.total, stats: tf.stack([parts.total, parts.kl, parts.ce]) as tf.Tensor1D };
+}
+
+/**
+ * One optimizer step on a loss that also reports [total, kl, ce]: returns
+ * the statistics as a tensor the caller's tidy tracks (a tensor kept inside
+ * minimize escapes every enclosing tidy, so it is handed over as a clone,
+ * which shares its buffer).
+ */
+export function minimizeWithStats(
+  optimizer: tf.Optimizer,
+  vars: tf.Variable[],
+  loss: () => { total: tf.Scalar; stats: tf.Tensor1D },
+): tf.Tensor1D {
+  let kept: tf.Tensor1D | undefined;
+  optimizer.minimize(
+    () => {
+      const { total, stats } = loss();
+      kept = tf.keep(stats);
+      return total;
+    },
+    false,
+    vars,
+  );
+  const tracked = tf.clone(kept!);
+  kept!.dispose();
+  return tracked;
 }

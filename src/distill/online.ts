@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { stopGradient } from './fake-quant';
 import type { Forward } from './forward';
 import type { BatchStep } from './loop';
-import { kdLossWithStats } from './loss';
+import { kdLossWithStats, minimizeWithStats } from './loss';
 import type { KdLossOptions } from './loss';
 import type { ResidentData } from './distill-step';
 import { trainableVariables } from './distill-step';
@@ -26,22 +26,13 @@ export function onlineStep(opts: {
   return (indices) => {
     const xb = tf.gather(opts.data.x, indices);
     const yb = tf.gather(opts.data.y, indices) as tf.Tensor1D;
-    let stats: tf.Tensor1D | undefined;
-    opts.optimizer.minimize(
-      () => {
-        const s = opts.studentForward(xb, true);
-        const p = opts.peer.apply(xb, { training: true }) as tf.Tensor2D;
-        const toStudent = kdLossWithStats(s, stopGradient(p) as tf.Tensor2D, yb, opts.loss);
-        const toPeer = kdLossWithStats(p, stopGradient(s) as tf.Tensor2D, yb, opts.loss);
-        stats = tf.keep(toStudent.stats);
-        return tf.add(toStudent.total, toPeer.total) as tf.Scalar;
-      },
-      false,
-      vars,
-    );
-    // kept tensors escape every tidy; hand the caller's tidy a tracked one
-    const tracked = tf.clone(stats!);
-    stats!.dispose();
-    return tracked;
+    return minimizeWithStats(opts.optimizer, vars, () => {
+      const s = opts.studentForward(xb, true);
+      const p = opts.peer.apply(xb, { training: true }) as tf.Tensor2D;
+      const toStudent = kdLossWithStats(s, stopGradient(p) as tf.Tensor2D, yb, opts.loss);
+      const toPeer = kdLossWithStats(p, stopGradient(s) as tf.Tensor2D, yb, opts.loss);
+      // the step minimises both losses; the curve records the student's
+      return { total: tf.add(toStudent.total, toPeer.total) as tf.Scalar, stats: toStudent.stats };
+    });
   };
 }
