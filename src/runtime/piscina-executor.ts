@@ -20,9 +20,9 @@ export interface PoolOptions {
 
 export const DEFAULT_MEMORY_LIMIT_MB = 4096;
 /**
- * Training makes many short-lived tensor wrappers; a small young generation
- * keeps scavenges cheap and cache-resident (see bench:scaling for the
- * measurement behind the value).
+ * V8's own young-generation size: 8 MB measured no better than the default
+ * within noise (`npm run bench:engine -- --young 8`), now that a training
+ * step makes ~100 kernels of garbage rather than ~300.
  */
 export const DEFAULT_YOUNG_GENERATION_MB = 0;
 
@@ -45,12 +45,10 @@ export class PiscinaExecutor implements TrialExecutor {
   readonly concurrency: number;
   private readonly pool: Piscina;
   private readonly timeLimitMs?: number;
-  private readonly memoryLimitMb: number;
 
   constructor(opts: PoolOptions = {}) {
     this.concurrency = opts.workers ?? availableParallelism();
     this.timeLimitMs = opts.timeLimitSec ? opts.timeLimitSec * 1000 : undefined;
-    this.memoryLimitMb = opts.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
     this.pool = new Piscina({
       filename: join(__dirname, 'worker.js'),
       minThreads: this.concurrency,
@@ -58,7 +56,7 @@ export class PiscinaExecutor implements TrialExecutor {
       // One trial per worker at a time: trials are CPU-bound.
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
-      resourceLimits: workerResourceLimits({ memoryLimitMb: this.memoryLimitMb, youngGenerationMb: opts.youngGenerationMb }),
+      resourceLimits: workerResourceLimits(opts),
     });
   }
 
