@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
  * Gradient formulas need both: a 'valid' strided convolution can leave input
  * rows that no output reads, which shows up as a negative pad.
  */
-export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
   let out = x;
   const cropTop = Math.max(0, -top);
   const cropBottom = Math.max(0, -bottom);
@@ -35,7 +35,7 @@ export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: num
  * "fractionally strided" view of an output gradient. Done with reshape + pad,
  * ops the wasm backend has.
  */
-export function dilateSpatial(dy: tf.Tensor4D, strideH: number, strideW: number): tf.Tensor4D {
+function dilateSpatial(dy: tf.Tensor4D, strideH: number, strideW: number): tf.Tensor4D {
   if (strideH === 1 && strideW === 1) return dy;
   const [b, h, w, c] = dy.shape;
   const spread = tf.pad(tf.reshape(dy, [b, h, 1, w, 1, c]), [
