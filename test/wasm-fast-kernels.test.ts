@@ -3,6 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../src/distill/adam';
 import { initBackend } from '../src/model/backend';
+import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
 import { createRng } from '../src/util/rng';
 import { maxAbsDiff } from './helpers';
 
@@ -87,14 +88,14 @@ interface ConvCase {
 }
 
 /** Gradients of sum(conv(x, w) * r) with respect to w and x, on both backends. */
-async function convGradientsMatch(cases: readonly ConvCase[], conv: (x: tf.Tensor4D, w: tf.Tensor4D, c: ConvCase) => tf.Tensor) {
+async function convGradientsMatch(cases: readonly ConvCase[], conv: (x: tf.Tensor4D, w: tf.Tensor4D, c: ConvCase) => tf.Tensor, opts: { withOutput?: boolean } = {}) {
   for (const [i, c] of cases.entries()) {
     const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b);
     const got = await onBoth({ x: { data: values(size(c.x), i), shape: [...c.x] }, w: { data: values(size(c.w), i + 50), shape: [...c.w] } }, ({ x, w }) => {
       const y = conv(x as tf.Tensor4D, w as tf.Tensor4D, c);
       const r = tf.tensor(values(y.size, 200 + i), y.shape);
       const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx as tf.Tensor4D, ww as tf.Tensor4D, c), r)))([x, w]);
-      return [dw, dx];
+      return opts.withOutput ? [dw, dx, y] : [dw, dx];
     });
     assertClose(got, 1e-3, c.note);
   }
@@ -103,8 +104,8 @@ async function convGradientsMatch(cases: readonly ConvCase[], conv: (x: tf.Tenso
 test('conv2d filter gradient matches the cpu backend on every path (SIMD direct, SIMD im2col rows, GEMM)', async () => {
   await convGradientsMatch(
     [
-      { x: [2, 10, 10, 8], w: [3, 3, 8, 16], stride: 1, pad: 'same', note: 'SIMD: C and N multiples of 4, N multiple of 8' },
-      { x: [2, 9, 7, 4], w: [3, 3, 4, 12], stride: 1, pad: 'same', note: 'SIMD: N = 12 (an 8-block and a 4-block)' },
+      { x: [2, 10, 10, 8], w: [3, 3, 8, 16], stride: 1, pad: 'valid', note: 'SIMD: C and N multiples of 4, N multiple of 8' },
+      { x: [2, 9, 7, 4], w: [5, 5, 4, 12], stride: 1, pad: 'same', note: 'SIMD: N = 12 (an 8-block and a 4-block)' },
       { x: [2, 11, 11, 8], w: [3, 3, 8, 4], stride: 2, pad: 'valid', note: 'SIMD: stride 2, valid' },
       { x: [2, 12, 12, 1], w: [3, 3, 1, 16], stride: 1, pad: 'same', note: 'SIMD im2col rows: a grey first layer' },
       { x: [1, 9, 9, 3], w: [5, 5, 3, 8], stride: 2, pad: 'same', note: 'SIMD im2col rows: RGB, 5x5, stride 2' },
@@ -113,6 +114,26 @@ test('conv2d filter gradient matches the cpu backend on every path (SIMD direct,
     ],
     (x, w, c) => tf.conv2d(x, w, c.stride, c.pad),
   );
+});
+
+test('Winograd 3x3 convolutions: output, input and filter gradients match the cpu backend', async () => {
+  const cases: ConvCase[] = [
+    { x: [8, 14, 14, 16], w: [3, 3, 16, 32], stride: 1, pad: 'same', note: "small CNN's second layer: several chunks of tiles, the last one partial" },
+    { x: [8, 7, 7, 32], w: [3, 3, 32, 32], stride: 1, pad: 'same', note: 'odd sizes: every tile crosses the border' },
+    { x: [3, 5, 6, 4], w: [3, 3, 4, 12], stride: 1, pad: 'same', note: 'N = 12 (an 8-block and a 4-block), tiles not a multiple of 4' },
+    { x: [2, 1, 1, 8], w: [3, 3, 8, 4], stride: 1, pad: 'same', note: 'a single pixel' },
+    { x: [1, 2, 9, 4], w: [3, 3, 4, 4], stride: 1, pad: 'same', note: 'one row of tiles' },
+  ];
+  for (const c of cases) {
+    const info = tf.backend_util.computeConv2DInfo([...c.x] as [number, number, number, number], [...c.w] as [number, number, number, number], c.stride, 1, c.pad);
+    assert.ok(isWinogradConv(info), `${c.note}: takes the Winograd path`);
+  }
+  await convGradientsMatch(cases, (x, w, c) => tf.conv2d(x, w, c.stride, c.pad), { withOutput: true });
+  const notTaken: [number[], number[], number, 'same' | 'valid'][] = [[[1, 8, 8, 4], [3, 3, 4, 4], 1, 'valid'], [[1, 8, 8, 4], [3, 3, 4, 4], 2, 'same'], [[1, 8, 8, 3], [3, 3, 3, 4], 1, 'same'], [[1, 8, 8, 4], [5, 5, 4, 4], 1, 'same']];
+  for (const [x, w, stride, pad] of notTaken) {
+    const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], w as [number, number, number, number], stride, 1, pad);
+    assert.equal(isWinogradConv(info), false, `${JSON.stringify({ x, w, stride, pad })} goes to the other kernels`);
+  }
 });
 
 test('depthwise filter gradient matches the cpu backend on the SIMD path and the JS path', async () => {

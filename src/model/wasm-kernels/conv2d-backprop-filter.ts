@@ -5,6 +5,7 @@ import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { reshapeInfo, runWasmKernel } from './original';
 import { simdKernels } from './simd';
+import { isWinogradConv, winogradFilterGrad } from './winograd';
 
 /**
  * cols[(i*fw + j)*C + c, p] = x at output position p shifted by tap (i, j),
@@ -108,6 +109,7 @@ const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   assertNhwc('Conv2DBackpropFilter', dataFormat);
   const wasm = backend as unknown as WasmBackend;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+  if (isWinogradConv(info)) return winogradFilterGrad(wasm, x, dy, info);
   const empty = info.batchSize * info.outHeight * info.outWidth === 0;
   return info.outChannels % 4 === 0 && !empty ? viaSimd(wasm, x, dy, info, filterShape) : viaGemm(wasm, x, dy, info, filterShape);
 };
