@@ -167,6 +167,27 @@ test('bias add, bias-gradient sum, transposed matrix products and row gathers ma
   assertClose(await onBoth({ rows, idx }, ({ rows: r, idx: i }) => [tf.gather(r, i), tf.gather(r, tf.tensor1d([3, 1, 1], 'int32'), 1), tf.gather(r, tf.tensor1d([2, 0], 'int32'), 2)]), 0, 'gathers');
 });
 
+test("ReLU's fused gradient is bit-identical to Step + Multiply, NaN, zeros and infinities included", async () => {
+  const special = [0, -0, 1e-30, -1e-30, NaN, Infinity, -Infinity, 3, -3];
+  for (const n of [4 * 7, 4 * 7 + 3, 1]) {
+    const x = values(n, 11);
+    const dy = values(n, 12);
+    special.forEach((v, i) => { if (i < n) x[i] = v; });
+    if (n > special.length + 2) { dy[special.length] = NaN; dy[special.length + 1] = Infinity; }
+    const got = await onBoth({ x: { data: x, shape: [n] }, dy: { data: dy, shape: [n] } }, ({ x: xx, dy: g }) => {
+      const vjp = tf.grad((v: tf.Tensor) => tf.relu(v));
+      return vjp(xx, g);
+    });
+    assert.deepEqual(Array.from(got.wasm.values[0]).map(String), Array.from(got.cpu.values[0]).map(String), `n = ${n}`);
+  }
+  await tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    tf.grad((v: tf.Tensor) => tf.sum(tf.relu(v)))(tf.tensor([1, -1, 2, -2, 0]));
+  });
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+});
+
 test('a row gather with an index out of range fails and leaks nothing', async () => {
   const before = tf.memory().numTensors;
   const x = tf.ones([4, 3]);

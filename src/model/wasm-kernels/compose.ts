@@ -67,6 +67,21 @@ export function fullCorrelationInput(
   return padOrCrop(dilated, top, bottom, left, right);
 }
 
+/**
+ * A stride-1 convolution with an odd filter, padded evenly so the output has
+ * the input's size ('same', or 'valid' for a 1x1 filter): its full
+ * correlation pads evenly too, so the input gradient is a 'same' convolution
+ * of dy with the rotated filter, with no PadV2 and no reverse.
+ */
+export function isEvenlyPaddedStride1(info: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.filterHeight % 2 === 1 && info.filterWidth % 2 === 1 &&
+    info.padInfo.top * 2 === info.filterHeight - 1 && info.padInfo.left * 2 === info.filterWidth - 1 &&
+    info.outHeight === info.inHeight && info.outWidth === info.inWidth
+  );
+}
+
 export function assertUnitDilation(kernel: string, dilations: number | [number, number] | undefined): void {
   const d = dilations === undefined ? [1, 1] : typeof dilations === 'number' ? [dilations, dilations] : dilations;
   if (d[0] !== 1 || d[1] !== 1) {

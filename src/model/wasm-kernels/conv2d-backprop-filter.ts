@@ -4,6 +4,7 @@ import { assertNhwc } from './compose';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { reshapeInfo, runWasmKernel } from './original';
+import { padSpatial } from './pad';
 import { simdKernels } from './simd';
 import { isWinogradConv, winogradFilterGrad } from './winograd';
 
@@ -55,7 +56,7 @@ function viaSimd(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.back
   const { top, bottom, left, right } = info.padInfo;
   const dw = wasm.makeOutput(filterShape, 'float32');
   if (C % 4 === 0) {
-    const xp = top || bottom || left || right ? runWasmKernel('PadV2', wasm, { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 }) : x;
+    const xp = top || bottom || left || right ? padSpatial(wasm, x, { top, bottom, left, right }) : x;
     simd.conv_filter_grad(address(wasm, xp), address(wasm, dy), address(wasm, dw), B, H + top + bottom, W + left + right, C, OH, OW, N, fh, fw, sh, sw);
     if (xp !== x) wasm.disposeData(xp.dataId);
     return dw;
@@ -65,7 +66,7 @@ function viaSimd(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.back
     // four channels, over a padded copy with the scratch taps' extra columns.
     const fwp = Math.ceil(fw / 4) * 4;
     const extra = fwp - fw;
-    const xp = runWasmKernel('PadV2', wasm, { x }, { paddings: [[0, 0], [top, bottom], [left, right + extra], [0, 0]], constantValue: 0 });
+    const xp = padSpatial(wasm, x, { top, bottom, left, right: right + extra });
     const scratch = wasm.makeOutput([fh, fwp, 1, N], 'float32');
     simd.conv_filter_grad_c1(address(wasm, xp), address(wasm, dy), address(wasm, scratch), B, H + top + bottom, W + left + right + extra, OH, OW, N, fh, fwp, sh, sw);
     const from = wasm.typedArrayFromHeap(scratch) as Float32Array;

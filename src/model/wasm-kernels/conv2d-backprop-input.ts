@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { assertNhwc, fullCorrelationInput } from './compose';
+import { assertNhwc, fullCorrelationInput, isEvenlyPaddedStride1 } from './compose';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
 import { isWinogradConv, winogradConv2d } from './winograd';
@@ -42,10 +42,7 @@ const conv2dBackpropInput: KernelFunc = ({ inputs, attrs, backend }) => {
   };
   assertNhwc('Conv2DBackpropInput', dataFormat);
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
-  // A stride-1 'same' convolution with an odd filter pads evenly, and so does
-  // its full correlation: the backend's 'same' padding then replaces a PadV2.
-  const sameShape = pad === 'same' && info.strideHeight === 1 && info.strideWidth === 1 && info.filterHeight % 2 === 1 && info.filterWidth % 2 === 1;
-  if (sameShape && filter.dtype === 'float32') {
+  if (isEvenlyPaddedStride1(info) && filter.dtype === 'float32') {
     const wasm = backend as unknown as WasmBackend;
     const rotated = rotateFilter(wasm, filter);
     const [B, H, W] = inputShape;

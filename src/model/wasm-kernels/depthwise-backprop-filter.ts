@@ -3,7 +3,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { assertUnitDilation } from './compose';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
-import { runWasmKernel } from './original';
+import { padSpatial } from './pad';
 import { simdKernels } from './simd';
 
 /**
@@ -34,9 +34,7 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   if (M === 1 && C % 4 === 0 && batchSize * outHeight * outWidth > 0) {
     const { bottom, right } = info.padInfo;
     const padded = top || bottom || left || right;
-    const xp = padded
-      ? runWasmKernel('PadV2', wasm, { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 })
-      : x;
+    const xp = padded ? padSpatial(wasm, x, { top, bottom, left, right }) : x;
     simdKernels(wasm).depthwise_filter_grad(address(wasm, xp), address(wasm, dy), address(wasm, outInfo), batchSize, inHeight + top + bottom, inWidth + left + right, C, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth);
     if (xp !== x) wasm.disposeData(xp.dataId);
     return outInfo;

@@ -13,6 +13,7 @@ import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { maxPoolConfig } from './max-pool';
 import { captureOriginal } from './original';
+import { reluGradKernelConfig, reluGradient } from './relu-grad';
 import { castConfig } from './cast';
 import { sumConfig } from './sum';
 
@@ -32,6 +33,7 @@ const WASM_KERNELS = [
   addConfig,
   adamUpdateConfig,
   distillLossConfig,
+  reluGradKernelConfig,
 ];
 
 /**
@@ -51,4 +53,5 @@ export function registerWasmGradientKernels(): void {
     tf.registerKernel({ ...config, setupFunc: original?.setupFunc });
   }
   if (!tf.getGradient(distillLossGradient.kernelName)) tf.registerGradient(distillLossGradient);
+  tf.registerGradient(reluGradient);
 }
