@@ -20,6 +20,12 @@ export interface AdamUpdateAttrs {
  * One Adam step of one variable: [w', m', v'] from w, its gradient, and the
  * moments. One pass instead of the 12 kernels tf.train.adam runs per
  * variable (each with its own allocation and JS overhead).
+ *
+ * The outputs are fresh buffers, never w's own: updating a variable in place
+ * would halve the optimizer's cache footprint, but the backend caches
+ * XNNPACK operators with their packed weights by the weight buffer, so a
+ * matrix product would keep multiplying by the old values (tried; the
+ * bit-identity test with tf.train.adam caught it).
  */
 const adamUpdate: KernelFunc = ({ inputs, attrs, backend }) => {
   const { w, g, m, v } = inputs as { w: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo };

@@ -111,9 +111,15 @@ const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const wasm = backend as unknown as WasmBackend;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   if (isWinogradConv(info)) return winogradFilterGrad(wasm, x, dy, info);
+  return directFilterGrad(wasm, x, dy, info);
+};
+
+/** The filter gradient without Winograd: the SIMD product over output positions, or im2col + GEMM. */
+export function directFilterGrad(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
   const empty = info.batchSize * info.outHeight * info.outWidth === 0;
   return info.outChannels % 4 === 0 && !empty ? viaSimd(wasm, x, dy, info, filterShape) : viaGemm(wasm, x, dy, info, filterShape);
-};
+}
 
 export const conv2dBackpropFilterConfig: KernelConfig = {
   kernelName: 'Conv2DBackpropFilter',
