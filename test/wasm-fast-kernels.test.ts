@@ -162,6 +162,20 @@ test('bias add, bias-gradient sum, transposed matrix products and row gathers ma
     1e-5,
     'transposed products',
   );
+  // dimensions that are multiples of 4 take kdsearch's SIMD product (a b, and a^T b after a transpose)
+  const p = { data: values(12 * 20, 6), shape: [12, 20] };
+  const q = { data: values(20 * 8, 7), shape: [20, 8] };
+  const r = { data: values(12 * 8, 8), shape: [12, 8] };
+  assertClose(
+    await onBoth({ p, q, r }, ({ p: pp, q: qq, r: rr }) => [
+      tf.matMul(pp, qq),
+      tf.matMul(pp, rr, true, false),
+      tf.matMul(tf.reshape(pp, [1, 12, 20]), tf.reshape(qq, [1, 20, 8])),
+      tf.matMul(tf.reshape(pp, [2, 6, 20]), tf.reshape(tf.concat([qq, qq]), [2, 20, 8])),
+    ]),
+    1e-5,
+    'SIMD products',
+  );
   const rows = { data: values(10 * 4 * 3, 6), shape: [10, 4, 3] };
   const idx = { data: Int32Array.from([9, 0, 3, 3]), shape: [4], dtype: 'int32' as const };
   assertClose(await onBoth({ rows, idx }, ({ rows: r, idx: i }) => [tf.gather(r, i), tf.gather(r, tf.tensor1d([3, 1, 1], 'int32'), 1), tf.gather(r, tf.tensor1d([2, 0], 'int32'), 2)]), 0, 'gathers');

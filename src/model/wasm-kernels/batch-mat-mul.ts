@@ -1,12 +1,46 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
+import { simdKernels } from './simd';
 
 function swapLastTwo(backend: WasmBackend, t: TensorInfo): TensorInfo {
   const rank = t.shape.length;
   const perm = [...Array(rank).keys()];
   [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
   return runWasmKernel('Transpose', backend, { x: t }, { perm });
+}
+
+const batchOf = (t: TensorInfo) => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+
+/**
+ * Single products with dimensions that are multiples of 4, by kdsearch's
+ * SIMD kernels, which pack neither operand. XNNPACK's GEMM packs its right
+ * operand and caches the packing by buffer: a dense layer's weights are a
+ * fresh buffer after every Adam step, so the forward product re-packed a
+ * 400 kB matrix every step; and a^T b (the weight gradient) needed a
+ * transpose of a first.
+ *   a b:   the 4x8 register-blocked product (also Winograd's);
+ *   a^T b: the convolution filter gradient's product over positions, 1x1.
+ */
+function simdProduct(wasm: WasmBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo | undefined {
+  if (transposeB || a.dtype !== 'float32' || b.dtype !== 'float32' || batchOf(a) !== 1 || batchOf(b) !== 1) return undefined;
+  const [ar, ac] = a.shape.slice(-2);
+  const [K, N] = b.shape.slice(-2);
+  const lead = a.shape.slice(0, -2);
+  if (transposeA) {
+    // a [P, C], b [P, N] -> [C, N] = sum over p of a[p]^T b[p]
+    if (ar !== K || ar === 0 || ac % 4 !== 0 || N % 4 !== 0 || ac === 0 || N === 0) return undefined;
+    const out = wasm.makeOutput([...lead, ac, N], 'float32');
+    const at = swapLastTwo(wasm, a);
+    simdKernels(wasm).gemm(address(wasm, at), address(wasm, b), address(wasm, out), ac, ar, N);
+    wasm.disposeData(at.dataId);
+    return out;
+  }
+  if (ac !== K || K === 0 || ar % 4 !== 0 || N % 4 !== 0 || ar === 0 || N === 0) return undefined;
+  const out = wasm.makeOutput([...lead, ar, N], 'float32');
+  simdKernels(wasm).gemm(address(wasm, a), address(wasm, b), address(wasm, out), ar, K, N);
+  return out;
 }
 
 /**
@@ -19,6 +53,8 @@ const batchMatMul: KernelFunc = ({ inputs, attrs, backend }) => {
   const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const wasm = backend as unknown as WasmBackend;
+  const simd = simdProduct(wasm, a, b, transposeA, transposeB);
+  if (simd) return simd;
   const aa = transposeA ? swapLastTwo(wasm, a) : a;
   const bb = transposeB ? swapLastTwo(wasm, b) : b;
   const out = runWasmKernel('BatchMatMul', wasm, { a: aa, b: bb }, { transposeA: false, transposeB: false });

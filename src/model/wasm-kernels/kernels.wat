@@ -680,7 +680,7 @@
   
   ;; Cm[M][N] = A[M][K] Bm[K][N], row-major; M and N multiples of 4. Register
   ;; blocks of 4 rows (broadcast loads of A) x 8 (or 4) columns.
-  (func $gemm (param $A i32) (param $Bm i32) (param $Cm i32) (param $M i32) (param $K i32) (param $N i32)
+  (func $gemm (export "gemm") (param $A i32) (param $Bm i32) (param $Cm i32) (param $M i32) (param $K i32) (param $N i32)
     (local $r i32) (local $n i32) (local $k i32) (local $a i32) (local $bp i32) (local $c i32) (local $K4 i32) (local $N4 i32)
     (local $b0 v128) (local $b1 v128) (local $av v128)
     (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128) (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
