@@ -247,3 +247,31 @@ test('the fused Adam gives bit-identical weights to tf.train.adam, and leaks not
   assert.ok(maxAbsDiff(w1, values(37 * 5, 7)) > 0.1, 'the weights moved');
   assert.equal(tf.memory().numTensors, before);
 });
+
+test("the wasm kernels free their scratch buffers (Winograd tiles, pads, rotated filters, transposes)", async () => {
+  await tf.setBackend('wasm');
+  const backend = tf.backend();
+  const x = tf.tensor(values(2 * 14 * 14 * 16, 1), [2, 14, 14, 16]) as tf.Tensor4D;
+  const grey = tf.tensor(values(2 * 12 * 12, 2), [2, 12, 12, 1]) as tf.Tensor4D;
+  const w = tf.tensor(values(3 * 3 * 16 * 8, 3), [3, 3, 16, 8]) as tf.Tensor4D;
+  const w1 = tf.tensor(values(3 * 3 * 1 * 8, 4), [3, 3, 1, 8]) as tf.Tensor4D;
+  const depth = tf.tensor(values(3 * 3 * 16, 5), [3, 3, 16, 1]) as tf.Tensor4D;
+  const point = tf.tensor(values(16 * 8, 6), [1, 1, 16, 8]) as tf.Tensor4D;
+  const dense = tf.tensor(values(144 * 8, 7), [144, 8]) as tf.Tensor2D;
+  const step = () =>
+    tf.tidy(() => {
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor) =>
+        tf.addN([
+          tf.sum(tf.relu(tf.conv2d(x, a as tf.Tensor4D, 1, 'same'))),
+          tf.sum(tf.conv2d(grey, b as tf.Tensor4D, 1, 'same')),
+          tf.sum(tf.separableConv2d(x, c as tf.Tensor4D, d as tf.Tensor4D, 1, 'same')),
+          tf.sum(tf.matMul(tf.reshape(grey, [2, 144]), e as tf.Tensor2D)),
+        ]),
+      )([w, w1, depth, point, dense]);
+    });
+  step();
+  const before = backend.numDataIds();
+  for (let i = 0; i < 5; i++) step();
+  assert.equal(backend.numDataIds(), before, 'buffers on the backend');
+  tf.dispose([x, grey, w, w1, depth, point, dense]);
+});
