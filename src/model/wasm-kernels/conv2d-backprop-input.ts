@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { assertNhwc, fullCorrelationInput, isEvenlyPaddedStride1 } from './compose';
 import type { WasmBackend } from './heap';
-import { runWasmKernel } from './original';
-import { isWinogradConv, winogradConv2d } from './winograd';
+import { convolve } from './conv2d';
 
 /**
  * The filter rotated by 180 degrees with in/out channels swapped, written in
@@ -45,11 +44,7 @@ const conv2dBackpropInput: KernelFunc = ({ inputs, attrs, backend }) => {
   if (isEvenlyPaddedStride1(info) && filter.dtype === 'float32') {
     const wasm = backend as unknown as WasmBackend;
     const rotated = rotateFilter(wasm, filter);
-    const [B, H, W] = inputShape;
-    const fullInfo = tf.backend_util.computeConv2DInfo([B, H, W, info.outChannels], rotated.shape as [number, number, number, number], 1, 1, 'same');
-    const dx = isWinogradConv(fullInfo)
-      ? winogradConv2d(wasm, dy, rotated, fullInfo)
-      : runWasmKernel('Conv2D', wasm, { x: dy, filter: rotated }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 });
+    const dx = convolve(wasm, dy, rotated, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 });
     wasm.disposeData(rotated.dataId);
     return dx;
   }

@@ -4,7 +4,7 @@ import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
 import { isWinogradConv, winogradConv2d } from './winograd';
 
-interface Conv2DAttrs {
+export interface Conv2DAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat?: 'NHWC' | 'NCHW';
@@ -13,13 +13,13 @@ interface Conv2DAttrs {
 }
 
 /**
- * 3x3 stride-1 'same' convolutions by Winograd F(2x2, 3x3) (winograd.ts);
- * every other convolution goes to the backend's XNNPACK kernel.
+ * A forward convolution on wasm: 3x3 stride-1 'same' ones by Winograd
+ * F(2x2, 3x3) (winograd.ts), every other one by the backend's XNNPACK
+ * kernel. The Conv2D kernel and the input gradient (a convolution of dy with
+ * the rotated filter) both come here.
  */
-const conv2d: KernelFunc = ({ inputs, attrs, backend }) => {
-  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
-  const wasm = backend as unknown as WasmBackend;
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as Conv2DAttrs;
+export function convolve(wasm: WasmBackend, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): TensorInfo {
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
   if ((dataFormat ?? 'NHWC') === 'NHWC' && x.dtype === 'float32' && filter.dtype === 'float32') {
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
@@ -27,7 +27,12 @@ const conv2d: KernelFunc = ({ inputs, attrs, backend }) => {
     );
     if (isWinogradConv(info)) return winogradConv2d(wasm, x, filter, info);
   }
-  return runWasmKernel('Conv2D', wasm, { x, filter }, attrs);
+  return runWasmKernel('Conv2D', wasm, { x, filter }, attrs as unknown as tf.NamedAttrMap);
+}
+
+const conv2d: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+  return convolve(backend as unknown as WasmBackend, x, filter, attrs as unknown as Conv2DAttrs);
 };
 
 export const conv2dConfig: KernelConfig = {
