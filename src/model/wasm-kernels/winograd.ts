@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { isEvenlyPaddedStride1 } from './compose';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { simdKernels } from './simd';
@@ -20,13 +21,10 @@ const CHUNK_BYTES = 256 * 1024;
 
 /** Whether a convolution is one the Winograd kernels take (NHWC float32 assumed by the caller). */
 export function isWinogradConv(info: tf.backend_util.Conv2DInfo): boolean {
-  const { padInfo } = info;
   return (
     info.filterHeight === 3 && info.filterWidth === 3 &&
-    info.strideHeight === 1 && info.strideWidth === 1 &&
     info.dilationHeight === 1 && info.dilationWidth === 1 &&
-    padInfo.top === 1 && padInfo.left === 1 &&
-    info.outHeight === info.inHeight && info.outWidth === info.inWidth &&
+    isEvenlyPaddedStride1(info) &&
     info.inChannels % 4 === 0 && info.outChannels % 4 === 0 &&
     info.batchSize * info.outHeight * info.outWidth > 0
   );
