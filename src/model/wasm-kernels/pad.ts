@@ -5,7 +5,10 @@ import type { WasmBackend } from './heap';
  * x [B, H, W, C] with zero rows and columns around it, written in the heap
  * one row copy at a time. The backend's PadV2 copies element by element:
  * 0.9 ms for a 64x28x28x1 batch of images, twice the filter gradient it
- * prepares (scratch/c1bench in session 3; bench:profile shows it).
+ * prepares (the grey first layer's Conv2DBackpropFilter went from 1.4 to
+ * 0.6 ms in `npm run bench:profile -- --family separable-cnn --by shape`).
+ * Zeroing the whole output first writes the interior twice; for these
+ * sizes that is a few microseconds of memset.
  */
 export function padSpatial(wasm: WasmBackend, x: TensorInfo, pads: { top: number; bottom: number; left: number; right: number }): TensorInfo {
   const [B, H, W, C] = x.shape;
