@@ -206,7 +206,7 @@ test('a row gather with an index out of range fails and leaks nothing', async ()
   const before = tf.memory().numTensors;
   const x = tf.ones([4, 3]);
   const i = tf.tensor1d([1, 4], 'int32');
-  assert.throws(() => tf.gather(x, i), /index value 4 is not in \[0, 3\]/);
+  assert.throws(() => tf.gather(x, i), { code: 'INTERNAL', message: /index value 4 is not in \[0, 3\]/ });
   tf.dispose([x, i]);
   assert.equal(tf.memory().numTensors, before);
 });

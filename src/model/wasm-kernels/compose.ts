@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { KdError } from '../../errors';
 
 /**
  * Pads (positive) or crops (negative) the two spatial axes of an NHWC tensor.
@@ -85,12 +86,12 @@ export function isEvenlyPaddedStride1(info: tf.backend_util.Conv2DInfo): boolean
 export function assertUnitDilation(kernel: string, dilations: number | [number, number] | undefined): void {
   const d = dilations === undefined ? [1, 1] : typeof dilations === 'number' ? [dilations, dilations] : dilations;
   if (d[0] !== 1 || d[1] !== 1) {
-    throw new Error(`kdsearch's wasm ${kernel} supports dilation 1 only, got [${d.join(', ')}]`);
+    throw new KdError('INTERNAL', `kdsearch's wasm ${kernel} supports dilation 1 only, got [${d.join(', ')}]`);
   }
 }
 
 export function assertNhwc(kernel: string, dataFormat: string | undefined): void {
   if (dataFormat !== undefined && dataFormat !== 'NHWC') {
-    throw new Error(`kdsearch's wasm ${kernel} supports dataFormat NHWC only, got ${dataFormat}`);
+    throw new KdError('INTERNAL', `kdsearch's wasm ${kernel} supports dataFormat NHWC only, got ${dataFormat}`);
   }
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
+import { KdError } from '../../errors';
 
 /**
  * Batches are gathered by row from resident training tensors on every step.
@@ -27,7 +28,7 @@ const gatherV2: KernelFunc = ({ inputs, attrs, backend }) => {
     const row = idx[i];
     if (!(row >= 0 && row < rows)) {
       wasm.disposeData(outInfo.dataId);
-      throw new Error(`GatherV2: the index value ${row} is not in [0, ${rows - 1}]`);
+      throw new KdError('INTERNAL', `GatherV2: the index value ${row} is not in [0, ${rows - 1}]`);
     }
     dst.set(src.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
   }

@@ -1,4 +1,5 @@
 import type { DataType, TensorInfo } from '@tensorflow/tfjs';
+import { KdError } from '../../errors';
 
 /**
  * The slice of tfjs-backend-wasm's BackendWasm that kdsearch's JS kernels
@@ -31,7 +32,7 @@ export function heapViews(backend: WasmBackend, inputs: TensorInfo[], outShape: 
 /** The byte offset of a tensor's data in the backend's memory (no view is made). */
 export function address(backend: WasmBackend, info: TensorInfo): number {
   const data = backend.dataIdMap.get(info.dataId);
-  if (!data) throw new Error('kdsearch wasm kernel: a tensor has no data on the wasm backend');
+  if (!data) throw new KdError('INTERNAL', 'kdsearch wasm kernel: a tensor has no data on the wasm backend');
   return data.memoryOffset;
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap';
+import { KdError } from '../../errors';
 
 /**
  * The backend's own kernel functions, captured before kdsearch registers its
@@ -21,7 +22,7 @@ export function captureOriginal(kernelName: string): KernelConfig | undefined {
 /** Runs a wasm kernel (the backend's own when kdsearch replaced it) on raw tensor infos. */
 export function runWasmKernel(kernelName: string, backend: WasmBackend, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
   const fn = (originals.get(kernelName) ?? tf.getKernel(kernelName, 'wasm'))?.kernelFunc;
-  if (!fn) throw new Error(`wasm kernel ${kernelName} is not registered`);
+  if (!fn) throw new KdError('INTERNAL', `wasm kernel ${kernelName} is not registered`);
   return fn({ inputs, attrs, backend: backend as unknown as tf.KernelBackend }) as TensorInfo;
 }
 
