@@ -1,12 +1,14 @@
 /**
  * bench:engine's Piscina task: times kdsearch's training step in a worker
  * thread, as a trial runs. Workers of one measurement wait at a shared
- * barrier after their warm-up, so the timed steps overlap.
+ * barrier after their warm-up, so the timed steps overlap; or follow a
+ * schedule of phases on the wall clock.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend';
 import type { BackendName } from '../src/model/backend';
 import { familySpec, syntheticData, trainingThroughput } from './training-throughput';
+import type { PhaseSchedule, ThroughputResult } from './training-throughput';
 
 export interface EngineTask {
   family: string;
@@ -18,11 +20,13 @@ export interface EngineTask {
   batchSize: number;
   /** Int32Array(1) over a SharedArrayBuffer: workers still warming up. */
   barrier?: SharedArrayBuffer;
+  /** Step only in this worker's active phases (the barrier is then not needed). */
+  schedule?: PhaseSchedule;
 }
 
 let data: ReturnType<typeof syntheticData> | undefined;
 
-export default async function run(task: EngineTask): Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number; backend: string }> {
+export default async function run(task: EngineTask): Promise<ThroughputResult & { backend: string }> {
   await initBackend(task.backend);
   data ??= syntheticData(2048);
   const before = tf.memory().numTensors;
@@ -34,6 +38,7 @@ export default async function run(task: EngineTask): Promise<{ samplesPerSec: nu
     warmup: task.warmup,
     warmupSeconds: task.warmupSeconds,
     batchSize: task.batchSize,
+    schedule: task.schedule,
     beforeTimed: () => {
       if (!task.barrier) return;
       const waiting = new Int32Array(task.barrier);

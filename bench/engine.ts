@@ -12,14 +12,19 @@
  * (same layers, batch, KD loss, Adam, cached logits, 1 thread) alternate,
  * round by round, which of the two goes first alternating too. Reports both
  * medians, the ratio of medians and the median of per-round ratios.
- * Part 2, scaling: N workers train the same family at once (started together
- * after warm-up); aggregate samples/s = all samples / the wall time that
- * spans them. Reports the median per N and the ratio to 1 worker; and the
- * same for N PyTorch processes of 1 thread, the machine's own ceiling.
+ * Part 2, scaling: N Piscina workers and N PyTorch processes of 1 thread
+ * (the machine's own ceiling) each build and warm up the family's model, then
+ * follow one wall-clock schedule of --phase-seconds phases: kdsearch on 1,
+ * then N workers, PyTorch on 1, then N processes, and back in reverse (the
+ * others sleep), --cycles times. 1 and N, ours and theirs, are measured in
+ * interleaved slices of the same minutes with warm models, so the machine's
+ * drifting load hits all alike. Aggregate samples/s per side, count and
+ * cycle; reports the median per count and the scaling to 1.
  *
  *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
  *     [--seconds 4] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backends wasm,node] [--workers 1,2]
- *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-workers]
+ *     [--cycles 15] [--phase-seconds 1]
+ *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-ratio] [--skip-workers]
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -31,6 +36,7 @@ import { workerResourceLimits } from '../src/runtime/piscina-executor';
 import type { EngineTask } from './engine-worker';
 import { flag, median } from './stats';
 import { FAMILY_FILES, ROOT, familySpec } from './training-throughput';
+import type { PhaseSchedule, ThroughputResult } from './training-throughput';
 
 const families = flag('families', Object.keys(FAMILY_FILES).join(',')).split(',');
 const rounds = Number(flag('rounds', '5'));
@@ -38,6 +44,8 @@ const steps = Number(flag('steps', '20'));
 const seconds = Number(flag('seconds', '4'));
 /** The unrecorded first round: long enough to tier up, short enough not to matter. */
 const WARMUP_ROUND_SECONDS = 1;
+/** From now until a schedule starts, besides the warm-up: model build, a pool's first backend load. */
+const SCHEDULE_SETUP_MS = 4000;
 const warmup = Number(flag('warmup', '10'));
 const warmupSeconds = Number(flag('warmup-seconds', '2'));
 const batchSize = Number(flag('batch', '64'));
@@ -47,6 +55,9 @@ const youngGenerationMb = Number(flag('young', '0'));
 const python = flag('python', '/usr/bin/python3');
 const skipReference = process.argv.includes('--skip-reference');
 const skipWorkers = process.argv.includes('--skip-workers');
+const skipRatio = process.argv.includes('--skip-ratio');
+const cycles = Number(flag('cycles', '15'));
+const phaseSeconds = Number(flag('phase-seconds', '1'));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const round1 = (v: number) => Math.round(v);
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
@@ -60,6 +71,13 @@ function pool(threads: number): Piscina {
     idleTimeout: 600_000,
     resourceLimits: workerResourceLimits({ youngGenerationMb }),
   });
+}
+
+interface ReferenceAnswer {
+  samplesPerSec: number;
+  torch: string;
+  phaseSteps?: number[];
+  readyAtMs?: number;
 }
 
 /** The PyTorch reference as a line-oriented server (one JSON request, one JSON answer). */
@@ -88,9 +106,9 @@ class Reference {
     this.child.stdin.on('error', (err) => fail(`closed its input (${err.message})`));
   }
 
-  async measure(family: string, measureSeconds = seconds): Promise<{ samplesPerSec: number; torch: string }> {
+  async measure(family: string, opts: { seconds?: number; schedule?: PhaseSchedule } = {}): Promise<ReferenceAnswer> {
     if (this.failed) throw this.failed;
-    const request = { spec: familySpec(family), steps, seconds: measureSeconds, warmup, warmupSeconds, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
+    const request = { spec: familySpec(family), steps, seconds: opts.seconds ?? seconds, schedule: opts.schedule, warmup, warmupSeconds, batch: batchSize, temperature: 4, alpha: 0.7, rows: 2048 };
     this.child.stdin.write(`${JSON.stringify(request)}\n`);
     const line = await new Promise<string>((resolve, reject) => {
       const queued = this.answers.shift();
@@ -98,9 +116,9 @@ class Reference {
       if (this.failed) return reject(this.failed);
       this.waiters.push({ resolve, reject });
     });
-    const answer = JSON.parse(line) as { samplesPerSec?: number; torch?: string; error?: string };
+    const answer = JSON.parse(line) as Partial<ReferenceAnswer> & { error?: string };
     if (answer.error || typeof answer.samplesPerSec !== 'number') throw new Error(`the PyTorch reference failed on ${family}: ${answer.error ?? line}`);
-    return { samplesPerSec: answer.samplesPerSec, torch: answer.torch ?? '?' };
+    return { ...answer, samplesPerSec: answer.samplesPerSec, torch: answer.torch ?? '?' };
   }
 
   close(): void {
@@ -148,7 +166,7 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
         const measureTheirs = async () => {
           if (!reference || unavailable) return;
           try {
-            const answer = await reference.measure(family, roundSeconds);
+            const answer = await reference.measure(family, { seconds: roundSeconds });
             torch = answer.torch;
             if (r >= 0) (theirs[family] ??= []).push(answer.samplesPerSec);
           } catch (err) {
@@ -185,7 +203,55 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
   return { backend: usedBackend, torch, ...(unavailable ? { referenceUnavailable: unavailable } : {}), families: perFamily };
 }
 
-/** Per worker count: median, runs, and scaling against the first count (ratio of medians, and median of back-to-back ratios). */
+type Side = 'kdsearch' | 'pytorchProcesses';
+interface Phase {
+  side: Side;
+  count: number;
+}
+
+/**
+ * One cycle: every (side, count) once, then in reverse (kd 1, kd 2, torch 1,
+ * torch 2, torch 2, torch 1, kd 2, kd 1): a drift in the machine's load
+ * cancels within a cycle, and both sides see the same minutes.
+ */
+function cyclePhases(sides: Side[]): Phase[] {
+  const forward = sides.flatMap((side) => workerCounts.map((count) => ({ side, count })));
+  return [...forward, ...[...forward].reverse()];
+}
+
+interface Trainer {
+  side: Side;
+  index: number;
+  phaseSteps?: number[];
+  /** When its warm-up ended (ms since the epoch). */
+  readyAtMs: number;
+}
+
+/**
+ * Aggregate samples/s of each side and count in each cycle, from every
+ * trainer's steps per phase; throws when a trainer was still warming up at
+ * the start, since its first phases would then be short.
+ */
+function perCycle(cycle: Phase[], cycleCount: number, trainers: Trainer[], startAtMs: number): Record<Side, Record<number, number[]>> {
+  const late = trainers.find((t) => !(t.readyAtMs <= startAtMs));
+  if (late) throw new Error(`${late.side} trainer ${late.index} finished warming up ${Math.round(late.readyAtMs - startAtMs)} ms after the schedule began: lower --warmup-seconds`);
+  const out = { kdsearch: {}, pytorchProcesses: {} } as Record<Side, Record<number, number[]>>;
+  for (let c = 0; c < cycleCount; c++) {
+    for (const { side, count } of cycle.slice(0, cycle.length / 2)) {
+      let samples = 0;
+      let phases = 0;
+      cycle.forEach((phase, i) => {
+        if (phase.side !== side || phase.count !== count) return;
+        phases++;
+        for (const t of trainers) if (t.side === side) samples += (t.phaseSteps?.[c * cycle.length + i] ?? 0) * batchSize;
+      });
+      ((out[side][count] ??= [])).push(samples / (phases * phaseSeconds));
+    }
+  }
+  return out;
+}
+
+/** Per worker count: median over cycles, and scaling against the first count (ratio of medians, and median of per-cycle ratios). */
 function scalingTable(byCount: Record<number, number[]>): Record<string, unknown> {
   const baseRuns = byCount[workerCounts[0]];
   return Object.fromEntries(
@@ -193,57 +259,70 @@ function scalingTable(byCount: Record<number, number[]>): Record<string, unknown
       `${n}`,
       {
         samplesPerSec: round1(median(byCount[n])),
-        runs: byCount[n].map(round1),
+        perCycle: byCount[n].map(round1),
         scaling: round3(median(byCount[n]) / median(baseRuns)),
-        scalingPerRound: { median: round3(median(byCount[n].map((v, i) => v / baseRuns[i]))), runs: byCount[n].map((v, i) => round3(v / baseRuns[i])) },
+        scalingPerCycle: { median: round3(median(byCount[n].map((v, i) => v / baseRuns[i]))), runs: byCount[n].map((v, i) => round3(v / baseRuns[i])) },
       },
     ]),
   );
 }
 
 /**
- * The same family on 1..N Piscina workers, and, as the machine's own
- * ceiling measured in the same run, on 1..N PyTorch processes of 1 thread.
+ * 1 against N trainers of the same family, in interleaved phases of one
+ * schedule: N Piscina workers and N PyTorch processes of 1 thread (the
+ * machine's own ceiling) each build and warm up the model, then step only in
+ * phases of their side whose count exceeds their index.
  */
 async function workersPart(backend: EngineTask['backend']): Promise<Record<string, unknown>> {
-  const pools = new Map(workerCounts.map((n) => [n, pool(n)]));
-  const references = skipReference ? [] : Array.from({ length: Math.max(...workerCounts) }, () => new Reference());
-  let referenceUnavailable: string | undefined;
-  const ours: Record<string, Record<number, number[]>> = {};
-  const theirs: Record<string, Record<number, number[]>> = {};
+  const most = Math.max(...workerCounts);
+  const workers = pool(most);
+  const references = skipReference ? [] : Array.from({ length: most }, () => new Reference());
+  const result: Record<string, unknown> = {};
   try {
-    for (let r = -1; r < rounds; r++) {
-      const roundSeconds = r < 0 ? WARMUP_ROUND_SECONDS : seconds;
-      // alternate the order of pool sizes between rounds, like the ratio part
-      const order = r % 2 === 0 ? workerCounts : [...workerCounts].reverse();
-      for (const family of families) {
-        for (const n of order) {
-          const { aggregate } = await runWorkers(pools.get(n)!, backend, family, n, roundSeconds);
-          if (r >= 0) ((ours[family] ??= {})[n] ??= []).push(aggregate);
-        }
-        if (references.length === 0 || referenceUnavailable) continue;
-        for (const n of order) {
-          try {
-            const answers = await Promise.all(references.slice(0, n).map((ref) => ref.measure(family, roundSeconds)));
-            if (r >= 0) ((theirs[family] ??= {})[n] ??= []).push(answers.reduce((sum, a) => sum + a.samplesPerSec, 0));
-          } catch (err) {
-            referenceUnavailable = (err as Error).message;
-          }
-        }
-      }
-      log(r < 0 ? 'workers warm-up round done' : `workers round ${r + 1}/${rounds} done`);
+    for (const family of families) {
+      const measure = async (cycleCount: number, sides: Side[]) => {
+        const cycle = cyclePhases(sides);
+        const phases = Array.from({ length: cycleCount }, () => cycle).flat();
+        const startAtMs = Date.now() + warmupSeconds * 1000 + SCHEDULE_SETUP_MS;
+        const schedule = (side: Side, index: number): PhaseSchedule => ({
+          startAtMs,
+          phaseMs: phaseSeconds * 1000,
+          active: phases.map((phase) => phase.side === side && index < phase.count),
+        });
+        const ours = Array.from({ length: most }, (_, index) =>
+          (workers.run({ family, backend, steps, seconds, warmup, warmupSeconds, batchSize, schedule: schedule('kdsearch', index) } satisfies EngineTask) as Promise<ThroughputResult>).then(
+            (r): Trainer => ({ side: 'kdsearch', index, phaseSteps: r.phaseSteps, readyAtMs: r.startMs }),
+          ),
+        );
+        const theirs = sides.includes('pytorchProcesses')
+          ? references.map((ref, index) =>
+              ref.measure(family, { schedule: schedule('pytorchProcesses', index) }).then((a): Trainer => ({ side: 'pytorchProcesses', index, phaseSteps: a.phaseSteps, readyAtMs: a.readyAtMs ?? Number.NaN })),
+            )
+          : [];
+        return { cycle, startAtMs, trainers: await Promise.all([...ours, ...theirs]) };
+      };
+      await measure(1, ['kdsearch']); // unrecorded (it may start late): the pool's first backend load and JIT tier-up
+      const sides: Side[] = references.length > 0 ? ['kdsearch', 'pytorchProcesses'] : ['kdsearch'];
+      const { cycle, startAtMs, trainers } = await measure(cycles, sides);
+      const bySide = perCycle(cycle, cycles, trainers, startAtMs);
+      result[family] = Object.fromEntries(sides.map((side) => [side, scalingTable(bySide[side])]));
+      log(`workers: ${family} done`);
     }
   } finally {
     for (const ref of references) ref.close();
-    await Promise.all([...pools.values()].map((p) => p.destroy()));
+    await workers.destroy();
   }
-  return Object.fromEntries(
-    families.map((family) => {
-      const entry: Record<string, unknown> = { kdsearch: scalingTable(ours[family]) };
-      if (theirs[family] && !referenceUnavailable) entry.pytorchProcesses = scalingTable(theirs[family]);
-      return [family, entry];
-    }),
-  );
+  return result;
+}
+
+/** Throws as ratioPart would when the backend does not load, without measuring. */
+async function probeBackend(backend: EngineTask['backend']): Promise<void> {
+  const single = pool(1);
+  try {
+    await runWorkers(single, backend, families[0], 1, 0);
+  } finally {
+    await single.destroy();
+  }
 }
 
 async function main() {
@@ -257,6 +336,8 @@ async function main() {
     warmup,
     warmupSeconds,
     rounds,
+    cycles,
+    phaseSeconds,
     youngGenerationMb,
   };
   // Each backend against the same-run reference; a backend that does not load
@@ -265,6 +346,11 @@ async function main() {
   const available: EngineTask['backend'][] = [];
   for (const backend of backends) {
     try {
+      if (skipRatio) {
+        await probeBackend(backend);
+        available.push(backend);
+        continue;
+      }
       ratio[backend] = await ratioPart(backend);
       available.push(backend);
     } catch (err) {

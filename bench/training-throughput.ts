@@ -59,18 +59,63 @@ export interface ThroughputOptions {
   beforeTimed?: () => void;
 }
 
-/** Samples per second over the timed steps, with its start and end (ms since the epoch). */
-export async function trainingThroughput(opts: ThroughputOptions): Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number }> {
+/**
+ * Alternating phases on a shared wall clock (ms since the epoch), for
+ * measuring 1 against N trainers in interleaved slices of the same run:
+ * a trainer steps only in its active phases and sleeps in the others.
+ */
+export interface PhaseSchedule {
+  startAtMs: number;
+  phaseMs: number;
+  active: boolean[];
+}
+
+const epochMs = () => performance.timeOrigin + performance.now();
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const sleepUntil = (ms: number) => {
+  const wait = ms - epochMs();
+  if (wait > 0) Atomics.wait(sleeper, 0, 0, wait);
+};
+
+/** Before each step: true to take it, false to stop (steps are counted by the phase they start in). */
+function phasedPace(schedule: PhaseSchedule, phaseSteps: number[]): () => boolean {
+  return () => {
+    for (;;) {
+      const phase = Math.floor((epochMs() - schedule.startAtMs) / schedule.phaseMs);
+      if (phase >= schedule.active.length) return false;
+      if (phase >= 0 && schedule.active[phase]) {
+        phaseSteps[phase]++;
+        return true;
+      }
+      sleepUntil(schedule.startAtMs + Math.max(0, phase + 1) * schedule.phaseMs);
+    }
+  };
+}
+
+export interface ThroughputResult {
+  samplesPerSec: number;
+  steps: number;
+  /** Timed span, ms since the epoch. */
+  startMs: number;
+  endMs: number;
+  /** With a schedule: steps started in each phase (startMs is then when warm-up ended). */
+  phaseSteps?: number[];
+}
+
+/**
+ * Samples per second over the timed steps, with its start and end; or, with
+ * `schedule`, the steps of each phase.
+ */
+export async function trainingThroughput(opts: ThroughputOptions & { schedule?: PhaseSchedule }): Promise<ThroughputResult> {
   const model = buildModel(opts.spec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const teacher = opts.liveTeacher ? buildModel(BUILTIN_TEACHER_SPEC, { inputShape: [28, 28, 1], numClasses: 10, seed: 2 }) : undefined;
   const optimizer = createAdam(0.001);
   const step = distillStep({ model, optimizer, data: opts.data, loss: { temperature: 4, alpha: 0.7 }, liveTeacher: teacher, seed: 1 });
   const rows = opts.data.x.shape[0];
-  const run = async (n: number, seconds = 0) => {
+  const run = async (more: (i: number) => boolean) => {
     let sums = tf.zeros([3]);
-    const until = performance.now() + seconds * 1000;
     let i = 0;
-    for (; i < n || performance.now() < until; i++) {
+    for (; more(i); i++) {
       const start = (i * opts.batchSize) % (rows - opts.batchSize);
       const next = tf.tidy(() => tf.add(sums, step(tf.range(start, start + opts.batchSize, 1, 'int32') as tf.Tensor1D)));
       sums.dispose();
@@ -80,13 +125,24 @@ export async function trainingThroughput(opts: ThroughputOptions): Promise<{ sam
     sums.dispose();
     return i;
   };
+  const forAtLeast = (n: number, seconds = 0) => {
+    const until = performance.now() + seconds * 1000;
+    return (i: number) => i < n || performance.now() < until;
+  };
   try {
-    await run(opts.warmup, opts.warmupSeconds);
+    await run(forAtLeast(opts.warmup, opts.warmupSeconds));
     opts.beforeTimed?.();
-    const startMs = performance.timeOrigin + performance.now();
-    const steps = await run(opts.steps, opts.seconds);
-    const endMs = performance.timeOrigin + performance.now();
-    return { samplesPerSec: (steps * opts.batchSize * 1000) / (endMs - startMs), steps, startMs, endMs };
+    const startMs = epochMs();
+    let phaseSteps: number[] | undefined;
+    let steps: number;
+    if (opts.schedule) {
+      phaseSteps = opts.schedule.active.map(() => 0);
+      steps = await run(phasedPace(opts.schedule, phaseSteps));
+    } else {
+      steps = await run(forAtLeast(opts.steps, opts.seconds));
+    }
+    const endMs = epochMs();
+    return { samplesPerSec: (steps * opts.batchSize * 1000) / (endMs - startMs), steps, startMs, endMs, ...(phaseSteps ? { phaseSteps } : {}) };
   } finally {
     optimizer.dispose();
     model.dispose();

@@ -58,6 +58,8 @@ test('sizeBytes counts every weight at its precision plus int8 scale and minimum
 test('a spec that does not fit the input is refused before building', () => {
   const spec = parseStudentSpec({ kind: 'cnn', blocks: Array.from({ length: 6 }, () => ({ filters: 4, kernel: 3 })) }, 'test') as ConcreteSpec;
   assert.throws(() => measureSpec(spec, [28, 28, 1], 10), (e) => errorCodeOf(e) === 'SPEC_INVALID' && /blocks\.4: 2x2 pooling/.test((e as Error).message));
+  // building refuses it too (tfjs would build an empty layer and train it on garbage)
+  assert.throws(() => buildModel(spec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), (e) => errorCodeOf(e) === 'SPEC_INVALID' && /blocks\.4/.test((e as Error).message));
   assert.throws(() => measureSpec(specs[3], [784], 10), (e) => errorCodeOf(e) === 'TEACHER_MISMATCH');
   assert.equal(tf.memory().numTensors >= 0, true);
 });

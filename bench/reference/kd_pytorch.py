@@ -14,6 +14,11 @@ one JSON answer per stdout line.
             (trains for `seconds` of wall time and at least `steps` steps)
   answer:   {"samplesPerSec": 1234.5, "seconds": 2.07, "torch": "2.x"}
 
+  With "schedule": {"startAtMs": ms since the epoch, "phaseMs": 1000, "active": [true, false, ...]}
+  it steps only in active phases (sleeping in the others) and also answers
+  "phaseSteps" (steps started in each phase) and "readyAtMs" (when warm-up ended),
+  as bench/training-throughput.ts does for kdsearch.
+
 Install: apt-get install -y python3-torch; run with /usr/bin/python3.
 """
 import json
@@ -83,11 +88,10 @@ def measure(req):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     T, alpha = req.get("temperature", 4.0), req.get("alpha", 0.7)
 
-    def run(n, seconds=0.0):
+    def run(more):
         total = torch.zeros(())
-        until = time.perf_counter() + seconds
         i = 0
-        while i < n or time.perf_counter() < until:
+        while more(i):
             start = (i * batch) % (rows - batch)
             idx = torch.arange(start, start + batch)
             xb, yb, tb = x.index_select(0, idx), y.index_select(0, idx), logits.index_select(0, idx)
@@ -100,11 +104,42 @@ def measure(req):
         float(total)  # one read-back per run, as kdsearch reads once per epoch
         return i
 
-    run(req.get("warmup", 3), req.get("warmupSeconds", 0.0))
+    def for_at_least(n, seconds=0.0):
+        until = time.perf_counter() + seconds
+        return lambda i: i < n or time.perf_counter() < until
+
+    run(for_at_least(req.get("warmup", 3), req.get("warmupSeconds", 0.0)))
+    ready_at_ms = time.time() * 1000
     t0 = time.perf_counter()
-    steps = run(req["steps"], req.get("seconds", 0.0))
+    schedule = req.get("schedule")
+    phase_steps = None
+    if schedule:
+        phase_steps = [0] * len(schedule["active"])
+        steps = run(phased_pace(schedule, phase_steps))
+    else:
+        steps = run(for_at_least(req["steps"], req.get("seconds", 0.0)))
     seconds = time.perf_counter() - t0
-    return {"samplesPerSec": steps * batch / seconds, "steps": steps, "seconds": seconds, "torch": torch.__version__}
+    answer = {"samplesPerSec": steps * batch / seconds, "steps": steps, "seconds": seconds, "torch": torch.__version__}
+    if phase_steps is not None:
+        answer.update(phaseSteps=phase_steps, readyAtMs=ready_at_ms)
+    return answer
+
+
+def phased_pace(schedule, phase_steps):
+    """Before each step: True to take it (counted in the phase it starts in), False to stop."""
+    start, length, active = schedule["startAtMs"], schedule["phaseMs"], schedule["active"]
+
+    def more(_):
+        while True:
+            phase = int((time.time() * 1000 - start) // length)
+            if phase >= len(active):
+                return False
+            if phase >= 0 and active[phase]:
+                phase_steps[phase] += 1
+                return True
+            time.sleep(max(0.0, (start + max(0, phase + 1) * length - time.time() * 1000) / 1000))
+
+    return more
 
 
 def main():

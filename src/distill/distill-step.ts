@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../util/rng';
 import { randomShift } from './augment';
+import { studentForward } from './forward';
 import type { Forward } from './forward';
 import type { BatchStep } from './loop';
 import { kdLossWithStats, minimizeWithStats } from './loss';
@@ -28,7 +29,7 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
  */
 export function distillStep(opts: {
   model: tf.LayersModel;
-  /** The student's forward pass (fake-quantized under QAT); default model.apply. */
+  /** The student's forward pass (fake-quantized under QAT); default studentForward without quantization. */
   forward?: Forward;
   optimizer: tf.Optimizer;
   data: ResidentData;
@@ -43,7 +44,7 @@ export function distillStep(opts: {
 }): BatchStep {
   const vars = trainableVariables(opts.model);
   const rng = createRng('augment', opts.seed);
-  const forward: Forward = opts.forward ?? ((x, training) => opts.model.apply(x, { training }) as tf.Tensor2D);
+  const forward: Forward = opts.forward ?? studentForward(opts.model);
   const targets = opts.targets ?? (() => opts.data.teacherLogits);
   return (indices) => {
     let xb = tf.gather(opts.data.x, indices);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../errors';
 import type { ConcreteSpec } from '../space/student';
+import { measureSpec } from './measure';
 import { createRng } from '../util/rng';
 
 /**
@@ -9,6 +10,9 @@ import { createRng } from '../util/rng';
  * Weight initialisers are seeded, so a seed gives the same starting weights.
  */
 export function buildModel(spec: ConcreteSpec, opts: { inputShape: number[]; numClasses: number; seed: number }): tf.LayersModel {
+  // Refuses what does not fit the input: tfjs would build a layer with an
+  // empty output and train it on garbage (wasm) or zeros (cpu).
+  measureSpec(spec, opts.inputShape, opts.numClasses);
   const rng = createRng('init', opts.seed);
   const kernelInitializer = () => tf.initializers.glorotUniform({ seed: rng.seed32() });
   const model = tf.sequential();

@@ -744,10 +744,14 @@
       (local.set $r (i32.add (local.get $r) (i32.const 4)))
       (br_if $rows (i32.lt_s (local.get $r) (local.get $M)))))
   
-  ;; y [B, OH, OW, N] from M: each tile's 2x2 outputs A^T m A, those inside y.
+  ;; y [B, OH, OW, N] from M: each tile's 2x2 outputs A^T m A, those inside y,
+  ;; plus bias [N] unless $bias is 0, then max(0, .) if $relu: a fused
+  ;; convolution's epilogue while the tile is in registers.
   (func $wino_output
     (param $M i32) (param $y i32) (param $OH i32) (param $OW i32) (param $N i32)
     (param $tilesH i32) (param $tilesW i32) (param $t0 i32) (param $n i32) (param $chunk i32)
+    (param $bias i32) (param $relu i32)
+    (local $o0 v128) (local $o1 v128) (local $o2 v128) (local $o3 v128) (local $bv v128)
     (local $i i32) (local $t i32) (local $b i32) (local $r i32) (local $ty i32) (local $tx i32) (local $oy i32) (local $ox i32)
     (local $ns i32) (local $ms i32) (local $cb i32) (local $q i32) (local $yb i32) (local $yrs i32) (local $right i32) (local $down i32)
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
@@ -790,12 +794,28 @@
         (local.set $m3 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
         (local.set $u3 (f32x4.add (f32x4.add (local.get $m0) (local.get $m1)) (local.get $m2))) (local.set $w3 (f32x4.sub (f32x4.sub (local.get $m1) (local.get $m2)) (local.get $m3)))
         ;; then A^T over the rows
+        (local.set $o0 (f32x4.add (f32x4.add (local.get $u0) (local.get $u1)) (local.get $u2)))
+        (local.set $o1 (f32x4.add (f32x4.add (local.get $w0) (local.get $w1)) (local.get $w2)))
+        (local.set $o2 (f32x4.sub (f32x4.sub (local.get $u1) (local.get $u2)) (local.get $u3)))
+        (local.set $o3 (f32x4.sub (f32x4.sub (local.get $w1) (local.get $w2)) (local.get $w3)))
+        (if (local.get $bias) (then
+          (local.set $bv (v128.load (i32.add (local.get $bias) (local.get $cb))))
+          (local.set $o0 (f32x4.add (local.get $o0) (local.get $bv)))
+          (local.set $o1 (f32x4.add (local.get $o1) (local.get $bv)))
+          (local.set $o2 (f32x4.add (local.get $o2) (local.get $bv)))
+          (local.set $o3 (f32x4.add (local.get $o3) (local.get $bv)))))
+        (if (local.get $relu) (then
+          ;; pmax(o, 0) is (o < 0 ? 0 : o): NaN and -0 pass through, as in tfjs's cpu Relu
+          (local.set $o0 (f32x4.pmax (local.get $o0) (v128.const f32x4 0 0 0 0)))
+          (local.set $o1 (f32x4.pmax (local.get $o1) (v128.const f32x4 0 0 0 0)))
+          (local.set $o2 (f32x4.pmax (local.get $o2) (v128.const f32x4 0 0 0 0)))
+          (local.set $o3 (f32x4.pmax (local.get $o3) (v128.const f32x4 0 0 0 0)))))
         (local.set $q (i32.add (local.get $yb) (local.get $cb)))
-        (v128.store (local.get $q) (f32x4.add (f32x4.add (local.get $u0) (local.get $u1)) (local.get $u2)))
-        (if (local.get $right) (then (v128.store (i32.add (local.get $q) (local.get $ns)) (f32x4.add (f32x4.add (local.get $w0) (local.get $w1)) (local.get $w2)))))
+        (v128.store (local.get $q) (local.get $o0))
+        (if (local.get $right) (then (v128.store (i32.add (local.get $q) (local.get $ns)) (local.get $o1))))
         (if (local.get $down) (then
-          (v128.store (i32.add (local.get $q) (local.get $yrs)) (f32x4.sub (f32x4.sub (local.get $u1) (local.get $u2)) (local.get $u3)))
-          (if (local.get $right) (then (v128.store (i32.add (i32.add (local.get $q) (local.get $yrs)) (local.get $ns)) (f32x4.sub (f32x4.sub (local.get $w1) (local.get $w2)) (local.get $w3)))))))
+          (v128.store (i32.add (local.get $q) (local.get $yrs)) (local.get $o2))
+          (if (local.get $right) (then (v128.store (i32.add (i32.add (local.get $q) (local.get $yrs)) (local.get $ns)) (local.get $o3))))))
         (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
         (br_if $channels (i32.lt_s (local.get $cb) (local.get $ns))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -860,10 +880,10 @@
 
   ;; y [B, H, W, N] = the 3x3, stride-1, pad-1 convolution of x [B, H, W, C]
   ;; with the filter whose transform is u [16][C][N]. scratch holds
-  ;; 16*chunk*(C+N) + 16*C floats (V, M, patch).
+  ;; 16*chunk*(C+N) + 16*C floats (V, M, patch). Bias and ReLU as in $wino_output.
   (func (export "winograd_conv")
     (param $x i32) (param $u i32) (param $y i32) (param $scratch i32) (param $B i32) (param $H i32) (param $W i32)
-    (param $C i32) (param $N i32) (param $chunk i32)
+    (param $C i32) (param $N i32) (param $chunk i32) (param $bias i32) (param $relu i32)
     (local $tilesH i32) (local $tilesW i32) (local $T i32) (local $t0 i32) (local $n i32) (local $xi i32)
     (local $V i32) (local $M i32) (local $patch i32)
     (local.set $tilesH (i32.shr_u (i32.add (local.get $H) (i32.const 1)) (i32.const 1)))
@@ -889,7 +909,8 @@
         (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
         (br_if $products (i32.lt_s (local.get $xi) (i32.const 16))))
       (call $wino_output (local.get $M) (local.get $y) (local.get $H) (local.get $W) (local.get $N)
-        (local.get $tilesH) (local.get $tilesW) (local.get $t0) (local.get $n) (local.get $chunk))
+        (local.get $tilesH) (local.get $tilesW) (local.get $t0) (local.get $n) (local.get $chunk)
+        (local.get $bias) (local.get $relu))
       (local.set $t0 (i32.add (local.get $t0) (local.get $chunk)))
       (br_if $chunks (i32.lt_s (local.get $t0) (local.get $T)))))
 

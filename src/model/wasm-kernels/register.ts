@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adamUpdateConfig } from './adam-update';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batch-mat-mul';
-import { conv2dConfig } from './conv2d';
+import { conv2dConfig, fusedConv2dConfig } from './conv2d';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
@@ -19,6 +19,7 @@ import { sumConfig } from './sum';
 
 const WASM_KERNELS = [
   conv2dConfig,
+  fusedConv2dConfig,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   depthwiseBackpropFilterConfig,

@@ -26,18 +26,20 @@ export const reluGradKernelConfig: KernelConfig = {
  * ReLU's gradient as tfjs defines it, mul(dy, step(x)), except on wasm where
  * the two kernels (and a 3 MB intermediate for a first-layer activation) are
  * one pass: 0.4 + 0.3 ms per step for the small CNN's first layer
- * (bench:profile). Gradients are registered for every backend, so the
- * others keep tfjs's own formula.
+ * (bench:profile). x may be ReLU's input or its output: both are positive in
+ * the same places.
  */
+export function reluBackprop(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && dy.dtype === 'float32') return tf.engine().runKernel(RELU_GRAD, { dy, x }) as tf.Tensor;
+  return tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+}
+
+/** Gradients are registered for every backend: the others keep tfjs's own formula through reluBackprop. */
 export const reluGradient: GradConfig = {
   kernelName: 'Relu',
   inputsToSave: ['x'],
   gradFunc: (dy, saved) => {
     const [x] = saved;
-    const g = dy as tf.Tensor;
-    if (tf.getBackend() === 'wasm' && x.dtype === 'float32' && g.dtype === 'float32') {
-      return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: g, x }) as tf.Tensor };
-    }
-    return { x: () => tf.mul(g, tf.cast(tf.step(x), 'float32')) };
+    return { x: () => reluBackprop(dy as tf.Tensor, x) };
   },
 };

@@ -86,14 +86,21 @@ function scratchFor(wasm: WasmBackend, C: number, N: number): { scratch: TensorI
   return { scratch: wasm.makeOutput([16 * chunk * (C + N) + 16 * C], 'float32'), chunk };
 }
 
-/** y = conv2d(x, filter, stride 1, 'same') for a convolution isWinogradConv accepts. */
-export function winogradConv2d(wasm: WasmBackend, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+/** What a fused convolution applies to each output as it is written: + bias [N], then ReLU. */
+export interface ConvEpilogue {
+  bias?: TensorInfo;
+  relu?: boolean;
+}
+
+/** y = conv2d(x, filter, stride 1, 'same') (+ bias, ReLU) for a convolution isWinogradConv accepts. */
+export function winogradConv2d(wasm: WasmBackend, x: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo, epilogue: ConvEpilogue = {}): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outChannels: N } = info;
   const y = wasm.makeOutput([B, H, W, N], 'float32');
   const u = wasm.makeOutput([16, C, N], 'float32');
   const { scratch, chunk } = scratchFor(wasm, C, N);
   transformFilter(wasm.typedArrayFromHeap(filter) as Float32Array, wasm.typedArrayFromHeap(u) as Float32Array, C, N);
-  simdKernels(wasm).winograd_conv(address(wasm, x), address(wasm, u), address(wasm, y), address(wasm, scratch), B, H, W, C, N, chunk);
+  const bias = epilogue.bias ? address(wasm, epilogue.bias) : 0;
+  simdKernels(wasm).winograd_conv(address(wasm, x), address(wasm, u), address(wasm, y), address(wasm, scratch), B, H, W, C, N, chunk, bias, epilogue.relu ? 1 : 0);
   wasm.disposeData(u.dataId);
   wasm.disposeData(scratch.dataId);
   return y;

@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs';
+import type { GradConfig } from '@tensorflow/tfjs';
+import { KdError } from '../errors';
+import { reluBackprop } from './wasm-kernels/relu-grad';
+
+export interface ConvGeometry {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same';
+}
+
+/**
+ * The gradient of the FusedConv2D kernel with a linear or ReLU activation.
+ * tfjs's own fused ops never put that kernel on the tape (they wrap it in a
+ * customGrad, and fall back to three separate ops whenever a gradient is
+ * recorded and the activation is not linear), so registering it changes
+ * nothing of theirs. Each input's gradient is lazy: nothing is computed for
+ * an input that needs none, such as a first layer's images.
+ */
+const fusedConv2dGradient: GradConfig = {
+  kernelName: 'FusedConv2D',
+  inputsToSave: ['x', 'filter'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter, y] = saved;
+    const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs as unknown as {
+      strides: [number, number] | number;
+      pad: ConvGeometry['pad'];
+      dataFormat: 'NHWC' | 'NCHW';
+      dilations: [number, number] | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      activation?: string;
+    };
+    if (activation !== undefined && activation !== 'linear' && activation !== 'relu') {
+      throw new KdError('INTERNAL', `FusedConv2D has a gradient for linear and relu activations only, not "${activation}"`);
+    }
+    if (!tf.backend_util.eitherStridesOrDilationsAreOne(strides, dilations)) {
+      throw new KdError('INTERNAL', 'FusedConv2D gradient: strides and dilations cannot both exceed 1');
+    }
+    const dz = activation === 'relu' ? reluBackprop(dy as tf.Tensor, y) : (dy as tf.Tensor);
+    const geometry = { strides, pad, dataFormat, dimRoundingMode };
+    return {
+      x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...geometry, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...geometry, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      bias: () => tf.sum(dz, [0, 1, 2]),
+    };
+  },
+};
+
+let registered = false;
+
+/**
+ * relu(conv2d(x, filter) + bias) as one FusedConv2D kernel that stays fused
+ * when a gradient is recorded (the training forward of a conv layer): one
+ * activation buffer written instead of three (conv, + bias, relu), and on
+ * wasm one pass instead of three.
+ */
+export function conv2dBiasRelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, geometry: ConvGeometry): tf.Tensor4D {
+  if (!registered) {
+    if (!tf.getGradient('FusedConv2D')) tf.registerGradient(fusedConv2dGradient);
+    registered = true;
+  }
+  const attrs = { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', dilations: [1, 1], activation: 'relu' };
+  return tf.engine().runKernel('FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}

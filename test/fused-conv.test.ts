@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { KdError } from '../src/errors';
+import { studentForward } from '../src/distill/forward';
+import { initBackend } from '../src/model/backend';
+import { buildModel } from '../src/model/build';
+import { conv2dBiasRelu } from '../src/model/fused-conv';
+import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
+import { parseStudentSpec } from '../src/space/student';
+import type { ConcreteSpec } from '../src/space/student';
+import { createRng } from '../src/util/rng';
+import { maxAbsDiff } from './helpers';
+
+// The training forward runs each convolution with its bias and ReLU as one
+// FusedConv2D kernel (Winograd with the epilogue fused, on wasm) and
+// differentiates it with kdsearch's registered gradient. Checked against
+// tfjs's three separate ops on the pure-JS cpu backend.
+
+before(async () => {
+  await initBackend('wasm');
+  await initBackend('cpu');
+});
+
+function normal(shape: number[], seed: number): tf.Tensor {
+  const rng = createRng('fused-conv', seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.normal()), shape);
+}
+
+interface Case {
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  stride: number;
+  pad: 'same' | 'valid';
+  note: string;
+}
+
+/** y, dx, dw, db of sum(y * r) for y = relu(conv2d(x, w) + b), fused or as three ops. */
+async function forwardAndGrads(c: Case, i: number, fused: boolean): Promise<Float32Array[]> {
+  const x = normal(c.x, i) as tf.Tensor4D;
+  const w = normal(c.w, 100 + i) as tf.Tensor4D;
+  const b = normal([c.w[3]], 200 + i) as tf.Tensor1D;
+  const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+    fused
+      ? conv2dBiasRelu(xx as tf.Tensor4D, ww as tf.Tensor4D, bb as tf.Tensor1D, { strides: c.stride, pad: c.pad })
+      : tf.relu(tf.add(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.stride, c.pad), bb));
+  const y = f(x, w, b);
+  const r = normal(y.shape, 300 + i);
+  const grads = tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, bb), r)))([x, w, b]);
+  const out = await Promise.all([y, ...grads].map(async (t) => Float32Array.from(await t.data())));
+  tf.dispose([x, w, b, y, r, ...grads]);
+  return out;
+}
+
+const CASES: Case[] = [
+  { x: [8, 14, 14, 16], w: [3, 3, 16, 32], stride: 1, pad: 'same', note: 'Winograd with the fused epilogue: several chunks of tiles' },
+  { x: [3, 5, 6, 4], w: [3, 3, 4, 12], stride: 1, pad: 'same', note: 'Winograd, odd sizes: border tiles write part of their outputs' },
+  { x: [2, 12, 12, 1], w: [3, 3, 1, 16], stride: 1, pad: 'same', note: "XNNPACK: a grey first layer" },
+  { x: [2, 8, 8, 4], w: [1, 1, 4, 8], stride: 1, pad: 'valid', note: "XNNPACK: a separable block's pointwise" },
+  { x: [2, 9, 9, 4], w: [3, 3, 4, 8], stride: 2, pad: 'same', note: 'XNNPACK: stride 2' },
+];
+
+test('relu(conv2d + bias) as one fused kernel: output and all three gradients match three separate ops on the cpu backend', async () => {
+  const winograd = CASES.map((c) => isWinogradConv(tf.backend_util.computeConv2DInfo(c.x, c.w, c.stride, 1, c.pad)));
+  assert.deepEqual(winograd, [true, true, false, false, false], 'which cases take the Winograd path');
+  for (const [i, c] of CASES.entries()) {
+    await tf.setBackend('cpu');
+    const reference = await forwardAndGrads(c, i, false);
+    const fusedOnCpu = await forwardAndGrads(c, i, true);
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const fusedOnWasm = await forwardAndGrads(c, i, true);
+    assert.equal(tf.memory().numTensors, before, `${c.note}: tensors leaked`);
+    ['y', 'dx', 'dw', 'db'].forEach((name, k) => {
+      // dw and db sum over batch and pixels: a looser bound for their float32 sums
+      const tolerance = k >= 2 ? 2e-3 : 1e-4;
+      for (const [label, got] of [['cpu', fusedOnCpu], ['wasm', fusedOnWasm]] as const) {
+        const err = maxAbsDiff(got[k], reference[k]);
+        assert.ok(err <= tolerance, `${c.note}: fused on ${label}, ${name} max abs error ${err} > ${tolerance}`);
+      }
+    });
+    assert.ok(reference[0].some((v) => v === 0) && reference[0].some((v) => v > 0), `${c.note}: the ReLU clips some outputs and passes others`);
+  }
+});
+
+const FAMILIES: Record<string, unknown> = {
+  'small CNN': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, pool: true }, { filters: 16, kernel: 3, pool: true }], dense: [16] },
+  'separable CNN': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, padding: 'valid', pool: false }] },
+  MLP: { kind: 'mlp', hidden: [32, 16] },
+};
+
+for (const backend of ['wasm', 'cpu']) {
+  test(`the training forward gives model.apply's logits and gradients, leaking nothing (${backend})`, async () => {
+    await tf.setBackend(backend);
+    for (const [name, raw] of Object.entries(FAMILIES)) {
+      const model = buildModel(parseStudentSpec(raw, name) as ConcreteSpec, { inputShape: [12, 12, 1], numClasses: 10, seed: 3 });
+      const x = tf.abs(normal([6, 12, 12, 1], 7));
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const forward = studentForward(model);
+      const before = tf.memory().numTensors;
+      const run = async (f: () => tf.Tensor) => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(f())) as tf.Scalar, vars);
+        const out = await Promise.all([value, ...vars.map((v) => grads[v.name])].map(async (t) => Float32Array.from(await t.data())));
+        tf.dispose([value, ...Object.values(grads)]);
+        return out;
+      };
+      const reference = await run(() => model.apply(x, { training: true }) as tf.Tensor);
+      const replay = await run(() => forward(x, true));
+      assert.equal(tf.memory().numTensors, before, `${name}: tensors leaked`);
+      assert.equal(replay.length, reference.length);
+      reference.forEach((ref, k) => {
+        const scale = Math.max(1, ...Array.from(ref, Math.abs));
+        const err = maxAbsDiff(replay[k], ref) / scale;
+        assert.ok(err <= 1e-5, `${name}: ${k === 0 ? 'loss' : `gradient of ${vars[k - 1].name}`} relative error ${err}`);
+      });
+      tf.dispose([x]);
+      model.dispose();
+    }
+  });
+}
+
+test('the FusedConv2D gradient refuses an activation it does not implement, by code', async () => {
+  await tf.setBackend('cpu');
+  conv2dBiasRelu(tf.zeros([1, 3, 3, 1]), tf.zeros([1, 1, 1, 1]), tf.zeros([1]), { strides: 1, pad: 'same' }).dispose(); // registers the gradient
+  const x = tf.ones([1, 3, 3, 1]);
+  const w = tf.ones([1, 1, 1, 1]);
+  assert.throws(
+    () =>
+      tf.grad((ww: tf.Tensor) =>
+        tf.sum(tf.engine().runKernel('FusedConv2D', { x, filter: ww }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'elu' }) as tf.Tensor),
+      )(w),
+    (err: unknown) => err instanceof KdError && err.code === 'INTERNAL' && /linear and relu/.test(err.message),
+  );
+  tf.dispose([x, w]);
+});
