@@ -3,6 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../src/distill/adam';
 import { initBackend } from '../src/model/backend';
+import { reluBiasBackprop } from '../src/model/wasm-kernels/relu-grad';
 import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
 import { createRng } from '../src/util/rng';
 import { maxAbsDiff } from './helpers';
@@ -200,6 +201,31 @@ test("ReLU's fused gradient is bit-identical to Step + Multiply, NaN, zeros and 
     tf.grad((v: tf.Tensor) => tf.sum(tf.relu(v)))(tf.tensor([1, -1, 2, -2, 0]));
   });
   assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+});
+
+test('the fused ReLU + bias gradient (one pass on wasm) gives the bits of Step + Multiply and then a sum, NaN and zeros included', async () => {
+  const special = [0, -0, 1e-30, -1e-30, NaN, Infinity, -Infinity, 3, -3];
+  for (const shape of [[3, 5, 8], [2, 6], [4, 3]]) {
+    const n = shape.reduce((a, b) => a * b);
+    const y = values(n, 21, { relu: true });
+    const dy = values(n, 22);
+    special.forEach((v, i) => { if (i < n) y[i] = v; });
+    const got = await onBoth({ y: { data: y, shape }, dy: { data: dy, shape } }, ({ y: yy, dy: g }) => {
+      const { dz, db } = reluBiasBackprop(g, yy);
+      const axes = [...Array(shape.length - 1).keys()];
+      const reference = tf.mul(g, tf.cast(tf.step(yy), 'float32'));
+      return [dz, db(), reference, tf.sum(reference, axes)];
+    });
+    const bits = (a: Float32Array) => Array.from(a).map(String);
+    // wasm's one pass against tfjs's formula on wasm, and against the cpu backend
+    assert.deepEqual(bits(got.wasm.values[0]), bits(got.wasm.values[2]), `${shape}: dz`);
+    assert.deepEqual(bits(got.wasm.values[1]), bits(got.wasm.values[3]), `${shape}: db`);
+    assert.deepEqual(bits(got.wasm.values[0]), bits(got.cpu.values[0]), `${shape}: dz against cpu`);
+    got.cpu.values[1].forEach((ref, c) => {
+      const v = got.wasm.values[1][c];
+      assert.ok(Number.isNaN(ref) ? Number.isNaN(v) : Math.abs(v - ref) <= 1e-5 * Math.max(1, Math.abs(ref)), `${shape}: db[${c}] ${v} against cpu ${ref}`);
+    });
+  }
 });
 
 test('a row gather with an index out of range fails and leaks nothing', async () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig } from '@tensorflow/tfjs';
 import { KdError } from '../errors';
-import { reluBackprop } from './wasm-kernels/relu-grad';
+import { reluBiasBackprop } from './wasm-kernels/relu-grad';
 
 export interface ConvGeometry {
   strides: [number, number] | number;
@@ -36,12 +36,12 @@ const fusedConv2dGradient: GradConfig = {
     if (!tf.backend_util.eitherStridesOrDilationsAreOne(strides, dilations)) {
       throw new KdError('INTERNAL', 'FusedConv2D gradient: strides and dilations cannot both exceed 1');
     }
-    const dz = activation === 'relu' ? reluBackprop(dy as tf.Tensor, y) : (dy as tf.Tensor);
+    const { dz, db } = activation === 'relu' ? reluBiasBackprop(dy as tf.Tensor, y) : { dz: dy as tf.Tensor, db: () => tf.sum(dy as tf.Tensor, [0, 1, 2]) };
     const geometry = { strides, pad, dataFormat, dimRoundingMode };
     return {
       x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { ...geometry, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
       filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, { ...geometry, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
-      bias: () => tf.sum(dz, [0, 1, 2]),
+      bias: db,
     };
   },
 };

@@ -430,6 +430,35 @@
         (local.set $dx (i32.add (local.get $dx) (i32.const 4)))
         (br $scalars))))
 
+  ;; dz = relu_grad(dy, x) and db[c] = sum over rows of dz[r, c], in one pass:
+  ;; the gradient of a fused conv + bias + ReLU ([rows, C], C a multiple of 4).
+  ;; The same arithmetic, in the same order, as relu_grad then sum_rows.
+  (func (export "relu_grad_bias") (param $dy i32) (param $x i32) (param $dz i32) (param $db i32) (param $rows i32) (param $C i32)
+    (local $r i32) (local $k i32) (local $cBytes i32) (local $v v128) (local $g v128)
+    (call $zero (local.get $db) (local.get $C))
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (if (i32.eqz (local.get $rows)) (then (return)))
+    (local.set $r (i32.const 0))
+    (loop $rows_loop
+      (local.set $k (i32.const 0))
+      (loop $channels
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $k))))
+        (local.set $g
+          (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $k)))
+            (v128.bitselect (local.get $v)
+              (v128.and (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))
+              (f32x4.ne (local.get $v) (local.get $v)))))
+        (v128.store (i32.add (local.get $dz) (local.get $k)) (local.get $g))
+        (v128.store (i32.add (local.get $db) (local.get $k))
+          (f32x4.add (v128.load (i32.add (local.get $db) (local.get $k))) (local.get $g)))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br_if $channels (i32.lt_u (local.get $k) (local.get $cBytes))))
+      (local.set $x (i32.add (local.get $x) (local.get $cBytes)))
+      (local.set $dy (i32.add (local.get $dy) (local.get $cBytes)))
+      (local.set $dz (i32.add (local.get $dz) (local.get $cBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $rows_loop (i32.lt_s (local.get $r) (local.get $rows)))))
+
   ;; 2x2, stride-2, unpadded max pool: out [B, OH, OW, C] from x [B, H, W, C];
   ;; C a multiple of 4, OH <= H/2, OW <= W/2.
   (func (export "max_pool_2x2")

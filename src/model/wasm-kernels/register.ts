@@ -13,7 +13,7 @@ import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { maxPoolConfig } from './max-pool';
 import { captureOriginal } from './original';
-import { reluGradKernelConfig, reluGradient } from './relu-grad';
+import { reluGradBiasKernelConfig, reluGradKernelConfig, reluGradient } from './relu-grad';
 import { castConfig } from './cast';
 import { sumConfig } from './sum';
 
@@ -35,6 +35,7 @@ const WASM_KERNELS = [
   adamUpdateConfig,
   distillLossConfig,
   reluGradKernelConfig,
+  reluGradBiasKernelConfig,
 ];
 
 /**

@@ -17,6 +17,7 @@ export interface SimdKernels {
   max_pool_2x2(x: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
   gemm(a: number, b: number, c: number, M: number, K: number, N: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
+  relu_grad_bias(dy: number, x: number, dz: number, db: number, rows: number, C: number): void;
   winograd_conv(x: number, u: number, y: number, scratch: number, B: number, H: number, W: number, C: number, N: number, chunk: number, bias: number, relu: number): void;
   winograd_filter_grad(x: number, dy: number, du: number, scratch: number, B: number, H: number, W: number, C: number, N: number, chunk: number): void;
 }
