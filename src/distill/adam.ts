@@ -47,12 +47,10 @@ class FusedAdam extends tf.Optimizer {
         state = { m: tf.keep(tf.zerosLike(variable)), v: tf.keep(tf.zerosLike(variable)) };
         this.moments.set(name, state);
       }
-      const [w, m, v] = tf.engine().runKernel(ADAM_UPDATE, { w: variable, g: gradient, m: state.m, v: state.v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      // updates state.m and state.v in place (they are never shared)
+      const w = tf.engine().runKernel(ADAM_UPDATE, { w: variable, g: gradient, m: state.m, v: state.v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       variable.assign(w);
       w.dispose();
-      tf.dispose([state.m, state.v]);
-      state.m = tf.keep(m);
-      state.v = tf.keep(v);
     }
     this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(BETA1));
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(BETA2));

@@ -501,7 +501,8 @@
   ;; its tf.train.adam op by op, every operation an IEEE float32 one):
   ;;   m' = m*b1 + g*(1-b1);  v' = v*b2 + (g*g)*(1-b2)
   ;;   w' = ((m'/c1) / (sqrt(v'/c2) + eps)) * (-lr) + w,  c = 1 - beta^t
-  ;; Writes w', m', v' to fresh outputs.
+  ;; Writes w', m', v' to the outputs; each element is read before its outputs
+  ;; are written, at the same index, so mOut and vOut may be m and v.
   (func (export "adam_update")
     (param $w i32) (param $g i32) (param $m i32) (param $v i32) (param $wOut i32) (param $mOut i32) (param $vOut i32)
     (param $n i32) (param $negLr f32) (param $b1 f32) (param $oneMinusB1 f32) (param $b2 f32) (param $oneMinusB2 f32)
