@@ -89,11 +89,31 @@ const FAMILIES: Record<string, unknown> = {
   MLP: { kind: 'mlp', hidden: [32, 16] },
 };
 
+/** A teacher-copy student of a user's teacher may hold layers kdsearch never builds. */
+function userTopology(): tf.LayersModel {
+  const model = tf.sequential();
+  model.add(tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, useBias: false, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }));
+  model.add(tf.layers.batchNormalization());
+  model.add(tf.layers.flatten());
+  model.add(tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }));
+  return model;
+}
+
+/** Each model, and how many FusedConv2D kernels its training forward runs (one per conv layer it replays). */
+const MODELS: [string, () => tf.LayersModel, number][] = [
+  ...Object.entries(FAMILIES).map(([name, raw], i): [string, () => tf.LayersModel, number] => [
+    name,
+    () => buildModel(parseStudentSpec(raw, name) as ConcreteSpec, { inputShape: [12, 12, 1], numClasses: 10, seed: 3 }),
+    [2, 3, 0][i],
+  ]),
+  ["a user's topology (no bias, batch norm): model.apply", userTopology, 0],
+];
+
 for (const backend of ['wasm', 'cpu']) {
-  test(`the training forward gives model.apply's logits and gradients, leaking nothing (${backend})`, async () => {
+  test(`the training forward gives model.apply's logits and gradients, fusing every conv it replays, leaking nothing (${backend})`, async () => {
     await tf.setBackend(backend);
-    for (const [name, raw] of Object.entries(FAMILIES)) {
-      const model = buildModel(parseStudentSpec(raw, name) as ConcreteSpec, { inputShape: [12, 12, 1], numClasses: 10, seed: 3 });
+    for (const [name, make, fusedConvs] of MODELS) {
+      const model = make();
       const x = tf.abs(normal([6, 12, 12, 1], 7));
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const forward = studentForward(model);
@@ -113,11 +133,26 @@ for (const backend of ['wasm', 'cpu']) {
         const err = maxAbsDiff(replay[k], ref) / scale;
         assert.ok(err <= 1e-5, `${name}: ${k === 0 ? 'loss' : `gradient of ${vars[k - 1].name}`} relative error ${err}`);
       });
+      const profile = await tf.profile(() => {
+        tf.tidy(() => {
+          tf.variableGrads(() => tf.sum(forward(x, true)) as tf.Scalar, vars);
+        });
+      });
+      assert.equal(profile.kernels.filter((k) => k.name === 'FusedConv2D').length, fusedConvs, `${name}: fused convolutions`);
       tf.dispose([x]);
       model.dispose();
     }
   });
 }
+
+test('quantization-aware training refuses, up front, a topology the replay does not cover', () => {
+  const model = userTopology();
+  assert.throws(
+    () => studentForward(model, { precision: 'int8', quantization: 'per-tensor', qat: true }),
+    (err: unknown) => err instanceof KdError && err.code === 'SPEC_INVALID' && /Conv2D without a bias/.test(err.message),
+  );
+  model.dispose();
+});
 
 test('the FusedConv2D gradient refuses an activation it does not implement, by code', async () => {
   await tf.setBackend('cpu');

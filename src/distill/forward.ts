@@ -7,15 +7,35 @@ import { fakeQuantizer } from './fake-quant';
 /** Logits of a batch; `training` turns dropout on. */
 export type Forward = (x: tf.Tensor, training: boolean) => tf.Tensor2D;
 
-function activate(name: unknown, x: tf.Tensor): tf.Tensor {
+const ACTIVATIONS = new Set(['relu', 'linear', 'softmax']);
+
+function activate(name: string, x: tf.Tensor): tf.Tensor {
   if (name === 'relu') return tf.relu(x);
-  if (name === 'linear' || name === undefined || name === null) return x;
   if (name === 'softmax') return tf.softmax(x);
-  throw new KdError('SPEC_INVALID', `kdsearch's training forward does not support activation "${String(name)}"`);
+  return x;
+}
+
+const ONE = (v: unknown) => v === undefined || (Array.isArray(v) ? v.every((d) => d === 1) : v === 1);
+
+/**
+ * Why the replay cannot run a layer (undefined when it can): it covers what
+ * src/model/build.ts makes, and a teacher-copy student of a user's teacher
+ * may hold anything else (batch norm, convolutions without bias, dilation).
+ */
+function notReplayable(layer: tf.layers.Layer): string | undefined {
+  const c = layer.getConfig() as Record<string, unknown>;
+  const name = layer.getClassName();
+  if (['Flatten', 'Dropout'].includes(name)) return undefined;
+  if (name === 'MaxPooling2D') return c.dataFormat === 'channelsFirst' ? `${name} with channelsFirst data` : undefined;
+  if (!['Dense', 'Conv2D', 'SeparableConv2D'].includes(name)) return `layer ${name}`;
+  if (c.useBias === false) return `${name} without a bias`;
+  if (!ACTIVATIONS.has(String(c.activation ?? 'linear'))) return `${name} with activation "${String(c.activation)}"`;
+  if (name !== 'Dense' && (c.dataFormat === 'channelsFirst' || !ONE(c.dilationRate))) return `${name} with channelsFirst data or dilation`;
+  return undefined;
 }
 
 /** A convolution's output + bias, then its activation: one fused kernel for ReLU, the common case. */
-function convolveActivate(activation: unknown, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, strides: [number, number] | number, pad: 'valid' | 'same'): tf.Tensor {
+function convolveActivate(activation: string, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, strides: [number, number] | number, pad: 'valid' | 'same'): tf.Tensor {
   if (activation === 'relu') return conv2dBiasRelu(x, filter, bias as tf.Tensor1D, { strides, pad });
   return activate(activation, tf.add(tf.conv2d(x, filter, strides, pad), bias));
 }
@@ -23,36 +43,43 @@ function convolveActivate(activation: unknown, x: tf.Tensor4D, filter: tf.Tensor
 const unchanged = (w: tf.Tensor) => w;
 
 /**
- * The training forward pass of a model kdsearch built: a replay of its
- * layers (the same weights and arithmetic as model.apply) that runs each
- * convolution with its bias and ReLU as one kernel, which tfjs-layers does
- * not do while a gradient is recorded; and, for quantization-aware
- * training, reads every weight through a fake quantizer. The replay covers
- * the layer types src/model/build.ts makes.
+ * The training forward pass: a replay of the model's layers (the same
+ * weights and arithmetic as model.apply) that runs each convolution with its
+ * bias and ReLU as one kernel, which tfjs-layers does not do while a
+ * gradient is recorded; and, for quantization-aware training, reads every
+ * weight through a fake quantizer. A model with a layer the replay does not
+ * cover trains through model.apply, or, under quantization-aware training,
+ * is refused.
  */
 export function studentForward(model: tf.LayersModel, storage?: StorageSettings): Forward {
   const quantized = storage !== undefined && storage.qat && storage.precision !== 'float32';
+  const uncovered = model.layers.map(notReplayable).find((why) => why !== undefined);
+  if (uncovered) {
+    if (quantized) throw new KdError('SPEC_INVALID', `quantization-aware training does not support ${uncovered}`);
+    return (x, training) => model.apply(x, { training }) as tf.Tensor2D;
+  }
   const plain = quantized ? fakeQuantizer(storage, false) : unchanged;
   const depthwise = quantized ? fakeQuantizer(storage, true) : unchanged;
+  // read once: getConfig serialises the whole layer, and the variables are
+  // the same objects for the model's life (training assigns their values)
+  const layers = model.layers.map((layer) => ({ kind: layer.getClassName(), c: layer.getConfig() as Record<string, any>, w: layer.weights.map((v) => v.read()) }));
   return (x, training) => {
     let h = x;
-    for (const layer of model.layers) {
-      const c = layer.getConfig() as Record<string, any>;
-      const w = layer.weights.map((v) => v.read());
-      switch (layer.getClassName()) {
+    for (const { kind, c, w } of layers) {
+      switch (kind) {
         case 'Flatten':
           h = tf.reshape(h, [h.shape[0], -1]);
           break;
         case 'Dense':
-          h = activate(c.activation, tf.add(tf.matMul(h, plain(w[0])), plain(w[1])));
+          h = activate(c.activation ?? 'linear', tf.add(tf.matMul(h, plain(w[0])), plain(w[1])));
           break;
         case 'Conv2D':
-          h = convolveActivate(c.activation, h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]), c.strides, c.padding);
+          h = convolveActivate(c.activation ?? 'linear', h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]), c.strides, c.padding);
           break;
         case 'SeparableConv2D':
           // Keras' order: depthwise (no bias), then pointwise 1x1 with the bias
           h = convolveActivate(
-            c.activation,
+            c.activation ?? 'linear',
             tf.depthwiseConv2d(h as tf.Tensor4D, depthwise(w[0]) as tf.Tensor4D, c.strides, c.padding),
             plain(w[1]) as tf.Tensor4D,
             plain(w[2]),
@@ -67,7 +94,7 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
           if (training && c.rate > 0) h = tf.dropout(h, c.rate);
           break;
         default:
-          throw new KdError('SPEC_INVALID', `kdsearch's training forward does not support layer ${layer.getClassName()}`);
+          throw new KdError('INTERNAL', `the training replay has no case for layer ${kind}`);
       }
     }
     return h as tf.Tensor2D;

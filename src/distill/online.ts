@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { stopGradient } from './fake-quant';
+import { studentForward } from './forward';
 import type { Forward } from './forward';
 import type { BatchStep } from './loop';
 import { kdLossWithStats, minimizeWithStats } from './loss';
@@ -23,12 +24,13 @@ export function onlineStep(opts: {
   loss: KdLossOptions;
 }): BatchStep {
   const vars = [...trainableVariables(opts.student), ...trainableVariables(opts.peer)];
+  const peerForward = studentForward(opts.peer);
   return (indices) => {
     const xb = tf.gather(opts.data.x, indices);
     const yb = tf.gather(opts.data.y, indices) as tf.Tensor1D;
     return minimizeWithStats(opts.optimizer, vars, () => {
       const s = opts.studentForward(xb, true);
-      const p = opts.peer.apply(xb, { training: true }) as tf.Tensor2D;
+      const p = peerForward(xb, true);
       const toStudent = kdLossWithStats(s, stopGradient(p) as tf.Tensor2D, yb, opts.loss);
       const toPeer = kdLossWithStats(p, stopGradient(s) as tf.Tensor2D, yb, opts.loss);
       // the step minimises both losses; the curve records the student's
