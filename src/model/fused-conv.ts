@@ -46,7 +46,8 @@ const fusedConv2dGradient: GradConfig = {
   },
 };
 
-let registered = false;
+// Gradients are global in tfjs (every backend): registered once, when this module loads.
+if (!tf.getGradient(fusedConv2dGradient.kernelName)) tf.registerGradient(fusedConv2dGradient);
 
 /**
  * relu(conv2d(x, filter) + bias) as one FusedConv2D kernel that stays fused
@@ -55,10 +56,6 @@ let registered = false;
  * wasm one pass instead of three.
  */
 export function conv2dBiasRelu(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, geometry: ConvGeometry): tf.Tensor4D {
-  if (!registered) {
-    if (!tf.getGradient('FusedConv2D')) tf.registerGradient(fusedConv2dGradient);
-    registered = true;
-  }
   const attrs = { strides: geometry.strides, pad: geometry.pad, dataFormat: 'NHWC', dilations: [1, 1], activation: 'relu' };
   return tf.engine().runKernel('FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
