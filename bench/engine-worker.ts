@@ -1,8 +1,7 @@
 /**
  * bench:engine's Piscina task: times kdsearch's training step in a worker
- * thread, as a trial runs. Workers of one measurement wait at a shared
- * barrier after their warm-up, so the timed steps overlap; or follow a
- * schedule of phases on the wall clock.
+ * thread, as a trial runs; with a schedule, only in this worker's phases
+ * of a wall clock shared with the other workers.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend';
@@ -18,9 +17,7 @@ export interface EngineTask {
   warmup: number;
   warmupSeconds: number;
   batchSize: number;
-  /** Int32Array(1) over a SharedArrayBuffer: workers still warming up. */
-  barrier?: SharedArrayBuffer;
-  /** Step only in this worker's active phases (the barrier is then not needed). */
+  /** Step only in this worker's active phases. */
   schedule?: PhaseSchedule;
 }
 
@@ -39,12 +36,6 @@ export default async function run(task: EngineTask): Promise<ThroughputResult & 
     warmupSeconds: task.warmupSeconds,
     batchSize: task.batchSize,
     schedule: task.schedule,
-    beforeTimed: () => {
-      if (!task.barrier) return;
-      const waiting = new Int32Array(task.barrier);
-      if (Atomics.sub(waiting, 0, 1) === 1) Atomics.notify(waiting, 0);
-      else while (Atomics.load(waiting, 0) > 0) Atomics.wait(waiting, 0, Atomics.load(waiting, 0), 1000);
-    },
   });
   const leaked = tf.memory().numTensors - before;
   if (leaked !== 0) throw new Error(`the training step leaked ${leaked} tensors`);

@@ -126,22 +126,10 @@ class Reference {
   }
 }
 
-async function runWorkers(
-  p: Piscina,
-  backend: EngineTask['backend'],
-  family: string,
-  threads: number,
-  measureSeconds = seconds,
-): Promise<{ aggregate: number; perWorker: number[]; backend: string }> {
-  const barrier = new SharedArrayBuffer(4);
-  new Int32Array(barrier)[0] = threads;
-  const task: EngineTask = { family, backend, steps, seconds: measureSeconds, warmup, warmupSeconds, batchSize, barrier };
-  const results = await Promise.all(
-    Array.from({ length: threads }, () => p.run(task) as Promise<{ samplesPerSec: number; steps: number; startMs: number; endMs: number; backend: string }>),
-  );
-  const span = Math.max(...results.map((r) => r.endMs)) - Math.min(...results.map((r) => r.startMs));
-  const samples = results.reduce((sum, r) => sum + r.steps * batchSize, 0);
-  return { aggregate: (samples * 1000) / span, perWorker: results.map((r) => r.samplesPerSec), backend: results[0].backend };
+/** kdsearch's training step timed in the pool's one worker, as a trial runs. */
+async function runOneWorker(p: Piscina, backend: EngineTask['backend'], family: string, measureSeconds = seconds): Promise<ThroughputResult & { backend: string }> {
+  const task: EngineTask = { family, backend, steps, seconds: measureSeconds, warmup, warmupSeconds, batchSize };
+  return (await p.run(task)) as ThroughputResult & { backend: string };
 }
 
 async function ratioPart(backend: EngineTask['backend']): Promise<Record<string, unknown>> {
@@ -159,9 +147,9 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
       const roundSeconds = r < 0 ? WARMUP_ROUND_SECONDS : seconds;
       for (const family of families) {
         const measureOurs = async () => {
-          const result = await runWorkers(single, backend, family, 1, roundSeconds);
+          const result = await runOneWorker(single, backend, family, roundSeconds);
           usedBackend = result.backend;
-          if (r >= 0) (ours[family] ??= []).push(result.aggregate);
+          if (r >= 0) (ours[family] ??= []).push(result.samplesPerSec);
         };
         const measureTheirs = async () => {
           if (!reference || unavailable) return;
@@ -319,7 +307,7 @@ async function workersPart(backend: EngineTask['backend']): Promise<Record<strin
 async function probeBackend(backend: EngineTask['backend']): Promise<void> {
   const single = pool(1);
   try {
-    await runWorkers(single, backend, families[0], 1, 0);
+    await runOneWorker(single, backend, families[0], 0);
   } finally {
     await single.destroy();
   }

@@ -55,8 +55,8 @@ export interface ThroughputOptions {
   batchSize: number;
   /** Run this teacher on every batch instead of reading cached logits. */
   liveTeacher?: boolean;
-  /** Called between warm-up and the timed steps (a start barrier across workers). */
-  beforeTimed?: () => void;
+  /** Instead of steps and seconds: step only in this schedule's active phases. */
+  schedule?: PhaseSchedule;
 }
 
 /**
@@ -106,7 +106,7 @@ export interface ThroughputResult {
  * Samples per second over the timed steps, with its start and end; or, with
  * `schedule`, the steps of each phase.
  */
-export async function trainingThroughput(opts: ThroughputOptions & { schedule?: PhaseSchedule }): Promise<ThroughputResult> {
+export async function trainingThroughput(opts: ThroughputOptions): Promise<ThroughputResult> {
   const model = buildModel(opts.spec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const teacher = opts.liveTeacher ? buildModel(BUILTIN_TEACHER_SPEC, { inputShape: [28, 28, 1], numClasses: 10, seed: 2 }) : undefined;
   const optimizer = createAdam(0.001);
@@ -131,7 +131,6 @@ export async function trainingThroughput(opts: ThroughputOptions & { schedule?: 
   };
   try {
     await run(forAtLeast(opts.warmup, opts.warmupSeconds));
-    opts.beforeTimed?.();
     const startMs = epochMs();
     let phaseSteps: number[] | undefined;
     let steps: number;
