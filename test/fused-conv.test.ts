@@ -5,7 +5,7 @@ import { errorCodeOf } from '../src/errors';
 import { studentForward } from '../src/distill/forward';
 import { initBackend } from '../src/model/backend';
 import { buildModel } from '../src/model/build';
-import { conv2dBiasRelu } from '../src/model/fused-conv';
+import { biasReluMaxPool, conv2dBiasRelu } from '../src/model/fused-conv';
 import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
 import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
@@ -83,10 +83,47 @@ test('relu(conv2d + bias) as one fused kernel: output and all three gradients ma
   }
 });
 
+/** A small grid of values, so windows tie (in value and at ReLU's zero) as real activations do. */
+function coarse(shape: number[], seed: number): tf.Tensor {
+  const rng = createRng('fused-pool', seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => (rng.int(9) - 4) / 4), shape);
+}
+
+test('bias + ReLU + 2x2 max pool as one kernel (wasm): output, dz and db match tfjs\'s separate ops on the cpu backend, ties included', async () => {
+  // [B, H, W, C]: even sizes; odd sizes, whose last row and column no window covers; one channel group
+  for (const [i, shape] of ([[4, 8, 8, 8], [3, 7, 5, 12], [2, 2, 2, 4]] as const).entries()) {
+    const run = async (fused: boolean) => {
+      const z = coarse([...shape], i) as tf.Tensor4D;
+      const bias = coarse([shape[3]], 50 + i) as tf.Tensor1D;
+      const f = (zz: tf.Tensor, bb: tf.Tensor) =>
+        fused ? biasReluMaxPool(zz as tf.Tensor4D, bb as tf.Tensor1D) : tf.maxPool(tf.relu(tf.add(zz, bb)) as tf.Tensor4D, 2, 2, 'valid');
+      const y = f(z, bias);
+      const r = normal(y.shape, 400 + i);
+      const grads = tf.grads((zz: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(zz, bb), r)))([z, bias]);
+      const out = await Promise.all([y, ...grads].map(async (t) => Float32Array.from(await t.data())));
+      tf.dispose([z, bias, y, r, ...grads]);
+      return out;
+    };
+    await tf.setBackend('cpu');
+    const [y, dz, db] = await run(false);
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const [fy, fdz, fdb] = await run(true);
+    assert.equal(tf.memory().numTensors, before, `[${shape}]: tensors leaked`);
+    // the pool and the routing of each window's gradient are exact; only db's sum runs in another order
+    assert.deepEqual(Array.from(fy, (v) => v + 0), Array.from(y, (v) => v + 0), `[${shape}]: pooled output`);
+    assert.deepEqual(Array.from(fdz, (v) => v + 0), Array.from(dz, (v) => v + 0), `[${shape}]: dz`);
+    assert.ok(maxAbsDiff(fdb, db) <= 1e-5, `[${shape}]: db max abs error ${maxAbsDiff(fdb, db)}`);
+    assert.ok(dz.some((v) => v !== 0) && y.some((v) => v === 0), `[${shape}]: the case routes some gradient and clips some windows`);
+    if (shape[1] % 2 === 1) assert.ok(fdz.every((v, k) => Math.floor(k / (shape[2] * shape[3])) % shape[1] !== shape[1] - 1 || v === 0), 'the uncovered last row gets no gradient');
+  }
+});
+
 const FAMILIES: Record<string, unknown> = {
   'small CNN': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, pool: true }, { filters: 16, kernel: 3, pool: true }], dense: [16] },
   'separable CNN': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, padding: 'valid', pool: false }] },
   MLP: { kind: 'mlp', hidden: [32, 16] },
+  'CNN with odd sizes and 6 channels': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, padding: 'valid', pool: true }, { filters: 6, kernel: 3, pool: true }, { filters: 8, kernel: 3, pool: true }] },
 };
 
 /** A teacher-copy student of a user's teacher may hold layers kdsearch never builds. */
@@ -99,20 +136,31 @@ function userTopology(): tf.LayersModel {
   return model;
 }
 
-/** Each model, and how many FusedConv2D kernels its training forward runs (one per conv layer it replays). */
-const MODELS: [string, () => tf.LayersModel, number][] = [
-  ...Object.entries(FAMILIES).map(([name, raw], i): [string, () => tf.LayersModel, number] => [
+/**
+ * Each model, and how many FusedConv2D and KdBiasReluMaxPool kernels its
+ * training forward runs on wasm and on cpu: every replayed conv fuses its
+ * bias and ReLU, and on wasm its 2x2 pool too when channels are a multiple of 4.
+ */
+type Fusions = Record<'wasm' | 'cpu', [number, number]>;
+const FUSIONS: Fusions[] = [
+  { wasm: [0, 2], cpu: [2, 0] },
+  { wasm: [1, 2], cpu: [3, 0] },
+  { wasm: [0, 0], cpu: [0, 0] },
+  { wasm: [1, 2], cpu: [3, 0] }, // 12 -> 10 -> pool 5 -> pool 2 (odd), 6 channels pool apart, 2 -> pool 1
+];
+const MODELS: [string, () => tf.LayersModel, Fusions][] = [
+  ...Object.entries(FAMILIES).map(([name, raw], i): [string, () => tf.LayersModel, Fusions] => [
     name,
     () => buildModel(parseStudentSpec(raw, name) as ConcreteSpec, { inputShape: [12, 12, 1], numClasses: 10, seed: 3 }),
-    [2, 3, 0][i],
+    FUSIONS[i],
   ]),
-  ["a user's topology (no bias, batch norm): model.apply", userTopology, 0],
+  ["a user's topology (no bias, batch norm): model.apply", userTopology, { wasm: [0, 0], cpu: [0, 0] }],
 ];
 
 for (const backend of ['wasm', 'cpu']) {
   test(`the training forward gives model.apply's logits and gradients, fusing every conv it replays, leaking nothing (${backend})`, async () => {
     await tf.setBackend(backend);
-    for (const [name, make, fusedConvs] of MODELS) {
+    for (const [name, make, fusions] of MODELS) {
       const model = make();
       const x = tf.abs(normal([6, 12, 12, 1], 7));
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -138,7 +186,8 @@ for (const backend of ['wasm', 'cpu']) {
           tf.variableGrads(() => tf.sum(forward(x, true)) as tf.Scalar, vars);
         });
       });
-      assert.equal(profile.kernels.filter((k) => k.name === 'FusedConv2D').length, fusedConvs, `${name}: fused convolutions`);
+      const count = (kernel: string) => profile.kernels.filter((k) => k.name === kernel).length;
+      assert.deepEqual([count('FusedConv2D'), count('KdBiasReluMaxPool')], fusions[backend as 'wasm' | 'cpu'], `${name}: fused convolutions, fused pools`);
       tf.dispose([x]);
       model.dispose();
     }

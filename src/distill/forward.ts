@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../errors';
-import { conv2dBiasRelu } from '../model/fused-conv';
+import { biasReluMaxPool, canBiasReluMaxPool, conv2dBiasRelu } from '../model/fused-conv';
 import type { StorageSettings } from '../space/student';
 import { fakeQuantizer } from './fake-quant';
 
@@ -42,6 +42,12 @@ function convolveActivate(activation: string, x: tf.Tensor4D, filter: tf.Tensor4
 
 const unchanged = (w: tf.Tensor) => w;
 
+const isReluConv = (kind: string, c: Record<string, any>) => (kind === 'Conv2D' || kind === 'SeparableConv2D') && c.activation === 'relu';
+
+/** A 2x2 max pool at stride 2 without padding (the students' pool). */
+const isPool2x2 = (kind: string | undefined, c: Record<string, any> | undefined) =>
+  kind === 'MaxPooling2D' && c !== undefined && [...c.poolSize, ...(c.strides ?? c.poolSize)].every((v: number) => v === 2) && c.padding === 'valid';
+
 /**
  * The training forward pass: a replay of the model's layers (the same
  * weights and arithmetic as model.apply) that runs each convolution with its
@@ -63,9 +69,13 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
   // read once: getConfig serialises the whole layer, and the variables are
   // the same objects for the model's life (training assigns their values)
   const layers = model.layers.map((layer) => ({ kind: layer.getClassName(), c: layer.getConfig() as Record<string, any>, w: layer.weights.map((v) => v.read()) }));
+  // a ReLU convolution followed by a 2x2 pool: its bias, ReLU and pool run as one kernel where the backend has it
+  const poolAfter = layers.map((layer, i) => isReluConv(layer.kind, layer.c) && isPool2x2(layers[i + 1]?.kind, layers[i + 1]?.c));
   return (x, training) => {
     let h = x;
-    for (const { kind, c, w } of layers) {
+    for (let i = 0; i < layers.length; i++) {
+      const { kind, c, w } = layers[i];
+      const pooled = poolAfter[i] && canBiasReluMaxPool(c.filters);
       switch (kind) {
         case 'Flatten':
           h = tf.reshape(h, [h.shape[0], -1]);
@@ -74,19 +84,18 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
           h = activate(c.activation ?? 'linear', tf.add(tf.matMul(h, plain(w[0])), plain(w[1])));
           break;
         case 'Conv2D':
-          h = convolveActivate(c.activation ?? 'linear', h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]), c.strides, c.padding);
+          h = pooled
+            ? biasReluMaxPool(tf.conv2d(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, c.strides, c.padding), plain(w[1]) as tf.Tensor1D)
+            : convolveActivate(c.activation ?? 'linear', h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]), c.strides, c.padding);
           break;
-        case 'SeparableConv2D':
+        case 'SeparableConv2D': {
           // Keras' order: depthwise (no bias), then pointwise 1x1 with the bias
-          h = convolveActivate(
-            c.activation ?? 'linear',
-            tf.depthwiseConv2d(h as tf.Tensor4D, depthwise(w[0]) as tf.Tensor4D, c.strides, c.padding),
-            plain(w[1]) as tf.Tensor4D,
-            plain(w[2]),
-            1,
-            'valid',
-          );
+          const spatial = tf.depthwiseConv2d(h as tf.Tensor4D, depthwise(w[0]) as tf.Tensor4D, c.strides, c.padding);
+          h = pooled
+            ? biasReluMaxPool(tf.conv2d(spatial, plain(w[1]) as tf.Tensor4D, 1, 'valid'), plain(w[2]) as tf.Tensor1D)
+            : convolveActivate(c.activation ?? 'linear', spatial, plain(w[1]) as tf.Tensor4D, plain(w[2]), 1, 'valid');
           break;
+        }
         case 'MaxPooling2D':
           h = tf.maxPool(h as tf.Tensor4D, c.poolSize, c.strides, c.padding);
           break;
@@ -96,6 +105,7 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
         default:
           throw new KdError('INTERNAL', `the training replay has no case for layer ${kind}`);
       }
+      if (pooled) i++; // the pool ran with the convolution
     }
     return h as tf.Tensor2D;
   };

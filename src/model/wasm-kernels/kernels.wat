@@ -105,6 +105,120 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
 
+  ;; max_pool_2x2(relu(z + bias)): a convolution's bias, ReLU and 2x2 pool in
+  ;; one pass over its output z (the convolution itself runs without them).
+  ;; ReLU is pmax(0, v), as Winograd's epilogue. z [B, H, W, C], bias [C],
+  ;; out [B, OH, OW, C]; C a multiple of 4, OH <= H/2, OW <= W/2.
+  (func (export "bias_relu_max_pool_2x2")
+    (param $z i32) (param $bias i32) (param $out i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $k i32) (local $cBytes i32) (local $rowBytes i32) (local $at i32)
+    (local $bv v128)
+    (if (i32.or (i32.eqz (local.get $OH)) (i32.eqz (local.get $OW))) (then (return)))
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $W) (local.get $cBytes)))
+    (local.set $b (i32.const 0))
+    (loop $batch
+      (local.set $oy (i32.const 0))
+      (loop $rows
+        (local.set $ox (i32.const 0))
+        (loop $cols
+          (local.set $at (i32.add (local.get $z)
+            (i32.mul
+              (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (i32.shl (local.get $oy) (i32.const 1))) (local.get $W))
+                       (i32.shl (local.get $ox) (i32.const 1)))
+              (local.get $cBytes))))
+          (local.set $k (i32.const 0))
+          (loop $channels
+            (local.set $bv (v128.load (i32.add (local.get $bias) (local.get $k))))
+            (v128.store (local.get $out)
+              (f32x4.max
+                (f32x4.max
+                  (f32x4.pmax (v128.const f32x4 0 0 0 0) (f32x4.add (v128.load (i32.add (local.get $at) (local.get $k))) (local.get $bv)))
+                  (f32x4.pmax (v128.const f32x4 0 0 0 0) (f32x4.add (v128.load (i32.add (i32.add (local.get $at) (local.get $cBytes)) (local.get $k))) (local.get $bv))))
+                (f32x4.max
+                  (f32x4.pmax (v128.const f32x4 0 0 0 0) (f32x4.add (v128.load (i32.add (i32.add (local.get $at) (local.get $rowBytes)) (local.get $k))) (local.get $bv)))
+                  (f32x4.pmax (v128.const f32x4 0 0 0 0) (f32x4.add (v128.load (i32.add (i32.add (local.get $at) (i32.add (local.get $rowBytes) (local.get $cBytes))) (local.get $k))) (local.get $bv))))))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br_if $channels (i32.lt_u (local.get $k) (local.get $cBytes))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $ox) (local.get $OW))))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
+
+  ;; The gradient of bias_relu_max_pool_2x2 at z and bias: with r = pmax(0,
+  ;; z + bias), each window's dy goes to its first maximum of r in row order
+  ;; (max_pool_grad_2x2's tie rule), where r > 0 (ReLU's gradient), and
+  ;; db[c] sums the result. One pass that writes dz once, where
+  ;; max_pool_grad_2x2 then relu_grad_bias zero-filled and wrote a pooled
+  ;; input gradient, read it back with the activation, and wrote dz.
+  ;; dy [B, OH, OW, C], z and dz [B, H, W, C]; C a multiple of 4; pixels no
+  ;; window covers (H or W odd) are left to the caller.
+  (func (export "bias_relu_max_pool_grad_2x2")
+    (param $dy i32) (param $z i32) (param $bias i32) (param $dz i32) (param $db i32) (param $B i32) (param $H i32) (param $W i32)
+    (param $C i32) (param $OH i32) (param $OW i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $k i32) (local $cBytes i32) (local $rowBytes i32)
+    (local $corner i32) (local $at i32) (local $out i32)
+    (local $bv v128) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $t1 v128) (local $t3 v128) (local $tb v128) (local $gv v128) (local $top v128) (local $bottom v128)
+    (local $g0 v128) (local $g1 v128) (local $g2 v128) (local $g3 v128)
+    (call $zero (local.get $db) (local.get $C))
+    (local.set $cBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $rowBytes (i32.mul (local.get $W) (local.get $cBytes)))
+    (if (i32.or (i32.eqz (local.get $OH)) (i32.eqz (local.get $OW))) (then (return)))
+    (local.set $b (i32.const 0))
+    (loop $batch
+      (local.set $oy (i32.const 0))
+      (loop $rows
+        (local.set $ox (i32.const 0))
+        (loop $cols
+          (local.set $corner
+            (i32.mul
+              (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (i32.shl (local.get $oy) (i32.const 1))) (local.get $W))
+                       (i32.shl (local.get $ox) (i32.const 1)))
+              (local.get $cBytes)))
+          (local.set $k (i32.const 0))
+          (loop $channels
+            (local.set $bv (v128.load (i32.add (local.get $bias) (local.get $k))))
+            (local.set $at (i32.add (local.get $z) (i32.add (local.get $corner) (local.get $k))))
+            (local.set $v0 (f32x4.pmax (v128.const f32x4 0 0 0 0) (f32x4.add (v128.load (local.get $at)) (local.get $bv))))
+            (local.set $v1 (f32x4.pmax (v128.const f32x4 0 0 0 0) (f32x4.add (v128.load (i32.add (local.get $at) (local.get $cBytes))) (local.get $bv))))
+            (local.set $v2 (f32x4.pmax (v128.const f32x4 0 0 0 0) (f32x4.add (v128.load (i32.add (local.get $at) (local.get $rowBytes))) (local.get $bv))))
+            (local.set $v3 (f32x4.pmax (v128.const f32x4 0 0 0 0)
+              (f32x4.add (v128.load (i32.add (local.get $at) (i32.add (local.get $rowBytes) (local.get $cBytes)))) (local.get $bv))))
+            (local.set $t1 (f32x4.gt (local.get $v1) (local.get $v0)))
+            (local.set $t3 (f32x4.gt (local.get $v3) (local.get $v2)))
+            (local.set $tb (f32x4.gt (v128.bitselect (local.get $v3) (local.get $v2) (local.get $t3))
+                                     (v128.bitselect (local.get $v1) (local.get $v0) (local.get $t1))))
+            (local.set $gv (v128.load (local.get $dy)))
+            (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+            (local.set $top (v128.andnot (local.get $gv) (local.get $tb)))
+            (local.set $bottom (v128.and (local.get $gv) (local.get $tb)))
+            ;; routed gradient where r > 0, +0 elsewhere: ReLU's dy * step(r) but for
+            ;; the sign of a zero (r is never NaN after pmax)
+            (local.set $g0 (v128.and (v128.andnot (local.get $top) (local.get $t1)) (f32x4.gt (local.get $v0) (v128.const f32x4 0 0 0 0))))
+            (local.set $g1 (v128.and (v128.and (local.get $top) (local.get $t1)) (f32x4.gt (local.get $v1) (v128.const f32x4 0 0 0 0))))
+            (local.set $g2 (v128.and (v128.andnot (local.get $bottom) (local.get $t3)) (f32x4.gt (local.get $v2) (v128.const f32x4 0 0 0 0))))
+            (local.set $g3 (v128.and (v128.and (local.get $bottom) (local.get $t3)) (f32x4.gt (local.get $v3) (v128.const f32x4 0 0 0 0))))
+            (local.set $out (i32.add (local.get $dz) (i32.add (local.get $corner) (local.get $k))))
+            (v128.store (local.get $out) (local.get $g0))
+            (v128.store (i32.add (local.get $out) (local.get $cBytes)) (local.get $g1))
+            (v128.store (i32.add (local.get $out) (local.get $rowBytes)) (local.get $g2))
+            (v128.store (i32.add (local.get $out) (i32.add (local.get $rowBytes) (local.get $cBytes))) (local.get $g3))
+            (v128.store (i32.add (local.get $db) (local.get $k))
+              (f32x4.add (f32x4.add (f32x4.add (f32x4.add (v128.load (i32.add (local.get $db) (local.get $k))) (local.get $g0)) (local.get $g1)) (local.get $g2)) (local.get $g3)))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br_if $channels (i32.lt_u (local.get $k) (local.get $cBytes))))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br_if $cols (i32.lt_s (local.get $ox) (local.get $OW))))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br_if $rows (i32.lt_s (local.get $oy) (local.get $OH))))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br_if $batch (i32.lt_s (local.get $b) (local.get $B)))))
+
   ;; Filter gradient of a depthwise convolution with channel multiplier 1:
   ;; dw[i, j, c] = sum over b, oy, ox of xp[b, oy*sh+i, ox*sw+j, c] * dy[b, oy, ox, c],
   ;; with xp the input already padded (so no bounds checks); C a multiple of 4.

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adamUpdateConfig } from './adam-update';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batch-mat-mul';
+import { biasReluMaxPoolConfig, biasReluMaxPoolGradConfig } from './bias-relu-pool';
 import { conv2dConfig, fusedConv2dConfig } from './conv2d';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
@@ -36,6 +37,8 @@ const WASM_KERNELS = [
   distillLossConfig,
   reluGradKernelConfig,
   reluGradBiasKernelConfig,
+  biasReluMaxPoolConfig,
+  biasReluMaxPoolGradConfig,
 ];
 
 /**
