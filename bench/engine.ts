@@ -18,12 +18,14 @@
  * then N workers, PyTorch on 1, then N processes, and back in reverse (the
  * others sleep), --cycles times. 1 and N, ours and theirs, are measured in
  * interleaved slices of the same minutes with warm models, so the machine's
- * drifting load hits all alike. Aggregate samples/s per side, count and
+ * drifting load hits all alike. Everyone sleeps through the first --pause-ms
+ * of every phase, so each phase starts alike for every trainer of every
+ * count (see PhaseSchedule). Aggregate samples/s per side, count and
  * cycle; reports the median per count and the scaling to 1.
  *
  *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
  *     [--seconds 4] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backends wasm,node] [--workers 1,2]
- *     [--cycles 15] [--phase-seconds 1]
+ *     [--cycles 15] [--phase-seconds 1] [--pause-ms 100]
  *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-ratio] [--skip-workers]
  */
 import { spawn } from 'node:child_process';
@@ -58,6 +60,8 @@ const skipWorkers = process.argv.includes('--skip-workers');
 const skipRatio = process.argv.includes('--skip-ratio');
 const cycles = Number(flag('cycles', '15'));
 const phaseSeconds = Number(flag('phase-seconds', '1'));
+const pauseMs = Number(flag('pause-ms', '100'));
+if (!(pauseMs >= 0 && pauseMs < phaseSeconds * 1000)) throw new Error(`--pause-ms ${pauseMs}: expected a number of ms from 0 to under one phase (--phase-seconds ${phaseSeconds})`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const round1 = (v: number) => Math.round(v);
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
@@ -233,7 +237,7 @@ function perCycle(cycle: Phase[], cycleCount: number, trainers: Trainer[], start
         phases++;
         for (const t of trainers) if (t.side === side) samples += (t.phaseSteps?.[c * cycle.length + i] ?? 0) * batchSize;
       });
-      ((out[side][count] ??= [])).push(samples / (phases * phaseSeconds));
+      ((out[side][count] ??= [])).push(samples / (phases * (phaseSeconds - pauseMs / 1000)));
     }
   }
   return out;
@@ -275,6 +279,7 @@ async function workersPart(backend: EngineTask['backend']): Promise<Record<strin
         const schedule = (side: Side, index: number): PhaseSchedule => ({
           startAtMs,
           phaseMs: phaseSeconds * 1000,
+          pauseMs,
           active: phases.map((phase) => phase.side === side && index < phase.count),
         });
         const ours = Array.from({ length: most }, (_, index) =>
@@ -326,6 +331,7 @@ async function main() {
     rounds,
     cycles,
     phaseSeconds,
+    pauseMs,
     youngGenerationMb,
   };
   // Each backend against the same-run reference; a backend that does not load

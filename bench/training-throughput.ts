@@ -63,10 +63,16 @@ export interface ThroughputOptions {
  * Alternating phases on a shared wall clock (ms since the epoch), for
  * measuring 1 against N trainers in interleaved slices of the same run:
  * a trainer steps only in its active phases and sleeps in the others.
+ * Every phase begins with `pauseMs` in which every trainer sleeps, so every
+ * phase starts alike for every trainer (woken from sleep, no step of the
+ * previous phase still running): a core woken from idle runs slower for tens
+ * of ms on this VM, and a phase that some trainers enter awake and others
+ * from sleep would charge that to one count only.
  */
 export interface PhaseSchedule {
   startAtMs: number;
   phaseMs: number;
+  pauseMs: number;
   active: boolean[];
 }
 
@@ -79,15 +85,18 @@ const sleepUntil = (ms: number) => {
 
 /** Before each step: true to take it, false to stop (steps are counted by the phase they start in). */
 function phasedPace(schedule: PhaseSchedule, phaseSteps: number[]): () => boolean {
+  const { startAtMs, phaseMs, pauseMs, active } = schedule;
   return () => {
     for (;;) {
-      const phase = Math.floor((epochMs() - schedule.startAtMs) / schedule.phaseMs);
-      if (phase >= schedule.active.length) return false;
-      if (phase >= 0 && schedule.active[phase]) {
+      const sinceStart = epochMs() - startAtMs;
+      const phase = Math.floor(sinceStart / phaseMs);
+      if (phase >= active.length) return false;
+      const intoPhase = sinceStart - phase * phaseMs;
+      if (phase >= 0 && active[phase] && intoPhase >= pauseMs) {
         phaseSteps[phase]++;
         return true;
       }
-      sleepUntil(schedule.startAtMs + Math.max(0, phase + 1) * schedule.phaseMs);
+      sleepUntil(startAtMs + phase * phaseMs + (intoPhase < pauseMs ? pauseMs : phaseMs + pauseMs));
     }
   };
 }

@@ -14,7 +14,7 @@ one JSON answer per stdout line.
             (trains for `seconds` of wall time and at least `steps` steps)
   answer:   {"samplesPerSec": 1234.5, "seconds": 2.07, "torch": "2.x"}
 
-  With "schedule": {"startAtMs": ms since the epoch, "phaseMs": 1000, "active": [true, false, ...]}
+  With "schedule": {"startAtMs": ms since the epoch, "phaseMs": 1000, "pauseMs": 100, "active": [true, false, ...]}
   it steps only in active phases (sleeping in the others) and also answers
   "phaseSteps" (steps started in each phase) and "readyAtMs" (when warm-up ended),
   as bench/training-throughput.ts does for kdsearch.
@@ -126,18 +126,22 @@ def measure(req):
 
 
 def phased_pace(schedule, phase_steps):
-    """Before each step: True to take it (counted in the phase it starts in), False to stop."""
-    start, length, active = schedule["startAtMs"], schedule["phaseMs"], schedule["active"]
+    """Before each step: True to take it (counted in the phase it starts in), False to stop.
+    Everyone sleeps for the first pauseMs of every phase (see PhaseSchedule in training-throughput.ts)."""
+    start, length, pause, active = schedule["startAtMs"], schedule["phaseMs"], schedule["pauseMs"], schedule["active"]
 
     def more(_):
         while True:
-            phase = int((time.time() * 1000 - start) // length)
+            since_start = time.time() * 1000 - start
+            phase = int(since_start // length)
             if phase >= len(active):
                 return False
-            if phase >= 0 and active[phase]:
+            into_phase = since_start - phase * length
+            if phase >= 0 and active[phase] and into_phase >= pause:
                 phase_steps[phase] += 1
                 return True
-            time.sleep(max(0.0, (start + max(0, phase + 1) * length - time.time() * 1000) / 1000))
+            wake = start + phase * length + (pause if into_phase < pause else length + pause)
+            time.sleep(max(0.0, (wake - time.time() * 1000) / 1000))
 
     return more
 
