@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { distillCommand, formatDistillReport } from './commands/distill';
 import { choiceArg, intArg, numberArg, readStudentSpec } from './commands/options';
@@ -30,11 +31,19 @@ interface GlobalFlags {
   json?: boolean;
 }
 
+const DATA_DIR_HELP = 'where teachers, caches and results (kdsearch.db) are kept';
+const DB_HELP = 'the SQLite database (default: <data-dir>/kdsearch.db)';
+
+/** The database follows --data-dir unless --db names one. */
+function dbPath(flags: { db?: string; dataDir: string }): string {
+  return flags.db ?? join(flags.dataDir, 'kdsearch.db');
+}
+
 function addCommon(cmd: Command, opts: { teacher: boolean }): Command {
   cmd
     .option('--dataset <spec>', DATASET_HELP, 'mnist')
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto'))
-    .option('--data-dir <dir>', 'where teachers, caches and results are kept', 'data')
+    .option('--data-dir <dir>', DATA_DIR_HELP, 'data')
     .option('--json', 'print one JSON object on stdout');
   if (opts.teacher) cmd.option('--teacher <model.json>', 'a TF.js layers model to distill from (default: the built-in CNN)');
   return cmd;
@@ -104,7 +113,7 @@ export function buildProgram(): Command {
       .option('--workers <n>', 'worker threads (default: the number of cores)', intArg(1, 256))
       .option('--time-limit <seconds>', 'per-trial wall-time limit; a trial over it is FAILED', intArg(1))
       .option('--memory-limit <mb>', 'per-worker JS heap limit in MB; a trial over it is FAILED', intArg(64))
-      .option('--db <path>', 'the SQLite database', 'data/kdsearch.db');
+      .option('--db <path>', DB_HELP);
 
   type SearchFlags = GlobalFlags & {
     space?: string;
@@ -115,13 +124,13 @@ export function buildProgram(): Command {
     workers?: number;
     timeLimit?: number;
     memoryLimit?: number;
-    db: string;
+    db?: string;
     allowSpaceChange?: boolean;
   };
   const runSearch = async (flags: SearchFlags, name?: string) => {
     const report = await searchCommand(
       {
-        db: flags.db,
+        db: dbPath(flags),
         dataDir: flags.dataDir,
         backend: flags.backend,
         spaceFile: flags.space,
@@ -163,10 +172,11 @@ export function buildProgram(): Command {
     .command('front')
     .description("print an experiment's current front from the database")
     .argument('<name>', 'experiment name')
-    .option('--db <path>', 'the SQLite database', 'data/kdsearch.db')
+    .option('--data-dir <dir>', DATA_DIR_HELP, 'data')
+    .option('--db <path>', DB_HELP)
     .option('--json', 'print one JSON object on stdout')
-    .action((name: string, flags: { db: string; json?: boolean }) => {
-      const report = frontCommand({ db: flags.db, name });
+    .action((name: string, flags: { db?: string; dataDir: string; json?: boolean }) => {
+      const report = frontCommand({ db: dbPath(flags), name });
       print(report, flags.json, () => formatFrontReport(report));
     });
 
@@ -179,9 +189,10 @@ export function buildProgram(): Command {
     program
       .command('serve')
       .description('serve the report of every experiment in the database (read-only)')
-      .option('--db <path>', 'the SQLite database', 'data/kdsearch.db'),
-  ).action(async (flags: { db: string; port: number; host: string }) => {
-    const server = await startServer(flags, log);
+      .option('--data-dir <dir>', DATA_DIR_HELP, 'data')
+      .option('--db <path>', DB_HELP),
+  ).action(async (flags: { db?: string; dataDir: string; port: number; host: string }) => {
+    const server = await startServer({ ...flags, db: dbPath(flags) }, log);
     process.stdout.write(`${server.url}\n`);
     await untilSignal();
     await server.close();
@@ -201,8 +212,9 @@ export function buildProgram(): Command {
     ),
     { teacher: false },
   ).action(async (flags: SearchFlags & { port: number; host: string }) => {
-    Store.open(flags.db).close(); // create and migrate, so the report can open it read-only
-    const server = await startServer(flags, log);
+    const db = dbPath(flags);
+    Store.open(db).close(); // create and migrate, so the report can open it read-only
+    const server = await startServer({ ...flags, db }, log);
     process.stderr.write(`\nOpen ${server.url} to watch the front while the search runs.\n\n`);
     try {
       await runSearch(flags);
@@ -221,10 +233,10 @@ export function buildProgram(): Command {
       .description("train the from-scratch twin (alpha = 0) of each front member and show what distillation bought")
       .argument('<name>', 'experiment name')
       .option('--workers <n>', 'worker threads (default: the number of cores)', intArg(1, 256))
-      .option('--db <path>', 'the SQLite database', 'data/kdsearch.db'),
+      .option('--db <path>', DB_HELP),
     { teacher: false },
-  ).action(async (name: string, flags: GlobalFlags & { db: string; workers?: number }) => {
-    const rows = await baselineCommand({ db: flags.db, name, dataDir: flags.dataDir, backend: flags.backend, workers: flags.workers }, log);
+  ).action(async (name: string, flags: GlobalFlags & { db?: string; workers?: number }) => {
+    const rows = await baselineCommand({ db: dbPath(flags), name, dataDir: flags.dataDir, backend: flags.backend, workers: flags.workers }, log);
     print({ experiment: name, baselines: rows }, flags.json, () => formatBaselines(rows));
   });
 

@@ -154,7 +154,8 @@ test('Ctrl-C stops cleanly: running trials back to WAITING, exit non-zero with t
   run.child.kill('SIGINT');
   const code = await run.exited;
   assert.equal(code, 130);
-  assert.match(run.stderr(), /kdsearch resume interrupted --db/);
+  // The printed command must carry this run's data dir and database, or resuming it would use data/.
+  assert.ok(run.stderr().includes(`kdsearch resume interrupted --data-dir ${join(dir, 'data')} --db ${db}`), run.stderr());
   const states = trials(db, 'interrupted').map((t) => t.state);
   assert.ok(!states.includes('RUNNING'), states.join());
   const store = Store.open(db, { readonly: true });

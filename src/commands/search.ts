@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { KdError } from '../errors';
 import type { Log } from '../distill/teacher';
 import type { BackendChoice } from '../model/backend';
@@ -194,7 +195,7 @@ export async function searchCommand(opts: SearchOptions, log: Log): Promise<Fron
     }
     if (result.stopped) {
       store.setExperimentStatus(exp.id, 'stopped');
-      throw new KdError('INTERRUPTED', `search stopped; nothing is lost. Resume with: kdsearch resume ${exp.name}${opts.db !== 'data/kdsearch.db' ? ` --db ${opts.db}` : ''}`);
+      throw new KdError('INTERRUPTED', `search stopped; nothing is lost. Resume with: ${resumeCommand(exp.name, opts)}`);
     }
     store.setExperimentStatus(exp.id, 'finished');
     const final = store.getExperiment(exp.name);
@@ -216,4 +217,11 @@ export function frontCommand(opts: { db: string; name: string }): FrontReport {
   } finally {
     store.close();
   }
+}
+
+/** The command that resumes an experiment with the same data and database, naming only what differs from the defaults. */
+export function resumeCommand(name: string, opts: { db: string; dataDir: string }): string {
+  const dataDir = opts.dataDir !== 'data' ? ` --data-dir ${opts.dataDir}` : '';
+  const db = opts.db !== join(opts.dataDir, 'kdsearch.db') ? ` --db ${opts.db}` : '';
+  return `kdsearch resume ${name}${dataDir}${db}`;
 }
