@@ -85,6 +85,21 @@ for (const depthwise of [false, true]) {
   });
 }
 
+test('wasm depthwise 3x3 filter gradient (the students\' separable blocks: SIMD, taps in registers) matches the cpu backend', async () => {
+  const cases: Case[] = [
+    { batch: 3, size: [14, 14], inC: 16, outC: 1, kernel: [3, 3], stride: 1, pad: 'same' },
+    { batch: 2, size: [7, 9], inC: 8, outC: 1, kernel: [3, 3], stride: 1, pad: 'valid' },
+    { batch: 2, size: [9, 8], inC: 4, outC: 1, kernel: [3, 3], stride: 2, pad: 'same' },
+    { batch: 1, size: [3, 3], inC: 12, outC: 1, kernel: [3, 3], stride: 1, pad: 'valid' },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const cpu = await convGrads('cpu', c, true, 500 + i);
+    const wasm = await convGrads('wasm', c, true, 500 + i);
+    const err = Math.max(maxAbsDiff(wasm.dx, cpu.dx), maxAbsDiff(wasm.dw, cpu.dw));
+    assert.ok(err < TOLERANCE, `${describeCase(c)}: max abs error ${err}`);
+  }
+});
+
 test('the registered kernels are the project\'s, and leak no tensors', async () => {
   await tf.setBackend('wasm');
   for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']) {

@@ -35,7 +35,10 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
     const { bottom, right } = info.padInfo;
     const padded = top || bottom || left || right;
     const xp = padded ? padSpatial(wasm, x, { top, bottom, left, right }) : x;
-    simdKernels(wasm).depthwise_filter_grad(address(wasm, xp), address(wasm, dy), address(wasm, outInfo), batchSize, inHeight + top + bottom, inWidth + left + right, C, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth);
+    const kernels = simdKernels(wasm);
+    const [xAt, dyAt, dwAt, Hp, Wp] = [address(wasm, xp), address(wasm, dy), address(wasm, outInfo), inHeight + top + bottom, inWidth + left + right];
+    if (filterHeight === 3 && filterWidth === 3) kernels.depthwise_filter_grad_3x3(xAt, dyAt, dwAt, batchSize, Hp, Wp, C, outHeight, outWidth, strideHeight, strideWidth);
+    else kernels.depthwise_filter_grad(xAt, dyAt, dwAt, batchSize, Hp, Wp, C, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth);
     if (xp !== x) wasm.disposeData(xp.dataId);
     return outInfo;
   }
