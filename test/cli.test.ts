@@ -110,3 +110,12 @@ test('bad flags are refused with what was expected', () => {
   const n = kdsearch(['distill', '--student', '{"kind":"mlp"}', '--backend', 'node', '--data-dir', dataDir]);
   if (n.code !== 0) assert.match(n.stderr, /BACKEND_UNAVAILABLE.*tfjs-node/s);
 });
+
+test('the database follows --data-dir unless --db names one', () => {
+  const dir = join(tempDir(), 'elsewhere');
+  const r = kdsearch(['front', 'nope', '--data-dir', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`EXPERIMENT_NOT_FOUND.*${join(dir, 'kdsearch.db').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  const named = kdsearch(['front', 'nope', '--data-dir', dir, '--db', join(dir, 'other.db')]);
+  assert.match(named.stderr, /other\.db/);
+});
