@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_DATA_DIR, defaultDbPath } from './commands/data-paths';
 import { distillCommand, formatDistillReport } from './commands/distill';
 import { choiceArg, intArg, numberArg, readStudentSpec } from './commands/options';
 import { teacherCommand } from './commands/teacher';
@@ -36,14 +36,14 @@ const DB_HELP = 'the SQLite database (default: <data-dir>/kdsearch.db)';
 
 /** The database follows --data-dir unless --db names one. */
 function dbPath(flags: { db?: string; dataDir: string }): string {
-  return flags.db ?? join(flags.dataDir, 'kdsearch.db');
+  return flags.db ?? defaultDbPath(flags.dataDir);
 }
 
 function addCommon(cmd: Command, opts: { teacher: boolean }): Command {
   cmd
     .option('--dataset <spec>', DATASET_HELP, 'mnist')
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto'))
-    .option('--data-dir <dir>', DATA_DIR_HELP, 'data')
+    .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
     .option('--json', 'print one JSON object on stdout');
   if (opts.teacher) cmd.option('--teacher <model.json>', 'a TF.js layers model to distill from (default: the built-in CNN)');
   return cmd;
@@ -172,7 +172,7 @@ export function buildProgram(): Command {
     .command('front')
     .description("print an experiment's current front from the database")
     .argument('<name>', 'experiment name')
-    .option('--data-dir <dir>', DATA_DIR_HELP, 'data')
+    .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
     .option('--db <path>', DB_HELP)
     .option('--json', 'print one JSON object on stdout')
     .action((name: string, flags: { db?: string; dataDir: string; json?: boolean }) => {
@@ -189,7 +189,7 @@ export function buildProgram(): Command {
     program
       .command('serve')
       .description('serve the report of every experiment in the database (read-only)')
-      .option('--data-dir <dir>', DATA_DIR_HELP, 'data')
+      .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
       .option('--db <path>', DB_HELP),
   ).action(async (flags: { db?: string; dataDir: string; port: number; host: string }) => {
     const server = await startServer({ ...flags, db: dbPath(flags) }, log);

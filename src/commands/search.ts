@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { KdError } from '../errors';
 import type { Log } from '../distill/teacher';
 import type { BackendChoice } from '../model/backend';
@@ -16,6 +15,7 @@ import { sha256 } from '../util/hash';
 import { Store } from '../store/store';
 import type { Experiment } from '../store/store';
 import { prepareRun } from './context';
+import { DEFAULT_DATA_DIR, defaultDbPath } from './data-paths';
 import { measureLatency } from '../model/latency';
 import { BYTES_PER_WEIGHT } from '../model/measure';
 import { buildFrontReport } from './front-report';
@@ -220,8 +220,8 @@ export function frontCommand(opts: { db: string; name: string }): FrontReport {
 }
 
 /** The command that resumes an experiment with the same data and database, naming only what differs from the defaults. */
-export function resumeCommand(name: string, opts: { db: string; dataDir: string }): string {
-  const dataDir = opts.dataDir !== 'data' ? ` --data-dir ${opts.dataDir}` : '';
-  const db = opts.db !== join(opts.dataDir, 'kdsearch.db') ? ` --db ${opts.db}` : '';
+function resumeCommand(name: string, opts: { db: string; dataDir: string }): string {
+  const dataDir = opts.dataDir !== DEFAULT_DATA_DIR ? ` --data-dir ${opts.dataDir}` : '';
+  const db = opts.db !== defaultDbPath(opts.dataDir) ? ` --db ${opts.db}` : '';
   return `kdsearch resume ${name}${dataDir}${db}`;
 }
