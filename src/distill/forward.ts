@@ -55,7 +55,8 @@ const isPool2x2 = (kind: string | undefined, c: Record<string, any> | undefined)
  * gradient is recorded; and, for quantization-aware training, reads every
  * weight through a fake quantizer. A model with a layer the replay does not
  * cover trains through model.apply, or, under quantization-aware training,
- * is refused.
+ * is refused. Which kernels it fuses is decided once, for the backend
+ * current when it is made (a trial's backend does not change).
  */
 export function studentForward(model: tf.LayersModel, storage?: StorageSettings): Forward {
   const quantized = storage !== undefined && storage.qat && storage.precision !== 'float32';
@@ -69,13 +70,13 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
   // read once: getConfig serialises the whole layer, and the variables are
   // the same objects for the model's life (training assigns their values)
   const layers = model.layers.map((layer) => ({ kind: layer.getClassName(), c: layer.getConfig() as Record<string, any>, w: layer.weights.map((v) => v.read()) }));
-  // a ReLU convolution followed by a 2x2 pool: its bias, ReLU and pool run as one kernel where the backend has it
-  const poolAfter = layers.map((layer, i) => isReluConv(layer.kind, layer.c) && isPool2x2(layers[i + 1]?.kind, layers[i + 1]?.c));
+  // a ReLU convolution followed by a 2x2 pool: its bias, ReLU and pool run as one kernel where the backend (this one) has it
+  const poolAfter = layers.map((layer, i) => isReluConv(layer.kind, layer.c) && isPool2x2(layers[i + 1]?.kind, layers[i + 1]?.c) && canBiasReluMaxPool(layer.c.filters));
   return (x, training) => {
     let h = x;
     for (let i = 0; i < layers.length; i++) {
       const { kind, c, w } = layers[i];
-      const pooled = poolAfter[i] && canBiasReluMaxPool(c.filters);
+      const pooled = poolAfter[i];
       switch (kind) {
         case 'Flatten':
           h = tf.reshape(h, [h.shape[0], -1]);

@@ -75,8 +75,8 @@ const biasReluMaxPoolGradient: GradConfig = {
 if (!tf.getGradient(biasReluMaxPoolGradient.kernelName)) tf.registerGradient(biasReluMaxPoolGradient);
 
 /**
- * Whether maxPool2x2(relu(z + bias)) can run as one KdBiasReluMaxPool kernel:
- * on wasm, with channels a multiple of 4.
+ * Whether maxPool2x2(relu(z + bias)) can run as one KdBiasReluMaxPool kernel
+ * on the current backend: on wasm, with channels a multiple of 4.
  */
 export function canBiasReluMaxPool(channels: number): boolean {
   return tf.getBackend() === 'wasm' && channels % 4 === 0;

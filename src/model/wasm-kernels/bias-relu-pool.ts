@@ -10,7 +10,7 @@ export const BIAS_RELU_MAX_POOL = 'KdBiasReluMaxPool';
 export const BIAS_RELU_MAX_POOL_GRAD = 'KdBiasReluMaxPoolGrad';
 
 /** The shapes these kernels take: z [B, H, W, C], C a multiple of 4, bias [C], 2x2 windows at stride 2, unpadded. */
-export function poolGeometry(z: { shape: number[] }, bias: { shape: number[] }) {
+function poolGeometry(z: { shape: number[] }, bias: { shape: number[] }) {
   const [B, H, W, C] = z.shape;
   if (z.shape.length !== 4 || C % 4 !== 0 || bias.shape.length !== 1 || bias.shape[0] !== C) {
     throw new KdError('INTERNAL', `${BIAS_RELU_MAX_POOL}: expected z [B, H, W, C] with C a multiple of 4 and bias [C], got [${z.shape}] and [${bias.shape}]`);
