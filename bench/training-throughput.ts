@@ -65,9 +65,10 @@ export interface ThroughputOptions {
  * a trainer steps only in its active phases and sleeps in the others.
  * Every phase begins with `pauseMs` in which every trainer sleeps, so every
  * phase starts alike for every trainer (woken from sleep, no step of the
- * previous phase still running): a core woken from idle runs slower for tens
- * of ms on this VM, and a phase that some trainers enter awake and others
- * from sleep would charge that to one count only.
+ * previous phase still running): a kdsearch worker woken after seconds of
+ * sleep steps slower for its first tens of ms on this VM (PyTorch's
+ * processes show no such loss), and a phase that some trainers enter awake
+ * and others from sleep would charge that to one count only.
  */
 export interface PhaseSchedule {
   startAtMs: number;
