@@ -3,6 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { createAdam } from '../src/distill/adam';
 import { initBackend } from '../src/model/backend';
+import { isPointwiseGemmConv } from '../src/model/wasm-kernels/conv2d';
 import { reluBiasBackprop } from '../src/model/wasm-kernels/relu-grad';
 import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
 import { createRng } from '../src/util/rng';
@@ -135,6 +136,25 @@ test('Winograd 3x3 convolutions: output, input and filter gradients match the cp
     const info = tf.backend_util.computeConv2DInfo(x as [number, number, number, number], w as [number, number, number, number], stride, 1, pad);
     assert.equal(isWinogradConv(info), false, `${JSON.stringify({ x, w, stride, pad })} goes to the other kernels`);
   }
+});
+
+test('1x1 convolutions by the GEMM (separable blocks\' pointwise layers): output, input and filter gradients match the cpu backend', async () => {
+  const cases: ConvCase[] = [
+    { x: [8, 14, 14, 16], w: [1, 1, 16, 32], stride: 1, pad: 'valid', note: "separable CNN's first pointwise layer (the input gradient too)" },
+    { x: [4, 7, 7, 32], w: [1, 1, 32, 64], stride: 1, pad: 'same', note: "'same' is unpadded at 1x1; 8-column blocks" },
+    { x: [4, 3, 5, 6], w: [1, 1, 6, 12], stride: 1, pad: 'valid', note: 'C = 6: GEMM forward, XNNPACK input gradient (N = 6 there)' },
+    { x: [3, 5, 5, 8], w: [1, 1, 8, 12], stride: 1, pad: 'valid', note: 'B*H*W = 75: XNNPACK both ways' },
+  ];
+  const attrs = (c: ConvCase) => ({ strides: c.stride, pad: c.pad, dilations: 1 });
+  assert.deepEqual(
+    cases.map((c) => [isPointwiseGemmConv(c.x, c.w, attrs(c)), isPointwiseGemmConv([...c.x.slice(0, 3), c.w[3]], [1, 1, c.w[3], c.w[2]], attrs(c))]),
+    [[true, true], [true, true], [true, false], [false, false]],
+    'forward and input-gradient paths',
+  );
+  for (const [x, w, stride, pad] of [[[2, 4, 4, 4], [1, 1, 4, 4], 2, 'valid'], [[2, 4, 4, 4], [3, 3, 4, 4], 1, 'valid']] as const) {
+    assert.equal(isPointwiseGemmConv(x, w, { strides: stride, pad }), false, `${JSON.stringify({ x, w, stride })} goes to the other kernels`);
+  }
+  await convGradientsMatch(cases, (x, w, c) => tf.conv2d(x, w, c.stride, c.pad), { withOutput: true });
 });
 
 test('depthwise filter gradient matches the cpu backend on the SIMD path and the JS path', async () => {
