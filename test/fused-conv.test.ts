@@ -5,7 +5,7 @@ import { errorCodeOf } from '../src/errors';
 import { studentForward } from '../src/distill/forward';
 import { initBackend } from '../src/model/backend';
 import { buildModel } from '../src/model/build';
-import { biasReluMaxPool, conv2dBiasRelu } from '../src/model/fused-conv';
+import { biasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool } from '../src/model/fused-conv';
 import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
 import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
@@ -119,6 +119,47 @@ test('bias + ReLU + 2x2 max pool as one kernel (wasm): output, dz and db match t
   }
 });
 
+test("a first layer's convolution, bias, ReLU and 2x2 pool as one direct kernel (wasm): output and the input, filter and bias gradients are the cpu backend's separate ops' bits, ties included", async () => {
+  // coarse values (multiples of 1/4) make every sum exact in any order, and windows tie
+  const cases: { x: [number, number, number, number]; w: [number, number, number, number]; pad: 'same' | 'valid'; note: string }[] = [
+    { x: [4, 8, 8, 1], w: [3, 3, 1, 16], pad: 'same', note: 'grey images, two pairs of channel groups' },
+    { x: [3, 9, 7, 3], w: [5, 5, 3, 4], pad: 'same', note: 'RGB, 5x5, odd sizes (an uncovered row and column), one lone channel group' },
+    { x: [2, 10, 9, 2], w: [3, 3, 2, 12], pad: 'valid', note: "'valid', a pair of groups and a lone one" },
+    { x: [2, 6, 6, 1], w: [2, 2, 1, 8], pad: 'same', note: "an even filter: 'same' pads only the bottom and right" },
+  ];
+  for (const [i, c] of cases.entries()) {
+    await tf.setBackend('wasm');
+    assert.ok(canConvReluPool(c.w, { strides: 1 }), `${c.note}: takes the direct kernel`);
+    const run = async (direct: boolean) => {
+      const x = coarse(c.x, 60 + i) as tf.Tensor4D;
+      const w = coarse(c.w, 70 + i) as tf.Tensor4D;
+      const b = coarse([c.w[3]], 80 + i) as tf.Tensor1D;
+      const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        direct
+          ? convReluPool(xx as tf.Tensor4D, ww as tf.Tensor4D, bb as tf.Tensor1D, c.pad)
+          : tf.maxPool(tf.relu(tf.add(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 1, c.pad), bb)) as tf.Tensor4D, 2, 2, 'valid');
+      const y = f(x, w, b);
+      const r = coarse(y.shape, 90 + i);
+      const grads = tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, bb), r)))([x, w, b]);
+      const out = await Promise.all([y, ...grads].map(async (t) => Array.from(await t.data(), (v) => v + 0)));
+      tf.dispose([x, w, b, y, r, ...grads]);
+      return out;
+    };
+    await tf.setBackend('cpu');
+    const reference = await run(false);
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const got = await run(true);
+    assert.equal(tf.memory().numTensors, before, `${c.note}: tensors leaked`);
+    ['pooled output', 'dx', 'dw', 'db'].forEach((what, k) => assert.deepEqual(got[k], reference[k], `${c.note}: ${what}`));
+    assert.ok(reference[0].some((v) => v === 0) && reference[2].some((v) => v !== 0), `${c.note}: the case clips some windows and routes some gradient`);
+  }
+  await tf.setBackend('wasm');
+  for (const [w, geometry] of [[[3, 3, 8, 16], { strides: 1 }], [[3, 3, 1, 6], { strides: 1 }], [[3, 3, 1, 16], { strides: 2 }], [[3, 3, 1, 16], { strides: 1, dilationRate: 2 }]] as const) {
+    assert.equal(canConvReluPool(w, geometry), false, `${JSON.stringify({ w, geometry })} goes to the separate kernels`);
+  }
+});
+
 const FAMILIES: Record<string, unknown> = {
   'small CNN': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, pool: true }, { filters: 16, kernel: 3, pool: true }], dense: [16] },
   'separable CNN': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, padding: 'valid', pool: false }] },
@@ -137,16 +178,17 @@ function userTopology(): tf.LayersModel {
 }
 
 /**
- * Each model, and how many FusedConv2D and KdBiasReluMaxPool kernels its
- * training forward runs on wasm and on cpu: every replayed conv fuses its
- * bias and ReLU, and on wasm its 2x2 pool too when channels are a multiple of 4.
+ * Each model, and how many FusedConv2D, KdBiasReluMaxPool and KdConvReluPool
+ * kernels its training forward runs on wasm and on cpu: every replayed conv
+ * fuses its bias and ReLU; on wasm its 2x2 pool too when channels are a
+ * multiple of 4, and a first layer over 1-channel images is one direct kernel.
  */
-type Fusions = Record<'wasm' | 'cpu', [number, number]>;
+type Fusions = Record<'wasm' | 'cpu', [number, number, number]>;
 const FUSIONS: Fusions[] = [
-  { wasm: [0, 2], cpu: [2, 0] },
-  { wasm: [1, 2], cpu: [3, 0] },
-  { wasm: [0, 0], cpu: [0, 0] },
-  { wasm: [1, 2], cpu: [3, 0] }, // 12 -> 10 -> pool 5 -> pool 2 (odd), 6 channels pool apart, 2 -> pool 1
+  { wasm: [0, 1, 1], cpu: [2, 0, 0] },
+  { wasm: [1, 1, 1], cpu: [3, 0, 0] },
+  { wasm: [0, 0, 0], cpu: [0, 0, 0] },
+  { wasm: [1, 1, 1], cpu: [3, 0, 0] }, // 12 -> 10 -> pool 5 -> pool 2 (odd), 6 channels pool apart, 2 -> pool 1
 ];
 const MODELS: [string, () => tf.LayersModel, Fusions][] = [
   ...Object.entries(FAMILIES).map(([name, raw], i): [string, () => tf.LayersModel, Fusions] => [
@@ -154,7 +196,7 @@ const MODELS: [string, () => tf.LayersModel, Fusions][] = [
     () => buildModel(parseStudentSpec(raw, name) as ConcreteSpec, { inputShape: [12, 12, 1], numClasses: 10, seed: 3 }),
     FUSIONS[i],
   ]),
-  ["a user's topology (no bias, batch norm): model.apply", userTopology, { wasm: [0, 0], cpu: [0, 0] }],
+  ["a user's topology (no bias, batch norm): model.apply", userTopology, { wasm: [0, 0, 0], cpu: [0, 0, 0] }],
 ];
 
 for (const backend of ['wasm', 'cpu']) {
@@ -187,7 +229,11 @@ for (const backend of ['wasm', 'cpu']) {
         });
       });
       const count = (kernel: string) => profile.kernels.filter((k) => k.name === kernel).length;
-      assert.deepEqual([count('FusedConv2D'), count('KdBiasReluMaxPool')], fusions[backend as 'wasm' | 'cpu'], `${name}: fused convolutions, fused pools`);
+      assert.deepEqual(
+        [count('FusedConv2D'), count('KdBiasReluMaxPool'), count('KdConvReluPool')],
+        fusions[backend as 'wasm' | 'cpu'],
+        `${name}: fused convolutions, fused pools, direct first layers`,
+      );
       tf.dispose([x]);
       model.dispose();
     }

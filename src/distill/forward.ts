@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../errors';
-import { biasReluMaxPool, canBiasReluMaxPool, conv2dBiasRelu } from '../model/fused-conv';
+import { biasReluMaxPool, canBiasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool } from '../model/fused-conv';
 import type { StorageSettings } from '../space/student';
 import { fakeQuantizer } from './fake-quant';
 
@@ -70,8 +70,12 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
   // read once: getConfig serialises the whole layer, and the variables are
   // the same objects for the model's life (training assigns their values)
   const layers = model.layers.map((layer) => ({ kind: layer.getClassName(), c: layer.getConfig() as Record<string, any>, w: layer.weights.map((v) => v.read()) }));
-  // a ReLU convolution followed by a 2x2 pool: its bias, ReLU and pool run as one kernel where the backend (this one) has it
+  // a ReLU convolution followed by a 2x2 pool: on a backend (this one) that
+  // has the kernels, the whole block runs as one direct kernel over few input
+  // channels (a first layer over images), or else the bias, ReLU and pool
+  // run as one kernel after the convolution
   const poolAfter = layers.map((layer, i) => isReluConv(layer.kind, layer.c) && isPool2x2(layers[i + 1]?.kind, layers[i + 1]?.c) && canBiasReluMaxPool(layer.c.filters));
+  const direct = layers.map((layer, i) => poolAfter[i] && layer.kind === 'Conv2D' && canConvReluPool(layer.w[0].shape, layer.c as { strides: number | [number, number]; dilationRate?: number | [number, number] }));
   return (x, training) => {
     let h = x;
     for (let i = 0; i < layers.length; i++) {
@@ -85,7 +89,9 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
           h = activate(c.activation ?? 'linear', tf.add(tf.matMul(h, plain(w[0])), plain(w[1])));
           break;
         case 'Conv2D':
-          h = pooled
+          h = direct[i]
+            ? convReluPool(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]) as tf.Tensor1D, c.padding)
+            : pooled
             ? biasReluMaxPool(tf.conv2d(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, c.strides, c.padding), plain(w[1]) as tf.Tensor1D)
             : convolveActivate(c.activation ?? 'linear', h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]), c.strides, c.padding);
           break;

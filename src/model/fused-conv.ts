@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { GradConfig } from '@tensorflow/tfjs';
 import { KdError } from '../errors';
 import { BIAS_RELU_MAX_POOL, BIAS_RELU_MAX_POOL_GRAD } from './wasm-kernels/bias-relu-pool';
+import { CONV_RELU_POOL, CONV_RELU_POOL_GRAD } from './wasm-kernels/conv-relu-pool';
+import type { ConvReluPoolAttrs } from './wasm-kernels/conv-relu-pool';
 import { reluBiasBackprop } from './wasm-kernels/relu-grad';
 
 export interface ConvGeometry {
@@ -92,4 +94,62 @@ export function canBiasReluMaxPool(channels: number): boolean {
  */
 export function biasReluMaxPool(z: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
   return tf.engine().runKernel(BIAS_RELU_MAX_POOL, { z, bias }) as tf.Tensor4D;
+}
+
+/**
+ * The gradient of KdConvReluPool. The filter's and the bias's come from one
+ * kernel that recomputes each window instead of reading a stored
+ * activation. The input's (never asked for in training, where this op is a
+ * first layer over images) is composed from the separate kernels: the
+ * convolution, KdBiasReluMaxPoolGrad, then the input gradient.
+ */
+const convReluPoolGradient: GradConfig = {
+  kernelName: CONV_RELU_POOL,
+  inputsToSave: ['x', 'filter', 'bias'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter, bias] = saved;
+    const { pad } = attrs as unknown as ConvReluPoolAttrs;
+    const [dw, db] = tf.engine().runKernel(CONV_RELU_POOL_GRAD, { dy: dy as tf.Tensor, x, filter, bias }, { pad } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    return {
+      x: () => {
+        const z = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, pad);
+        const [dz] = tf.engine().runKernel(BIAS_RELU_MAX_POOL_GRAD, { dy: dy as tf.Tensor, z, bias }) as tf.Tensor[];
+        return tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter }, { strides: 1, pad, dataFormat: 'NHWC', inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      },
+      filter: () => dw,
+      bias: () => db,
+    };
+  },
+};
+
+if (!tf.getGradient(convReluPoolGradient.kernelName)) tf.registerGradient(convReluPoolGradient);
+
+/**
+ * Input channels up to which a first layer's convolution, bias, ReLU and
+ * 2x2 pool run as one direct KdConvReluPool: grey or RGB images, where
+ * Winograd and GEMMs have too few channels to be efficient and the
+ * full-size activation dominates the layer's cost.
+ */
+const DIRECT_CONV_MAX_IN_CHANNELS = 4;
+
+/**
+ * Whether maxPool2x2(relu(conv2d(x, filter) + bias)) can run as one
+ * KdConvReluPool kernel on the current backend: on wasm, a square stride-1
+ * undilated filter over at most DIRECT_CONV_MAX_IN_CHANNELS channels,
+ * output channels a multiple of 4.
+ */
+export function canConvReluPool(filterShape: readonly number[], geometry: { strides: [number, number] | number; dilationRate?: [number, number] | number }): boolean {
+  const [fh, fw, inChannels, outChannels] = filterShape;
+  const one = (v: [number, number] | number | undefined) => v === undefined || (Array.isArray(v) ? v[0] === 1 && v[1] === 1 : v === 1);
+  return tf.getBackend() === 'wasm' && fh === fw && inChannels <= DIRECT_CONV_MAX_IN_CHANNELS && outChannels % 4 === 0 && one(geometry.strides) && one(geometry.dilationRate);
+}
+
+/**
+ * maxPool(relu(conv2d(x, filter, 1, pad) + bias), 2x2, stride 2, valid)
+ * as one pass that never writes the convolution's full-size output, and
+ * one backward pass that never writes its gradient (wasm only; see
+ * canConvReluPool).
+ */
+export function convReluPool(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, pad: ConvReluPoolAttrs['pad']): tf.Tensor4D {
+  return tf.engine().runKernel(CONV_RELU_POOL, { x, filter, bias }, { pad } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }

@@ -3,6 +3,7 @@ import { adamUpdateConfig } from './adam-update';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batch-mat-mul';
 import { biasReluMaxPoolConfig, biasReluMaxPoolGradConfig } from './bias-relu-pool';
+import { convReluPoolConfig, convReluPoolGradConfig } from './conv-relu-pool';
 import { conv2dConfig, fusedConv2dConfig } from './conv2d';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
@@ -39,6 +40,8 @@ const WASM_KERNELS = [
   reluGradBiasKernelConfig,
   biasReluMaxPoolConfig,
   biasReluMaxPoolGradConfig,
+  convReluPoolConfig,
+  convReluPoolGradConfig,
 ];
 
 /**

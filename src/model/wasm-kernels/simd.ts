@@ -9,6 +9,10 @@ export interface SimdKernels {
   max_pool_grad_2x2(x: number, g: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
   bias_relu_max_pool_2x2(z: number, bias: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
   bias_relu_max_pool_grad_2x2(dy: number, z: number, bias: number, dz: number, db: number, B: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  conv_relu_pool_2x2(xp: number, w: number, bias: number, out: number, B: number, Hp: number, Wp: number, Cin: number, C: number, K: number, OH: number, OW: number): void;
+  conv_relu_pool_2x2_grad(
+    dy: number, xp: number, w: number, bias: number, dw: number, db: number, B: number, Hp: number, Wp: number, Cin: number, C: number, K: number, OH: number, OW: number,
+  ): void;
   depthwise_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, C: number, OH: number, OW: number, fh: number, fw: number, sh: number, sw: number): void;
   depthwise_filter_grad_3x3(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, C: number, OH: number, OW: number, sh: number, sw: number): void;
   sum_rows(x: number, out: number, rows: number, C: number): void;
