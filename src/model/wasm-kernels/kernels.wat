@@ -377,8 +377,9 @@
           (loop $channels
             (local.set $second (select (i32.const 16) (i32.const 0) (i32.le_u (i32.add (local.get $k) (i32.const 32)) (local.get $cBytes))))
             (local.set $ga (v128.load (local.get $dy)))
-            ;; a lone last group routes nothing through b
-            (local.set $gb (select (v128.load offset=16 (local.get $dy)) (v128.const i32x4 0 0 0 0) (local.get $second)))
+            ;; a lone last group routes nothing through b (which reads a's
+            ;; dy and bias again, never past the end of either)
+            (local.set $gb (select (v128.load (i32.add (local.get $dy) (local.get $second))) (v128.const i32x4 0 0 0 0) (local.get $second)))
             (if (v128.any_true (v128.or (local.get $ga) (local.get $gb)))
               (then
                 (call $pool_window_sums (local.get $corner) (i32.add (local.get $w) (local.get $k)) (local.get $second) (local.get $K) (local.get $taps)
@@ -389,7 +390,7 @@
                   (v128.load (i32.add (local.get $bias) (local.get $k))) (local.get $ga))
                 (local.set $a3) (local.set $a2) (local.set $a1) (local.set $a0)
                 (call $route_pool_window (local.get $b0) (local.get $b1) (local.get $b2) (local.get $b3)
-                  (v128.load offset=16 (i32.add (local.get $bias) (local.get $k))) (local.get $gb))
+                  (v128.load (i32.add (i32.add (local.get $bias) (local.get $k)) (local.get $second))) (local.get $gb))
                 (local.set $b3) (local.set $b2) (local.set $b1) (local.set $b0)
                 (v128.store (i32.add (local.get $db) (local.get $k))
                   (f32x4.add (f32x4.add (f32x4.add (f32x4.add (v128.load (i32.add (local.get $db) (local.get $k))) (local.get $a0)) (local.get $a1)) (local.get $a2)) (local.get $a3)))
