@@ -166,7 +166,10 @@ const FAMILIES: Record<string, unknown> = {
   'separable CNN': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, pool: true }, { op: 'sepconv', filters: 16, kernel: 3, padding: 'valid', pool: false }] },
   MLP: { kind: 'mlp', hidden: [32, 16] },
   'CNN with odd sizes and 6 channels': { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, padding: 'valid', pool: true }, { filters: 6, kernel: 3, pool: true }, { filters: 8, kernel: 3, pool: true }] },
+  'CNN over RGB images, 5x5 first layer': { kind: 'cnn', blocks: [{ filters: 16, kernel: 5, pool: true }, { filters: 8, kernel: 3, pool: true }] },
 };
+/** Input channels of each family's images: grey, but for the RGB one. */
+const CHANNELS = [1, 1, 1, 1, 3];
 
 /** A teacher-copy student of a user's teacher may hold layers kdsearch never builds. */
 function userTopology(): tf.LayersModel {
@@ -182,7 +185,8 @@ function userTopology(): tf.LayersModel {
  * Each model, and how many FusedConv2D, KdBiasReluMaxPool and KdConvReluPool
  * kernels its training forward runs on wasm and on cpu: every replayed conv
  * fuses its bias and ReLU; on wasm its 2x2 pool too when channels are a
- * multiple of 4, and a first layer over 1-channel images is one direct kernel.
+ * multiple of 4, and a pooled first layer over grey or RGB images with
+ * filters a multiple of 8 is one direct kernel.
  */
 type Fusions = Record<'wasm' | 'cpu', [number, number, number]>;
 const FUSIONS: Fusions[] = [
@@ -190,22 +194,24 @@ const FUSIONS: Fusions[] = [
   { wasm: [1, 1, 1], cpu: [3, 0, 0] },
   { wasm: [0, 0, 0], cpu: [0, 0, 0] },
   { wasm: [1, 1, 1], cpu: [3, 0, 0] }, // 12 -> 10 -> pool 5 -> pool 2 (odd), 6 channels pool apart, 2 -> pool 1
+  { wasm: [0, 1, 1], cpu: [2, 0, 0] },
 ];
-const MODELS: [string, () => tf.LayersModel, Fusions][] = [
-  ...Object.entries(FAMILIES).map(([name, raw], i): [string, () => tf.LayersModel, Fusions] => [
+const MODELS: [string, () => tf.LayersModel, Fusions, number][] = [
+  ...Object.entries(FAMILIES).map(([name, raw], i): [string, () => tf.LayersModel, Fusions, number] => [
     name,
-    () => buildModel(parseStudentSpec(raw, name) as ConcreteSpec, { inputShape: [12, 12, 1], numClasses: 10, seed: 3 }),
+    () => buildModel(parseStudentSpec(raw, name) as ConcreteSpec, { inputShape: [12, 12, CHANNELS[i]], numClasses: 10, seed: 3 }),
     FUSIONS[i],
+    CHANNELS[i],
   ]),
-  ["a user's topology (no bias, batch norm): model.apply", userTopology, { wasm: [0, 0, 0], cpu: [0, 0, 0] }],
+  ["a user's topology (no bias, batch norm): model.apply", userTopology, { wasm: [0, 0, 0], cpu: [0, 0, 0] }, 1],
 ];
 
 for (const backend of ['wasm', 'cpu']) {
   test(`the training forward gives model.apply's logits and gradients, fusing every conv it replays, leaking nothing (${backend})`, async () => {
     await tf.setBackend(backend);
-    for (const [name, make, fusions] of MODELS) {
+    for (const [name, make, fusions, channels] of MODELS) {
       const model = make();
-      const x = tf.abs(normal([6, 12, 12, 1], 7));
+      const x = tf.abs(normal([6, 12, 12, channels], 7));
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
       const forward = studentForward(model);
       const before = tf.memory().numTensors;
