@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../errors';
 import { biasReluMaxPool, canBiasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool } from '../model/fused-conv';
+import { isUnit } from '../model/unit-stride';
 import type { StorageSettings } from '../space/student';
 import { fakeQuantizer } from './fake-quant';
 
@@ -15,8 +16,6 @@ function activate(name: string, x: tf.Tensor): tf.Tensor {
   return x;
 }
 
-const ONE = (v: unknown) => v === undefined || (Array.isArray(v) ? v.every((d) => d === 1) : v === 1);
-
 /**
  * Why the replay cannot run a layer (undefined when it can): it covers what
  * src/model/build.ts makes, and a teacher-copy student of a user's teacher
@@ -30,7 +29,7 @@ function notReplayable(layer: tf.layers.Layer): string | undefined {
   if (!['Dense', 'Conv2D', 'SeparableConv2D'].includes(name)) return `layer ${name}`;
   if (c.useBias === false) return `${name} without a bias`;
   if (!ACTIVATIONS.has(String(c.activation ?? 'linear'))) return `${name} with activation "${String(c.activation)}"`;
-  if (name !== 'Dense' && (c.dataFormat === 'channelsFirst' || !ONE(c.dilationRate))) return `${name} with channelsFirst data or dilation`;
+  if (name !== 'Dense' && (c.dataFormat === 'channelsFirst' || !isUnit(c.dilationRate))) return `${name} with channelsFirst data or dilation`;
   return undefined;
 }
 

@@ -4,6 +4,7 @@ import { KdError } from '../errors';
 import { BIAS_RELU_MAX_POOL, BIAS_RELU_MAX_POOL_GRAD } from './wasm-kernels/bias-relu-pool';
 import { CONV_RELU_POOL, CONV_RELU_POOL_GRAD } from './wasm-kernels/conv-relu-pool';
 import type { ConvReluPoolAttrs } from './wasm-kernels/conv-relu-pool';
+import { isUnit } from './unit-stride';
 import { reluBiasBackprop } from './wasm-kernels/relu-grad';
 
 export interface ConvGeometry {
@@ -148,8 +149,7 @@ const DIRECT_CONV_MAX_IN_CHANNELS = 3;
  */
 export function canConvReluPool(filterShape: readonly number[], geometry: { strides: [number, number] | number; dilationRate?: [number, number] | number }): boolean {
   const [fh, fw, inChannels, outChannels] = filterShape;
-  const one = (v: [number, number] | number | undefined) => v === undefined || (Array.isArray(v) ? v[0] === 1 && v[1] === 1 : v === 1);
-  return tf.getBackend() === 'wasm' && fh === fw && inChannels <= DIRECT_CONV_MAX_IN_CHANNELS && outChannels % 8 === 0 && one(geometry.strides) && one(geometry.dilationRate);
+  return tf.getBackend() === 'wasm' && fh === fw && inChannels <= DIRECT_CONV_MAX_IN_CHANNELS && outChannels % 8 === 0 && isUnit(geometry.strides) && isUnit(geometry.dilationRate);
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { isUnit } from '../unit-stride';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
@@ -43,11 +44,10 @@ export function convolve(wasm: WasmBackend, x: TensorInfo, filter: TensorInfo, a
 export function isPointwiseGemmConv(xShape: readonly number[], filterShape: readonly number[], attrs: Conv2DAttrs): boolean {
   const [fh, fw, C, N] = filterShape;
   const [B, H, W] = xShape;
-  const one = (v: [number, number] | number | undefined) => v === undefined || (Array.isArray(v) ? v[0] === 1 && v[1] === 1 : v === 1);
   const unpadded = attrs.pad === 'valid' || attrs.pad === 'same' || attrs.pad === 0;
   const M = B * H * W;
   return (
-    fh === 1 && fw === 1 && one(attrs.strides) && one(attrs.dilations) && unpadded && (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
+    fh === 1 && fw === 1 && isUnit(attrs.strides) && isUnit(attrs.dilations) && unpadded && (attrs.dataFormat ?? 'NHWC') === 'NHWC' &&
     M > 0 && M % 4 === 0 && N % 4 === 0 && C > 0
   );
 }
