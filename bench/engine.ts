@@ -16,7 +16,8 @@
  * (the machine's own ceiling) each build and warm up the family's model, then
  * follow one wall-clock schedule of --phase-seconds phases: kdsearch on 1,
  * then N workers, PyTorch on 1, then N processes, and back in reverse (the
- * others sleep), --cycles times. 1 and N, ours and theirs, are measured in
+ * others sleep; the lone worker or process alternates every half cycle),
+ * --cycles times. 1 and N, ours and theirs, are measured in
  * interleaved slices of the same minutes with warm models, so the machine's
  * drifting load hits all alike. Everyone sleeps through the first --pause-ms
  * of every phase, so each phase starts alike for every trainer of every
@@ -260,10 +261,29 @@ function scalingTable(byCount: Record<number, number[]>): Record<string, unknown
 }
 
 /**
+ * The first of the trainers a phase uses (fewer than all of them step from
+ * there on, wrapping round): it moves on every half cycle, so each trainer is
+ * the lone one equally often. Were it always trainer 0, trainer 0 would step
+ * twice as often as trainer 1 and the JIT would finish optimizing its code
+ * sooner (V8's --trace-opt: the second worker's functions were still being
+ * optimized, on V8's background threads, in the 2-worker phases of later
+ * rounds); the 1-worker phases would measure the warmest isolate alone and
+ * the 2-worker phases a warm one beside a cooler one.
+ */
+function firstTrainer(phaseIndex: number, cycleLength: number, trainers: number): number {
+  const halfCycles = Math.floor(phaseIndex / (cycleLength / 2));
+  return halfCycles % trainers;
+}
+
+function isActive(index: number, count: number, first: number, trainers: number): boolean {
+  return (index - first + trainers) % trainers < count;
+}
+
+/**
  * 1 against N trainers of the same family, in interleaved phases of one
  * schedule: N Piscina workers and N PyTorch processes of 1 thread (the
  * machine's own ceiling) each build and warm up the model, then step only in
- * phases of their side whose count exceeds their index.
+ * the phases of their side that use them (firstTrainer).
  */
 async function workersPart(backend: EngineTask['backend']): Promise<Record<string, unknown>> {
   const most = Math.max(...workerCounts);
@@ -280,7 +300,7 @@ async function workersPart(backend: EngineTask['backend']): Promise<Record<strin
           startAtMs,
           phaseMs: phaseSeconds * 1000,
           pauseMs,
-          active: phases.map((phase) => phase.side === side && index < phase.count),
+          active: phases.map((phase, p) => phase.side === side && isActive(index, phase.count, firstTrainer(p, cycle.length, most), most)),
         });
         const ours = Array.from({ length: most }, (_, index) =>
           (workers.run({ family, backend, steps, seconds, warmup, warmupSeconds, batchSize, schedule: schedule('kdsearch', index) } satisfies EngineTask) as Promise<ThroughputResult>).then(
