@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../errors';
 import { biasReluMaxPool, canBiasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool } from '../model/fused-conv';
+import type { ConvGeometry } from '../model/fused-conv';
 import { isUnit } from '../model/unit-stride';
 import type { StorageSettings } from '../space/student';
 import { fakeQuantizer } from './fake-quant';
@@ -33,12 +34,6 @@ function notReplayable(layer: tf.layers.Layer): string | undefined {
   return undefined;
 }
 
-/** A convolution's output + bias, then its activation: one fused kernel for ReLU, the common case. */
-function convolveActivate(activation: string, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor, strides: [number, number] | number, pad: 'valid' | 'same'): tf.Tensor {
-  if (activation === 'relu') return conv2dBiasRelu(x, filter, bias as tf.Tensor1D, { strides, pad });
-  return activate(activation, tf.add(tf.conv2d(x, filter, strides, pad), bias));
-}
-
 const unchanged = (w: tf.Tensor) => w;
 
 const isReluConv = (kind: string, c: Record<string, any>) => (kind === 'Conv2D' || kind === 'SeparableConv2D') && c.activation === 'relu';
@@ -46,6 +41,46 @@ const isReluConv = (kind: string, c: Record<string, any>) => (kind === 'Conv2D' 
 /** A 2x2 max pool at stride 2 without padding (the students' pool). */
 const isPool2x2 = (kind: string | undefined, c: Record<string, any> | undefined) =>
   kind === 'MaxPooling2D' && c !== undefined && [...c.poolSize, ...(c.strides ?? c.poolSize)].every((v: number) => v === 2) && c.padding === 'valid';
+
+interface ReplayLayer {
+  kind: string;
+  c: Record<string, any>;
+  w: tf.Tensor[];
+}
+
+/**
+ * How a ReLU convolution runs the 2x2 pool that follows it, where the
+ * backend has the kernels: 'direct', the whole block as one kernel over few
+ * input channels (a first layer over images); 'epilogue', the bias, ReLU and
+ * pool as one kernel after the bare convolution. Undefined: no pool joins it.
+ */
+type PoolFusion = 'direct' | 'epilogue' | undefined;
+
+/** The layers to replay, each convolution with the pool it absorbs (that pool is no step of its own). */
+function replaySteps(layers: ReplayLayer[]): (ReplayLayer & { pool: PoolFusion })[] {
+  const steps: (ReplayLayer & { pool: PoolFusion })[] = [];
+  for (let i = 0; i < layers.length; i++) {
+    const { kind, c, w } = layers[i];
+    let pool: PoolFusion;
+    if (isReluConv(kind, c) && isPool2x2(layers[i + 1]?.kind, layers[i + 1]?.c) && canBiasReluMaxPool(c.filters)) {
+      pool = kind === 'Conv2D' && canConvReluPool(w[0].shape, { strides: c.strides, dilationRate: c.dilationRate }) ? 'direct' : 'epilogue';
+      i++;
+    }
+    steps.push({ kind, c, w, pool });
+  }
+  return steps;
+}
+
+/**
+ * A convolution with its bias, then its activation (ReLU fused into one
+ * kernel, the common case), or its ReLU and the pool it absorbs.
+ */
+function convolutionBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, geometry: ConvGeometry, activation: string, pool: PoolFusion): tf.Tensor {
+  if (pool === 'direct') return convReluPool(x, filter, bias, geometry.pad);
+  if (pool === 'epilogue') return biasReluMaxPool(tf.conv2d(x, filter, geometry.strides, geometry.pad), bias);
+  if (activation === 'relu') return conv2dBiasRelu(x, filter, bias, geometry);
+  return activate(activation, tf.add(tf.conv2d(x, filter, geometry.strides, geometry.pad), bias));
+}
 
 /**
  * The training forward pass: a replay of the model's layers (the same
@@ -68,18 +103,10 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
   const depthwise = quantized ? fakeQuantizer(storage, true) : unchanged;
   // read once: getConfig serialises the whole layer, and the variables are
   // the same objects for the model's life (training assigns their values)
-  const layers = model.layers.map((layer) => ({ kind: layer.getClassName(), c: layer.getConfig() as Record<string, any>, w: layer.weights.map((v) => v.read()) }));
-  // a ReLU convolution followed by a 2x2 pool: on a backend (this one) that
-  // has the kernels, the whole block runs as one direct kernel over few input
-  // channels (a first layer over images), or else the bias, ReLU and pool
-  // run as one kernel after the convolution
-  const poolAfter = layers.map((layer, i) => isReluConv(layer.kind, layer.c) && isPool2x2(layers[i + 1]?.kind, layers[i + 1]?.c) && canBiasReluMaxPool(layer.c.filters));
-  const direct = layers.map((layer, i) => poolAfter[i] && layer.kind === 'Conv2D' && canConvReluPool(layer.w[0].shape, layer.c as { strides: number | [number, number]; dilationRate?: number | [number, number] }));
+  const steps = replaySteps(model.layers.map((layer) => ({ kind: layer.getClassName(), c: layer.getConfig() as Record<string, any>, w: layer.weights.map((v) => v.read()) })));
   return (x, training) => {
     let h = x;
-    for (let i = 0; i < layers.length; i++) {
-      const { kind, c, w } = layers[i];
-      const pooled = poolAfter[i];
+    for (const { kind, c, w, pool } of steps) {
       switch (kind) {
         case 'Flatten':
           h = tf.reshape(h, [h.shape[0], -1]);
@@ -88,18 +115,12 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
           h = activate(c.activation ?? 'linear', tf.add(tf.matMul(h, plain(w[0])), plain(w[1])));
           break;
         case 'Conv2D':
-          h = direct[i]
-            ? convReluPool(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]) as tf.Tensor1D, c.padding)
-            : pooled
-            ? biasReluMaxPool(tf.conv2d(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, c.strides, c.padding), plain(w[1]) as tf.Tensor1D)
-            : convolveActivate(c.activation ?? 'linear', h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]), c.strides, c.padding);
+          h = convolutionBlock(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]) as tf.Tensor1D, { strides: c.strides, pad: c.padding }, c.activation ?? 'linear', pool);
           break;
         case 'SeparableConv2D': {
           // Keras' order: depthwise (no bias), then pointwise 1x1 with the bias
           const spatial = tf.depthwiseConv2d(h as tf.Tensor4D, depthwise(w[0]) as tf.Tensor4D, c.strides, c.padding);
-          h = pooled
-            ? biasReluMaxPool(tf.conv2d(spatial, plain(w[1]) as tf.Tensor4D, 1, 'valid'), plain(w[2]) as tf.Tensor1D)
-            : convolveActivate(c.activation ?? 'linear', spatial, plain(w[1]) as tf.Tensor4D, plain(w[2]), 1, 'valid');
+          h = convolutionBlock(spatial, plain(w[1]) as tf.Tensor4D, plain(w[2]) as tf.Tensor1D, { strides: 1, pad: 'valid' }, c.activation ?? 'linear', pool);
           break;
         }
         case 'MaxPooling2D':
@@ -111,7 +132,6 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
         default:
           throw new KdError('INTERNAL', `the training replay has no case for layer ${kind}`);
       }
-      if (pooled) i++; // the pool ran with the convolution
     }
     return h as tf.Tensor2D;
   };
