@@ -34,20 +34,14 @@ function geometry(x: { shape: number[] }, filter: { shape: number[] }, bias: { s
   return { B, Cin, C, K, pads: { top, bottom, left, right }, Hp: H + top + bottom, Wp: W + left + right, OH: Math.floor(info.outHeight / 2), OW: Math.floor(info.outWidth / 2) };
 }
 
-/** x with the convolution's zero border, or x itself when it has none; `padded` says which (the caller frees it). */
-function paddedInput(wasm: WasmBackend, x: TensorInfo, pads: { top: number; bottom: number; left: number; right: number }) {
-  const padded = pads.top > 0 || pads.bottom > 0 || pads.left > 0 || pads.right > 0;
-  return { xp: padded ? padSpatial(wasm, x, pads) : x, padded };
-}
-
 const convReluPool: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias: TensorInfo };
   const wasm = backend as unknown as WasmBackend;
   const g = geometry(x, filter, bias, (attrs as unknown as ConvReluPoolAttrs).pad);
   const out = wasm.makeOutput([g.B, g.OH, g.OW, g.C], 'float32');
-  const { xp, padded } = paddedInput(wasm, x, g.pads);
+  const xp = padSpatial(wasm, x, g.pads);
   simdKernels(wasm).conv_relu_pool_2x2(address(wasm, xp), address(wasm, filter), address(wasm, bias), address(wasm, out), g.B, g.Hp, g.Wp, g.Cin, g.C, g.K, g.OH, g.OW);
-  if (padded) wasm.disposeData(xp.dataId);
+  if (xp !== x) wasm.disposeData(xp.dataId);
   return out;
 };
 
@@ -57,12 +51,12 @@ const convReluPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
   const g = geometry(x, filter, bias, (attrs as unknown as ConvReluPoolAttrs).pad);
   const dw = wasm.makeOutput(filter.shape, 'float32');
   const db = wasm.makeOutput([g.C], 'float32');
-  const { xp, padded } = paddedInput(wasm, x, g.pads);
+  const xp = padSpatial(wasm, x, g.pads);
   simdKernels(wasm).conv_relu_pool_2x2_grad(
     address(wasm, dy), address(wasm, xp), address(wasm, filter), address(wasm, bias), address(wasm, dw), address(wasm, db),
     g.B, g.Hp, g.Wp, g.Cin, g.C, g.K, g.OH, g.OW,
   );
-  if (padded) wasm.disposeData(xp.dataId);
+  if (xp !== x) wasm.disposeData(xp.dataId);
   return [dw, db];
 };
 

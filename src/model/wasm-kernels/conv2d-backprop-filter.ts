@@ -56,7 +56,7 @@ function viaSimd(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.back
   const { top, bottom, left, right } = info.padInfo;
   const dw = wasm.makeOutput(filterShape, 'float32');
   if (C % 4 === 0) {
-    const xp = top || bottom || left || right ? padSpatial(wasm, x, { top, bottom, left, right }) : x;
+    const xp = padSpatial(wasm, x, { top, bottom, left, right });
     simd.conv_filter_grad(address(wasm, xp), address(wasm, dy), address(wasm, dw), B, H + top + bottom, W + left + right, C, OH, OW, N, fh, fw, sh, sw);
     if (xp !== x) wasm.disposeData(xp.dataId);
     return dw;
@@ -72,7 +72,7 @@ function viaSimd(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.back
     const from = wasm.typedArrayFromHeap(scratch) as Float32Array;
     const to = wasm.typedArrayFromHeap(dw) as Float32Array;
     for (let i = 0; i < fh; i++) to.set(from.subarray(i * fwp * N, (i * fwp + fw) * N), i * fw * N);
-    wasm.disposeData(xp.dataId);
+    if (xp !== x) wasm.disposeData(xp.dataId);
     wasm.disposeData(scratch.dataId);
     return dw;
   }

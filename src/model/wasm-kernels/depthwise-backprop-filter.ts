@@ -33,8 +33,7 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const outInfo = wasm.makeOutput(filterShape, 'float32');
   if (M === 1 && C % 4 === 0 && batchSize * outHeight * outWidth > 0) {
     const { bottom, right } = info.padInfo;
-    const padded = top || bottom || left || right;
-    const xp = padded ? padSpatial(wasm, x, { top, bottom, left, right }) : x;
+    const xp = padSpatial(wasm, x, { top, bottom, left, right });
     const kernels = simdKernels(wasm);
     const [xAt, dyAt, dwAt, Hp, Wp] = [address(wasm, xp), address(wasm, dy), address(wasm, outInfo), inHeight + top + bottom, inWidth + left + right];
     if (filterHeight === 3 && filterWidth === 3) kernels.depthwise_filter_grad_3x3(xAt, dyAt, dwAt, batchSize, Hp, Wp, C, outHeight, outWidth, strideHeight, strideWidth);
