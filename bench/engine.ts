@@ -27,7 +27,7 @@
  *   npm run bench:engine -- [--families mlp,small-cnn,separable-cnn] [--rounds 5]
  *     [--seconds 4] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backends wasm,node] [--workers 1,2]
  *     [--cycles 15] [--phase-seconds 1] [--pause-ms 100]
- *     [--young 0] [--python /usr/bin/python3] [--skip-reference] [--skip-ratio] [--skip-workers]
+ *     [--python /usr/bin/python3] [--skip-reference] [--skip-ratio] [--skip-workers]
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -54,7 +54,6 @@ const warmupSeconds = Number(flag('warmup-seconds', '2'));
 const batchSize = Number(flag('batch', '64'));
 const backends = flag('backends', 'wasm,node').split(',') as EngineTask['backend'][];
 const workerCounts = flag('workers', '1,2').split(',').map(Number);
-const youngGenerationMb = Number(flag('young', '0'));
 const python = flag('python', '/usr/bin/python3');
 const skipReference = process.argv.includes('--skip-reference');
 const skipWorkers = process.argv.includes('--skip-workers');
@@ -74,7 +73,7 @@ function pool(threads: number): Piscina {
     maxThreads: threads,
     concurrentTasksPerWorker: 1,
     idleTimeout: 600_000,
-    resourceLimits: workerResourceLimits({ youngGenerationMb }),
+    resourceLimits: workerResourceLimits(),
   });
 }
 
@@ -352,7 +351,6 @@ async function main() {
     cycles,
     phaseSeconds,
     pauseMs,
-    youngGenerationMb,
   };
   // Each backend against the same-run reference; a backend that does not load
   // (tfjs-node without its libtensorflow) is reported, not fatal.

@@ -24,7 +24,6 @@ async function main() {
   const rounds = Number(flag('rounds', '2'));
   const workerCounts = flag('workers', '1,2').split(',').map(Number);
   const epochs = Number(flag('epochs', '1'));
-  const youngs = flag('young', '0').split(',').map(Number);
   const { space } = loadSearchSpace(join(ROOT, spaceFile));
   const dataDir = join(ROOT, 'data');
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -41,10 +40,9 @@ async function main() {
   const data = shareData(dataset, logits);
   const times: Record<string, number[]> = {};
   for (let round = 0; round < rounds; round++) {
-    for (const young of youngs)
     for (const workers of workerCounts) {
-      const key = `${workers}w${young ? `-young${young}` : ''}`;
-      const executor = new PiscinaExecutor({ workers, youngGenerationMb: young });
+      const key = `${workers}w`;
+      const executor = new PiscinaExecutor({ workers });
       const signal = new AbortController().signal;
       // Warm the workers (tfjs + wasm load) outside the timed part.
       await Promise.all(

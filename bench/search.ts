@@ -13,9 +13,9 @@ import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { CONTROLLER_NAMES, createController } from '../src/search/controllers';
 import { hypervolumeCurve } from '../src/search/objectives';
 import { simulateSearch } from '../src/search/simulate';
-import type { TrialRecord } from '../src/search/types';
 import { loadSearchSpace } from '../src/space/load';
 import { flag, mean, sampleStd } from './stats';
+import type { TrialRecord } from '../src/space/history';
 
 const ROOT = join(__dirname, '..', '..');
 const seeds = Number(flag('seeds', '30'));

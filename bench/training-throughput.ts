@@ -13,7 +13,7 @@ import { buildModel } from '../src/model/build';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
-import { createRng } from '../src/util/rng';
+import { createRng } from '../src/core/rng';
 
 export const ROOT = join(__dirname, '..', '..');
 

@@ -1,24 +1,24 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { DEFAULT_DATA_DIR, defaultDbPath } from './commands/data-paths';
+import { DEFAULT_DATA_DIR, defaultDbPath } from './core/data-dir';
 import { distillCommand, formatDistillReport } from './commands/distill';
-import { choiceArg, intArg, numberArg, readStudentSpec } from './commands/options';
+import { intArg, readStudentSpec, schemaArg } from './commands/options';
 import { teacherCommand } from './commands/teacher';
 import { formatFrontReport } from './commands/front-report';
 import { frontCommand, searchCommand } from './commands/search';
 import { CONTROLLER_NAMES } from './search/controllers';
 import type { ControllerName } from './search/controllers';
 import { searchSpaceJsonSchema } from './space/json-schema';
-import { startServer, untilSignal } from './commands/serve';
+import { startServer } from './web/server';
 import { baselineCommand, formatBaselines } from './commands/baseline';
 import { Store } from './store/store';
 import { DATASET_HELP } from './datasets/load';
-import { DEFAULT_TRAINING } from './distill/trial';
-import { ERROR_CODES, errorCodeOf } from './errors';
+import { ERROR_CODES, errorCodeOf } from './core/errors';
 import { BACKEND_CHOICES } from './model/backend';
-import { SCHEMES } from './space/student';
-import type { Scheme } from './space/student';
+import { DEFAULT_TRAINING, SCHEMES, TRAINING_FIELDS } from './core/training';
+import type { Scheme } from './core/training';
 import type { BackendChoice } from './model/backend';
+import { untilSignal } from './commands/until-signal';
 
 /** Progress and diagnostics go to stderr, so stdout carries only results (one JSON object with --json). */
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -65,13 +65,13 @@ export function buildProgram(): Command {
       .command('distill')
       .description('distill one student from the teacher and measure it')
       .requiredOption('--student <spec>', 'student spec: a JSON file (see examples/students/) or inline JSON')
-      .option('--temperature <T>', 'softening temperature', numberArg(0, 100, { exclusiveMin: true }), DEFAULT_TRAINING.temperature)
-      .option('--alpha <a>', 'weight of the distillation term (0 = from scratch)', numberArg(0, 1), DEFAULT_TRAINING.alpha)
-      .option('--epochs <n>', 'training epochs', intArg(1, 1000), DEFAULT_TRAINING.epochs)
-      .option('--batch-size <n>', 'batch size', intArg(1, 4096), DEFAULT_TRAINING.batchSize)
-      .option('--lr <rate>', 'Adam learning rate', numberArg(0, 1, { exclusiveMin: true }), DEFAULT_TRAINING.learningRate)
-      .option('--train-limit <n>', 'train on the first N training samples only', intArg(1))
-      .option('--seed <s>', 'seed for initialisation and batch order', intArg(0), DEFAULT_TRAINING.seed)
+      .option('--temperature <T>', 'softening temperature', schemaArg(TRAINING_FIELDS.temperature), DEFAULT_TRAINING.temperature)
+      .option('--alpha <a>', 'weight of the distillation term (0 = from scratch)', schemaArg(TRAINING_FIELDS.alpha), DEFAULT_TRAINING.alpha)
+      .option('--epochs <n>', 'training epochs', schemaArg(TRAINING_FIELDS.epochs), DEFAULT_TRAINING.epochs)
+      .option('--batch-size <n>', 'batch size', schemaArg(TRAINING_FIELDS.batchSize), DEFAULT_TRAINING.batchSize)
+      .option('--lr <rate>', 'Adam learning rate', schemaArg(TRAINING_FIELDS.learningRate), DEFAULT_TRAINING.learningRate)
+      .option('--train-limit <n>', 'train on the first N training samples only', schemaArg(TRAINING_FIELDS.trainLimit))
+      .option('--seed <s>', 'seed for initialisation and batch order', schemaArg(TRAINING_FIELDS.seed), DEFAULT_TRAINING.seed)
       .addOption(new Option('--scheme <name>', 'offline (fixed teacher), online (learn together) or self (the student teaches itself)').choices(SCHEMES).default('offline')),
     { teacher: true },
   ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number; scheme: Scheme }) => {

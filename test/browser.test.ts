@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { startServer } from '../src/commands/serve';
+import { startServer } from '../src/web/server';
 import { candidateHash } from '../src/space/candidate';
 import { Store } from '../src/store/store';
-import { ROOT, useWasm } from './helpers';
+import { ROOT, useWasm } from './support/helpers';
 
 const SCREENSHOTS = join(ROOT, 'data', 'screenshots');
-import { FIXTURE_CANDIDATES, XSS_NAME, buildReportFixture } from './web-fixture';
+import { FIXTURE_CANDIDATES, XSS_NAME, buildReportFixture } from './support/web-fixture';
 
 // Page-side code in page.evaluate runs in the browser; the project compiles without DOM types.
 declare const window: any;

@@ -7,7 +7,7 @@ import { buildModel } from '../src/model/build';
 import { fileSaver } from '../src/model/file-io';
 import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
-import { CLI, ROOT, tempDir, useWasm } from './helpers';
+import { CLI, ROOT, tempDir, useWasm } from './support/helpers';
 
 let dataDir: string;
 let teacherPath: string;

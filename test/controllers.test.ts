@@ -7,9 +7,9 @@ import { simulateSearch } from '../src/search/simulate';
 import { loadSearchSpace } from '../src/space/load';
 import { violation } from '../src/space/sample';
 import type { SpaceContext } from '../src/space/sample';
-import { ROOT } from './helpers';
+import { ROOT } from './support/helpers';
 import { candidateHash } from '../src/space/candidate';
-import { createRng } from '../src/util/rng';
+import { createRng } from '../src/core/rng';
 
 const ctx: SpaceContext = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 0 };
 const full = loadSearchSpace(join(ROOT, 'search-spaces', 'mnist-full.yaml')).space;

@@ -7,8 +7,8 @@ import { loadCsvDataset } from '../src/datasets/csv';
 import { loadIdxDataset } from '../src/datasets/idx';
 import { loadDataset } from '../src/datasets/load';
 import { loadEmbeddedMnist } from '../src/datasets/mnist-embedded';
-import { errorCodeOf } from '../src/errors';
-import { tempDir } from './helpers';
+import { errorCodeOf } from '../src/core/errors';
+import { tempDir } from './support/helpers';
 
 function idxImages(n: number, rows: number, cols: number, fill = (i: number) => i % 256): Buffer {
   const header = Buffer.alloc(16);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { errorCodeOf } from '../src/errors';
+import { errorCodeOf } from '../src/core/errors';
 import { studentForward } from '../src/distill/forward';
 import { initBackend } from '../src/model/backend';
 import { buildModel } from '../src/model/build';
@@ -9,8 +9,8 @@ import { biasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool } from '
 import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
 import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
-import { createRng } from '../src/util/rng';
-import { maxAbsDiff } from './helpers';
+import { createRng } from '../src/core/rng';
+import { maxAbsDiff } from './support/helpers';
 
 // The training forward runs each convolution with its bias and ReLU as one
 // FusedConv2D kernel (Winograd with the epilogue fused, on wasm) and

@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy, kdLoss, kdLossWithStats, softKl } from '../src/distill/loss';
 import { DISTILL_LOSS } from '../src/model/wasm-kernels/distill-loss';
-import { useWasm } from './helpers';
+import { useWasm } from './support/helpers';
 
 before(useWasm);
 

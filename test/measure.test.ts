@@ -3,12 +3,12 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../src/model/build';
 import { inspectModel } from '../src/model/inspect';
-import { measureSpec, storedBytes } from '../src/model/measure';
+import { measureSpec, storedBytes } from '../src/space/measure';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
-import { errorCodeOf } from '../src/errors';
-import { useWasm } from './helpers';
+import { errorCodeOf } from '../src/core/errors';
+import { useWasm } from './support/helpers';
 
 before(useWasm);
 

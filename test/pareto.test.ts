@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hypervolume } from '../src/search/hypervolume';
 import { crowdingDistance, dominates, nonDominatedSort, paretoFront } from '../src/search/pareto';
-import { createRng } from '../src/util/rng';
+import { createRng } from '../src/core/rng';
 
 test('dominance: better in one, no worse in all', () => {
   assert.equal(dominates([1, 2], [2, 2]), true);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromFloat16Bits, toFloat16Bits } from '../src/model/float16';
 import { channelGroups, dequantizeWeight, quantizeWeight } from '../src/model/quantize';
-import { createRng } from '../src/util/rng';
+import { createRng } from '../src/core/rng';
 
 test('float16 conversion of known values', () => {
   const known: Array<[number, number]> = [

@@ -4,8 +4,8 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { Store } from '../src/store/store';
-import { CLI, ROOT, standInSpace, tempDir } from './helpers';
-import { createRng } from '../src/util/rng';
+import { CLI, ROOT, standInSpace, tempDir } from './support/helpers';
+import { createRng } from '../src/core/rng';
 
 let dir: string;
 let spaceFile: string;
@@ -260,3 +260,86 @@ test('baseline trains the from-scratch twin of each front member once and report
   assert.doesNotMatch(again.stderr, /training \d+ from-scratch twins/, 'twins are stored, not retrained');
   assert.deepEqual(JSON.parse(again.stdout), out);
 });
+
+/**
+ * Starts kdsearch under a parent that never reaps it (bash exec'd into sleep), as a
+ * shell that has not yet collected a killed job: after SIGKILL the process stays a zombie.
+ */
+function spawnUnreaped(args: string[]) {
+  const out = join(tempDir(), 'out');
+  const cmd = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+  const keeper = spawn('bash', ['-c', `${cmd} > ${out}.stdout 2> ${out}.stderr & echo $!; exec sleep 600`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  const pid = new Promise<number>((resolve) => keeper.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+  const state = async () => {
+    try {
+      const stat = readFileSync(`/proc/${await pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return 'gone';
+    }
+  };
+  return { keeper, pid, state, stderr: () => readFileSync(`${out}.stderr`, 'utf8') };
+}
+
+test('SIGKILLed mid-trial and resumed within a second, the killed process still a zombie: every trial ends COMPLETE or FAILED, none RUNNING, and only then is the experiment finished', async () => {
+  const db = join(tempDir(), 'k.db');
+  const name = 'quick-resume';
+  const TRIALS = 8;
+  const common = ['--db', db, '--data-dir', join(dir, 'data'), '--workers', '2'];
+  const keepers: Array<ReturnType<typeof spawnUnreaped>> = [];
+  try {
+    let run = spawnUnreaped(['search', '--space', spaceFile, '--name', name, '--trials', String(TRIALS), '--seed', '2', ...common]);
+    keepers.push(run);
+    for (let kill = 0; kill < 3; kill++) {
+      // Mid-trial: a trial RUNNING, its epochs being trained, owned by this very process.
+      const pid = await run.pid;
+      await waitFor(() => safeTrialsOf(db, name).some((t) => t.state === 'RUNNING') && ownersOf(db, name).split(',').some((o) => o.endsWith(`:${pid}`)), 90_000);
+      assert.ok(ownersOf(db, name).split(',').some((o) => o.endsWith(`:${pid}`)), `kill ${kill}: no trial of process ${pid} RUNNING\n${run.stderr()}`);
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => false, 50);
+      assert.equal(await run.state(), 'Z', 'the killed search is a zombie');
+      if (kill < 2) {
+        run = spawnUnreaped(['resume', name, ...common]);
+        keepers.push(run);
+      }
+    }
+    // The last resume starts at once, the killed search still a zombie owning RUNNING trials.
+    const last = spawnSync(process.execPath, [CLI, 'resume', name, ...common, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+    assert.equal(last.status, 0, last.stderr);
+    const report = JSON.parse(last.stdout);
+    assert.equal(report.status, 'finished');
+    assert.equal(report.trials.length, TRIALS);
+    assert.ok(report.trials.every((t: { state: string }) => t.state === 'COMPLETE' || t.state === 'FAILED'), JSON.stringify(report.trials.map((t: { state: string }) => t.state)));
+  } finally {
+    for (const k of keepers) k.keeper.kill('SIGKILL');
+  }
+  const after = trials(db, name);
+  assert.equal(after.length, TRIALS);
+  assert.ok(after.every((t) => t.state === 'COMPLETE' || t.state === 'FAILED'), after.map((t) => t.state).join());
+  const store = Store.open(db, { readonly: true });
+  assert.equal(store.getExperiment(name).status, 'finished');
+  store.close();
+});
+
+function safeTrialsOf(db: string, name: string) {
+  try {
+    return trials(db, name);
+  } catch {
+    return [];
+  }
+}
+
+/** The owners of the RUNNING trials, joined (host:pid,...). */
+function ownersOf(db: string, name: string): string {
+  try {
+    const check = new (require('better-sqlite3'))(db, { readonly: true });
+    try {
+      const rows = check.prepare(`SELECT t.owner FROM trials t JOIN experiments e ON e.id = t.experiment_id WHERE e.name = ? AND t.state = 'RUNNING'`).all(name) as Array<{ owner: string }>;
+      return rows.map((r) => r.owner).join(',');
+    } finally {
+      check.close();
+    }
+  } catch {
+    return '';
+  }
+}

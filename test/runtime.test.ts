@@ -1,16 +1,23 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { loadEmbeddedMnist } from '../src/datasets/mnist-embedded';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { PiscinaExecutor } from '../src/runtime/piscina-executor';
 import { runSearchLoop } from '../src/runtime/search-loop';
-import type { SearchLoopOptions } from '../src/runtime/search-loop';
+import type { SearchEvent, SearchLoopOptions } from '../src/runtime/search-loop';
+import { InProcessExecutor } from '../src/runtime/in-process-executor';
+import { createRng } from '../src/core/rng';
+import { candidateHash } from '../src/space/candidate';
+import { estimateSize, sampleCandidate } from '../src/space/sample';
 import { shareData } from '../src/runtime/shared-data';
-import type { SharedData } from '../src/runtime/shared-data';
 import { createController } from '../src/search/controllers';
 import { Store } from '../src/store/store';
-import { tempDir, tinyExperiment } from './helpers';
+import { FAULT_WORKER } from './support/fault-worker';
+import { tempDir, tinyExperiment } from './support/helpers';
+import type { SharedData } from '../src/runtime/task';
 
 const ctx = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 1 };
 let data: SharedData;
@@ -44,10 +51,9 @@ async function search(opts: Partial<SearchLoopOptions> & Pick<SearchLoopOptions,
 
 test('faults stay inside their trial: throw, memory limit and time limit fail one trial each, the search goes on', async () => {
   const { store, experiment } = setup('faults', 5);
-  const executor = new PiscinaExecutor({ workers: 2, timeLimitSec: 4, memoryLimitMb: 256 });
-  const inject = { 0: 'throw', 1: 'oom', 2: 'hang' } as const;
+  const executor = new PiscinaExecutor({ workers: 2, timeLimitSec: 4, memoryLimitMb: 256, workerFile: FAULT_WORKER, workerData: { faults: { 0: 'throw', 1: 'oom', 2: 'hang' } } });
   try {
-    await search({ store, experiment, executor, trials: 5, inject: (n) => inject[n as 0 | 1 | 2] });
+    await search({ store, experiment, executor, trials: 5 });
   } finally {
     await executor.close();
   }
@@ -88,7 +94,7 @@ test('a NaN loss fails the trial as TRIAL_DIVERGED', async () => {
 
 test('stopping the loop returns in-flight trials to WAITING and loses nothing', async () => {
   const { store, experiment } = setup('stop', 6);
-  const executor = new PiscinaExecutor({ workers: 2 });
+  const executor = new PiscinaExecutor({ workers: 2, workerFile: FAULT_WORKER, workerData: { faults: { 1: 'hang' } } });
   const abort = new AbortController();
   try {
     await search({
@@ -100,7 +106,6 @@ test('stopping the loop returns in-flight trials to WAITING and loses nothing', 
       onEvent: (e) => {
         if (e.type === 'trial-end' && e.number === 0) abort.abort();
       },
-      inject: (n) => (n === 1 ? 'hang' : undefined),
     });
   } finally {
     await executor.close();
@@ -109,5 +114,33 @@ test('stopping the loop returns in-flight trials to WAITING and loses nothing', 
   assert.equal(states[0], 'COMPLETE');
   assert.ok(!states.includes('RUNNING'), `states ${states}`);
   assert.ok(states.includes('WAITING'), 'the hanging trial went back to WAITING');
+  store.close();
+});
+
+test('in process: a trial another live process runs is waited for, and run here once that process dies; the loop never ends while one is RUNNING', async () => {
+  const { store, experiment } = setup('foreign', 3);
+  const owner = spawn('sleep', ['60']);
+  const ownerName = `${hostname()}:${owner.pid}`;
+  const candidate = sampleCandidate(experiment.space, ctx, createRng('foreign'));
+  store.insertTrial(experiment, 0, candidate, candidateHash(candidate), estimateSize(candidate, ctx));
+  assert.ok(store.claimTrial(experiment, 0, ownerName));
+  const events: SearchEvent[] = [];
+  let ended = false;
+  const loop = search({ store, experiment, executor: new InProcessExecutor(), trials: 3, pollMs: 20, onEvent: (e) => events.push(e) }).finally(() => (ended = true));
+  try {
+    const until = Date.now() + 60_000;
+    while (store.history(experiment).filter((t) => t.state === 'COMPLETE').length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(store.history(experiment).map((t) => t.state), ['RUNNING', 'COMPLETE', 'COMPLETE']);
+    assert.equal(ended, false, 'the loop waits while trial 0 is RUNNING elsewhere');
+    assert.ok(events.some((e) => e.type === 'waiting' && e.trials.some((t) => t.number === 0 && t.owner === ownerName)), 'it says what it waits for');
+  } finally {
+    owner.kill('SIGKILL');
+  }
+  const result = await loop;
+  assert.equal(result.stopped, false);
+  assert.deepEqual(store.history(experiment).map((t) => t.state), ['COMPLETE', 'COMPLETE', 'COMPLETE']);
+  assert.ok(events.some((e) => e.type === 'requeued' && e.numbers.includes(0)), 'the dead owner\'s trial was requeued');
+  assert.equal(store.trial(experiment, 0)!.hash, candidateHash(candidate), 'the same candidate ran');
   store.close();
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { errorCodeOf } from '../src/errors';
+import { errorCodeOf } from '../src/core/errors';
 import { candidateHash, candidateKey } from '../src/space/candidate';
 import { loadSearchSpace, parseSearchSpace } from '../src/space/load';
 import { crossover, mutate } from '../src/space/mutate';
@@ -10,8 +10,8 @@ import { estimateSize, sampleCandidate, violation } from '../src/space/sample';
 import type { SpaceContext } from '../src/space/sample';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { searchSpaceJsonSchema } from '../src/space/json-schema';
-import { createRng } from '../src/util/rng';
-import { ROOT, tempDir } from './helpers';
+import { createRng } from '../src/core/rng';
+import { ROOT, tempDir } from './support/helpers';
 
 const ctx: SpaceContext = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 0 };
 

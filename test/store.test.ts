@@ -6,9 +6,9 @@ import { candidateHash } from '../src/space/candidate';
 import { parseSearchSpace } from '../src/space/load';
 import { sampleCandidate } from '../src/space/sample';
 import { Store } from '../src/store/store';
-import { errorCodeOf } from '../src/errors';
-import { createRng } from '../src/util/rng';
-import { tempDir } from './helpers';
+import { errorCodeOf } from '../src/core/errors';
+import { createRng } from '../src/core/rng';
+import { tempDir } from './support/helpers';
 
 const SPACE_TEXT = `
 name: s
@@ -95,7 +95,7 @@ test('finished trials never change again', () => {
   store.close();
 });
 
-test('stale RUNNING trials go back to WAITING with their partial curve removed', () => {
+test('requeued RUNNING trials go back to WAITING with their partial curve removed, only from the owner named', () => {
   const store = Store.open(join(tempDir(), 'k.db'));
   const e = newExperiment(store);
   const rng = createRng(2);
@@ -106,10 +106,14 @@ test('stale RUNNING trials go back to WAITING with their partial curve removed',
     store.claimTrial(e, n, `host:${100 + n}`);
     store.recordEpoch(e, n, { epoch: 1, loss: 1, kdLoss: 0, ceLoss: 1, valAccuracy: 0.5, seconds: 1 });
   }
-  // Trial 0: old heartbeat; trial 1: dead owner; trial 2: alive and fresh.
   store.db.prepare(`UPDATE trials SET heartbeat_at = '2000-01-01T00:00:00.000Z' WHERE number = 0`).run();
-  const requeued = store.requeueStale(e, { graceMs: 60_000, isDead: (owner) => owner === 'host:101' });
-  assert.deepEqual(requeued.sort(), [0, 1]);
+  const running = store.runningTrials(e);
+  assert.deepEqual(running.map((t) => [t.number, t.owner]), [[0, 'host:100'], [1, 'host:101'], [2, 'host:102']]);
+  assert.ok(running[0].heartbeatAgeMs > 1e11 && running[2].heartbeatAgeMs < 60_000, 'heartbeat ages');
+  // Trial 1 changed hands since it was looked at: the compare-and-set leaves it alone.
+  const requeued = store.requeueRunning(e, [{ number: 0, owner: 'host:100' }, { number: 1, owner: 'host:999' }]);
+  assert.deepEqual(requeued, [0]);
+  assert.deepEqual(store.requeueRunning(e, [{ number: 1, owner: 'host:101' }]), [1]);
   assert.deepEqual(store.history(e).map((t) => t.state), ['WAITING', 'WAITING', 'RUNNING']);
   assert.equal(store.trialDetail(e, 0)!.curve.length, 0);
   assert.equal(store.trialDetail(e, 2)!.curve.length, 1);

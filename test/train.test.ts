@@ -4,11 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { loadEmbeddedMnist } from '../src/datasets/mnist-embedded';
 import type { Dataset } from '../src/datasets/types';
 import { runTrial } from '../src/distill/trial';
-import type { TrainingConfig } from '../src/distill/trial';
-import { errorCodeOf } from '../src/errors';
+import { errorCodeOf } from '../src/core/errors';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { parseStudentSpec } from '../src/space/student';
-import { tempDir, useWasm } from './helpers';
+import { tempDir, useWasm } from './support/helpers';
+import type { TrainingConfig } from '../src/core/training';
 
 let dataset: Dataset;
 let fakeLogits: Float32Array;
@@ -21,7 +21,7 @@ before(async () => {
   for (let i = 0; i < dataset.train.n; i++) fakeLogits[i * 10 + dataset.train.y[i]] = 5;
 });
 
-const quick: TrainingConfig = { epochs: 3, batchSize: 32, learningRate: 0.003, temperature: 4, alpha: 0.7, seed: 3, trainLimit: 320 };
+const quick: TrainingConfig = { epochs: 3, batchSize: 32, learningRate: 0.003, temperature: 4, alpha: 0.7, scheme: 'offline', seed: 3, trainLimit: 320 };
 const teacher = { spec: BUILTIN_TEACHER_SPEC, topology: {} };
 
 test('several epochs of conv and separable students leave tf.memory().numTensors at its baseline', async () => {

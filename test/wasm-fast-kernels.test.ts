@@ -6,8 +6,8 @@ import { initBackend } from '../src/model/backend';
 import { isPointwiseGemmConv } from '../src/model/wasm-kernels/conv2d';
 import { reluBiasBackprop } from '../src/model/wasm-kernels/relu-grad';
 import { isWinogradConv } from '../src/model/wasm-kernels/winograd';
-import { createRng } from '../src/util/rng';
-import { maxAbsDiff } from './helpers';
+import { createRng } from '../src/core/rng';
+import { maxAbsDiff } from './support/helpers';
 
 // kdsearch's replacements of wasm kernels (SIMD and JS) against the pure-JS
 // cpu backend, on the shapes kdsearch trains and on the shapes that take

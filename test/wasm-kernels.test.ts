@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/model/backend';
-import { createRng } from '../src/util/rng';
-import { maxAbsDiff } from './helpers';
+import { createRng } from '../src/core/rng';
+import { maxAbsDiff } from './support/helpers';
 
 /** Stated tolerance: float32 sums of up to a few thousand products. */
 const TOLERANCE = 1e-3;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SIMD_KERNELS_BASE64 } from '../src/model/wasm-kernels/simd-binary';
-import { compileKernels } from './wat';
+import { compileKernels } from './support/wat';
 
 test('the shipped SIMD module is the build of kernels.wat (run npm run build:wat after editing it)', async () => {
   const built = Buffer.from(await compileKernels());

@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { startServer } from '../src/commands/serve';
+import { startServer } from '../src/web/server';
 import { accuracy } from '../src/distill/evaluate';
 import { toResident } from '../src/distill/resident';
 import { Store } from '../src/store/store';
-import { CLI, ROOT, standInSpace, tempDir, useWasm } from './helpers';
-import { XSS_NAME, buildReportFixture } from './web-fixture';
+import { CLI, ROOT, standInSpace, tempDir, useWasm } from './support/helpers';
+import { XSS_NAME, buildReportFixture } from './support/web-fixture';
 
 let server: Awaited<ReturnType<typeof startServer>>;
 let fixture: Awaited<ReturnType<typeof buildReportFixture>>;

@@ -1,11 +1,11 @@
-import type { Log } from '../distill/teacher';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
+import type { Log } from '../core/log';
 import type { BackendChoice } from '../model/backend';
 import { PiscinaExecutor } from '../runtime/piscina-executor';
-import { shareData } from '../runtime/shared-data';
+import { checkFingerprints, setUpTrials } from '../runtime/prepare-run';
+import { runTasks } from '../runtime/run-tasks';
 import { frontOf } from '../search/objectives';
 import { Store } from '../store/store';
-import { prepareRun } from './context';
 
 export interface BaselineRow {
   number: number;
@@ -31,27 +31,30 @@ export async function baselineCommand(opts: { db: string; name: string; dataDir:
     const done = store.baselines(exp);
     const todo = front.filter((t) => !done.has(t.number));
     if (todo.length) {
-      const ctx = await prepareRun({ dataset: exp.space.dataset, backend: opts.backend, dataDir: opts.dataDir, teacher: exp.space.teacher === 'builtin' ? undefined : exp.space.teacher }, log);
-      if (ctx.dataset.fingerprint !== exp.datasetFingerprint) throw new KdError('EXPERIMENT_CONFLICT', `the dataset of experiment "${exp.name}" changed since it ran`);
-      const data = shareData(ctx.dataset, ctx.logits);
-      const teacher = { spec: ctx.teacher.spec, topology: ctx.teacher.topology as Record<string, unknown> };
-      ctx.teacher.model.dispose();
+      const setup = await setUpTrials({ space: exp.space, backend: opts.backend, dataDir: opts.dataDir }, log);
+      checkFingerprints(exp, setup);
       executor = new PiscinaExecutor({ workers: opts.workers });
-      const signal = new AbortController().signal;
       log(`training ${todo.length} from-scratch twins on ${executor.concurrency} workers`);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: executor.concurrency }, async () => {
-          while (next < todo.length) {
-            const trial = todo[next++];
-            const twin = { ...trial.candidate, training: { ...trial.candidate.training, alpha: 0, scheme: 'offline' as const } };
-            const out = await executor!.run({ experiment: exp.name, trialNumber: trial.number, candidate: twin, seed: exp.seed, backend: opts.backend, data, teacher }, { signal, onEpoch: () => {} });
-            if (!out.ok) throw new KdError(out.code, `twin of trial ${trial.number}: ${out.message}`);
-            store.recordBaseline(exp, trial.number, { accuracy: out.metrics.accuracy, floatAccuracy: out.metrics.floatAccuracy, seconds: out.seconds, backend: out.backend });
-            log(`trial ${trial.number}: ${(trial.metrics!.accuracy * 100).toFixed(2)}% with distillation, ${(out.metrics.accuracy * 100).toFixed(2)}% from scratch`);
-          }
-        }),
-      );
+      const byNumber = new Map(todo.map((t) => [t.number, t]));
+      await runTasks({
+        executor,
+        signal: new AbortController().signal,
+        tasks: todo.map((trial) => ({
+          experiment: exp.name,
+          trialNumber: trial.number,
+          candidate: { ...trial.candidate, training: { ...trial.candidate.training, alpha: 0, scheme: 'offline' as const } },
+          seed: exp.seed,
+          backend: opts.backend,
+          data: setup.data,
+          teacher: setup.teacher,
+        })),
+        onOutcome: (task, out) => {
+          if (!out.ok) throw new KdError(out.code, `twin of trial ${task.trialNumber}: ${out.message}`);
+          store.recordBaseline(exp, task.trialNumber, { accuracy: out.metrics.accuracy, floatAccuracy: out.metrics.floatAccuracy, seconds: out.seconds, backend: out.backend });
+          const trial = byNumber.get(task.trialNumber)!;
+          log(`trial ${task.trialNumber}: ${(trial.metrics!.accuracy * 100).toFixed(2)}% with distillation, ${(out.metrics.accuracy * 100).toFixed(2)}% from scratch`);
+        },
+      });
     }
     const all = store.baselines(exp);
     return front.map((t) => {

@@ -1,12 +1,14 @@
-import type { Log } from '../distill/teacher';
 import { runTrial } from '../distill/trial';
-import type { StudentMetrics, TrainingConfig, TrialResult } from '../distill/trial';
+import type { TrialResult } from '../distill/trial';
+import type { TrialMetrics } from '../core/metrics';
 import type { StudentSpec } from '../space/student';
-import type { CommonOptions } from './context';
-import { prepareRun } from './context';
+import type { CommonOptions } from '../runtime/prepare-run';
+import { prepareRun } from '../runtime/prepare-run';
+import type { TrainingConfig } from '../core/training';
+import type { Log } from '../core/log';
 
-/** What `distill --json` prints: the student's metrics (one definition, StudentMetrics) and their context. */
-export interface DistillReport extends StudentMetrics {
+/** What `distill --json` prints: the student's metrics (one definition, TrialMetrics) and their context. */
+export interface DistillReport extends TrialMetrics {
   backend: string;
   dataset: string;
   student: StudentSpec;

@@ -1,7 +1,7 @@
 import { frontHypervolume, frontOf } from '../search/objectives';
-import type { TrialRecord } from '../search/types';
 import type { Experiment } from '../store/store';
 import { architectureSummary } from '../space/student';
+import type { TrialRecord } from '../space/history';
 
 export interface FrontMember {
   number: number;

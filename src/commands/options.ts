@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { KdError } from '../errors';
+import type { z } from 'zod';
+import { KdError } from '../core/errors';
 import { parseStudentSpec } from '../space/student';
 import type { StudentSpec } from '../space/student';
 
@@ -14,21 +15,12 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
-export function numberArg(min: number, max: number, opts: { exclusiveMin?: boolean } = {}) {
+/** A number flag checked against its zod schema: the bounds the space and the worker use too (core/training.ts). */
+export function schemaArg(schema: z.ZodNumber) {
   return (value: string): number => {
-    const n = Number(value);
-    const belowMin = opts.exclusiveMin ? n <= min : n < min;
-    if (value.trim() === '' || !Number.isFinite(n) || belowMin || n > max) {
-      throw new InvalidArgumentError(`expected a number ${opts.exclusiveMin ? 'above' : 'from'} ${min}${opts.exclusiveMin ? ' and at most' : ' to'} ${max}.`);
-    }
-    return n;
-  };
-}
-
-export function choiceArg<T extends string>(choices: readonly T[]) {
-  return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}.`);
-    return value as T;
+    const r = schema.safeParse(value.trim() === '' ? Number.NaN : Number(value));
+    if (!r.success) throw new InvalidArgumentError(`${r.error.issues[0].message}.`);
+    return r.data;
   };
 }
 

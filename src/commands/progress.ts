@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { Log } from '../distill/teacher';
 import type { SearchEvent } from '../runtime/search-loop';
+import type { Log } from '../core/log';
 
 /**
  * Search progress: a bar (trials done / planned, failures, front size,
@@ -42,6 +42,10 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
         }
       }
       if (e.type === 'exhausted') opts.log('search space exhausted: every allowed candidate has been proposed');
+      if (e.type === 'requeued') opts.log(`trials ${e.numbers.join(', ')} were left RUNNING by a stopped process; they run again`);
+      if (e.type === 'waiting') {
+        opts.log(`waiting for ${e.trials.map((t) => `trial ${t.number} (run by ${t.owner ?? 'no owner'})`).join(', ')}: another live process is running them; they run here if it stops`);
+      }
       bar?.update(done, { failed, front, running: running.size });
     },
     stop() {

@@ -1,8 +1,8 @@
 import { loadDataset } from '../datasets/load';
-import type { Log } from '../distill/teacher';
 import { loadTeacher, trainBuiltinTeacher } from '../distill/teacher';
 import { initBackend } from '../model/backend';
-import type { CommonOptions } from './context';
+import type { CommonOptions } from '../runtime/prepare-run';
+import type { Log } from '../core/log';
 
 /** `kdsearch teacher`: trains (or with --retrain, retrains) the built-in teacher. */
 export async function teacherCommand(opts: CommonOptions & { retrain: boolean }, log: Log) {

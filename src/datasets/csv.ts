@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { KdError } from '../errors';
-import { sha256 } from '../util/hash';
+import { KdError } from '../core/errors';
+import { sha256 } from '../core/hash';
 import { stratifiedSplit } from './split';
 import type { Dataset } from './types';
 
 function malformed(file: string, problem: string): KdError {
-  return new KdError('DATASET_MALFORMED', `${file}: ${problem}`, { file });
+  return new KdError('DATASET_MALFORMED', `${file}: ${problem}`);
 }
 
 /**
@@ -14,7 +14,7 @@ function malformed(file: string, problem: string): KdError {
  * as given; a seeded, stratified 80/20 split makes the test set.
  */
 export function loadCsvDataset(file: string, opts: { splitSeed?: number } = {}): Dataset {
-  if (!existsSync(file)) throw new KdError('DATASET_NOT_FOUND', `${file}: CSV file does not exist`, { file });
+  if (!existsSync(file)) throw new KdError('DATASET_NOT_FOUND', `${file}: CSV file does not exist`);
   const lines = readFileSync(file, 'utf8').split(/\r?\n/);
   let start = 0;
   let labelCol = 0;

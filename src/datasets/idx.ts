@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { KdError } from '../errors';
-import { sha256 } from '../util/hash';
+import { KdError } from '../core/errors';
+import { sha256 } from '../core/hash';
 import { bytesToUnit } from './mnist-embedded';
 import type { Dataset, Split } from './types';
 
@@ -17,7 +17,7 @@ export const IDX_FILES = {
 } as const;
 
 function malformed(file: string, problem: string): KdError {
-  return new KdError('DATASET_MALFORMED', `${file}: ${problem}`, { file });
+  return new KdError('DATASET_MALFORMED', `${file}: ${problem}`);
 }
 
 /** Finds NAME or NAME.gz in the folder and returns its (decompressed) bytes. */
@@ -33,9 +33,7 @@ function readIdxFile(dir: string, name: string): { file: string; bytes: Buffer }
       throw malformed(file, `not a valid gzip file (${(err as Error).message})`);
     }
   }
-  throw new KdError('DATASET_NOT_FOUND', `${dir}: expected a file ${name} (or ${name}.gz) in the IDX folder`, {
-    file: join(dir, name),
-  });
+  throw new KdError('DATASET_NOT_FOUND', `${dir}: expected a file ${name} (or ${name}.gz) in the IDX folder`);
 }
 
 function parseImages(file: string, bytes: Buffer): { pixels: Uint8Array; n: number; rows: number; cols: number } {
@@ -81,7 +79,7 @@ function readPair(dir: string, imagesName: string, labelsName: string) {
 /** An IDX folder (MNIST / Fashion-MNIST format); its own train/test split is used. */
 export function loadIdxDataset(dir: string): Dataset {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new KdError('DATASET_NOT_FOUND', `${dir}: expected a folder holding the four IDX files (${Object.values(IDX_FILES).join(', ')})`, { file: dir });
+    throw new KdError('DATASET_NOT_FOUND', `${dir}: expected a folder holding the four IDX files (${Object.values(IDX_FILES).join(', ')})`);
   }
   const train = readPair(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels);
   const test = readPair(dir, IDX_FILES.testImages, IDX_FILES.testLabels);

@@ -1,4 +1,4 @@
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import { loadCsvDataset } from './csv';
 import { loadIdxDataset } from './idx';
 import { loadEmbeddedMnist } from './mnist-embedded';

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { sha256 } from '../util/hash';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, writeAtomic } from '../core/data-dir';
+import { sha256 } from '../core/hash';
 import { stratifiedSplit } from './split';
 import type { Dataset, Split } from './types';
 
@@ -33,7 +34,7 @@ function readPackageDigits(): { pixels: Uint8Array; labels: Uint8Array } {
 }
 
 function cachePath(dataDir: string): string {
-  return join(dataDir, 'cache', 'mnist-embedded.bin');
+  return join(cacheDir(dataDir), 'mnist-embedded.bin');
 }
 
 function readCache(file: string): { pixels: Uint8Array; labels: Uint8Array } | undefined {
@@ -48,14 +49,10 @@ function readCache(file: string): { pixels: Uint8Array; labels: Uint8Array } | u
 }
 
 function writeCache(file: string, data: { pixels: Uint8Array; labels: Uint8Array }): void {
-  mkdirSync(dirname(file), { recursive: true });
   const header = Buffer.alloc(12);
   header.write(CACHE_MAGIC, 0, 'latin1');
   header.writeUInt32LE(data.labels.length, 8);
-  // Write then rename, so a crash never leaves a half-written cache behind.
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, Buffer.concat([header, Buffer.from(data.labels), Buffer.from(data.pixels)]));
-  renameSync(tmp, file);
+  writeAtomic(file, Buffer.concat([header, Buffer.from(data.labels), Buffer.from(data.pixels)]));
 }
 
 export function bytesToUnit(bytes: Uint8Array): Float32Array {

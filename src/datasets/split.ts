@@ -1,4 +1,4 @@
-import { createRng } from '../util/rng';
+import { createRng } from '../core/rng';
 import type { Split } from './types';
 
 /** Per-class lists of sample indices, in a seeded order. */

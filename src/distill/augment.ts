@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../util/rng';
+import type { Rng } from '../core/rng';
 
 /**
  * Random translation by up to `maxShift` pixels per image, seeded: pad the

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '../util/rng';
+import { createRng } from '../core/rng';
 import { randomShift } from './augment';
 import { studentForward } from './forward';
 import type { Forward } from './forward';

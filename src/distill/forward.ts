@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import { biasReluMaxPool, canBiasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool } from '../model/fused-conv';
 import type { ConvGeometry } from '../model/fused-conv';
 import { isUnit } from '../model/unit-stride';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { KdError } from '../errors';
-import { createRng } from '../util/rng';
+import { KdError } from '../core/errors';
+import { createRng } from '../core/rng';
 
 /** One point of a learning curve. */
 export interface EpochRecord {
@@ -36,8 +36,6 @@ export interface LoopOptions {
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   /** Runs before each epoch (1-based): schemes refresh their targets here. */
   beforeEpoch?: (epoch: number) => void | Promise<void>;
-  /** Checked between batches; true stops the loop (time limits, Ctrl-C). */
-  shouldStop?: () => boolean;
 }
 
 /**
@@ -57,7 +55,6 @@ export async function trainLoop(opts: LoopOptions): Promise<EpochRecord[]> {
     let sums = tf.zeros([3]);
     let batches = 0;
     for (let start = 0; start < opts.n; start += opts.batchSize) {
-      if (opts.shouldStop?.()) break;
       const end = Math.min(opts.n, start + opts.batchSize);
       const next = tf.tidy(() => {
         const indices = tf.tensor1d(order.slice(start, end), 'int32');
@@ -72,9 +69,8 @@ export async function trainLoop(opts: LoopOptions): Promise<EpochRecord[]> {
     const [loss, kdLoss, ceLoss] = Array.from(await sums.data()).map((v) => v / Math.max(1, batches));
     sums.dispose();
     if (!Number.isFinite(loss)) {
-      throw new KdError('TRIAL_DIVERGED', `training loss became ${loss} in epoch ${epoch}; try a lower learning rate`, { epoch });
+      throw new KdError('TRIAL_DIVERGED', `training loss became ${loss} in epoch ${epoch}; try a lower learning rate`);
     }
-    if (opts.shouldStop?.()) break;
     const valAccuracy = await opts.evaluate();
     const record = { epoch, loss, kdLoss, ceLoss, valAccuracy, seconds: (performance.now() - started) / 1000 };
     curve.push(record);

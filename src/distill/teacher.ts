@@ -3,19 +3,22 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Dataset } from '../datasets/types';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import { buildModel } from '../model/build';
-import { fileLoader, fileSaver, writeAtomic } from '../model/file-io';
+import { fileLoader, fileSaver } from '../model/file-io';
 import { inspectModel } from '../model/inspect';
 import { BUILTIN_TEACHER_SPEC } from '../model/teacher-arch';
 import type { ConcreteSpec } from '../space/student';
-import { sha256 } from '../util/hash';
+import { sha256 } from '../core/hash';
 import { accuracy, predictLogits } from './evaluate';
-import type { EpochRecord } from './loop';
 import { trainLoop } from './loop';
 import { distillStep } from './distill-step';
 import { toResident } from './resident';
 import { createAdam } from './adam';
+import { curveSchema } from '../core/epoch';
+import type { EpochRecord } from '../core/epoch';
+import { cacheDir, teachersDir, writeAtomic } from '../core/data-dir';
+import type { Log } from '../core/log';
 
 export interface Teacher {
   model: tf.LayersModel;
@@ -31,7 +34,7 @@ export interface Teacher {
   /** The architecture as a spec, for the built-in teacher (born-again students). */
   spec?: ConcreteSpec;
   /** The Keras topology JSON, for born-again students of a teacher from disk. */
-  topology: object;
+  topology: Record<string, unknown>;
 }
 
 /** How the built-in teacher is trained; changing it retrains (it keys the folder). */
@@ -49,13 +52,9 @@ const metaSchema = z.object({
   seconds: z.number(),
   backend: z.string(),
   datasetFingerprint: z.string(),
-  curve: z.array(
-    z.object({ epoch: z.number(), loss: z.number(), kdLoss: z.number(), ceLoss: z.number(), valAccuracy: z.number(), seconds: z.number() }),
-  ),
+  curve: curveSchema,
 });
 export type TeacherMeta = z.infer<typeof metaSchema>;
-
-export type Log = (line: string) => void;
 
 function weightsFingerprint(model: tf.LayersModel): string {
   const parts: Array<string | ArrayBufferView> = [JSON.stringify(model.toJSON(null, false))];
@@ -86,7 +85,7 @@ function checkFits(model: tf.LayersModel, dataset: Dataset, origin: string): voi
 
 function builtinDir(dataDir: string, dataset: Dataset): string {
   const key = sha256(dataset.fingerprint, JSON.stringify(BUILTIN_TEACHER_SPEC), JSON.stringify(BUILTIN_TEACHER_TRAINING)).slice(0, 16);
-  return join(dataDir, 'teachers', `builtin-${key}`);
+  return join(teachersDir(dataDir), `builtin-${key}`);
 }
 
 async function describe(model: tf.LayersModel, source: string, acc: number, spec?: ConcreteSpec): Promise<Teacher> {
@@ -100,7 +99,7 @@ async function describe(model: tf.LayersModel, source: string, acc: number, spec
     fingerprint: weightsFingerprint(model),
     outputsProbabilities: lastActivationIsSoftmax(model),
     spec,
-    topology: model.toJSON(null, false) as object,
+    topology: model.toJSON(null, false) as unknown as Record<string, unknown>,
   };
 }
 
@@ -191,7 +190,7 @@ export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; pat
 export async function teacherLogits(opts: { teacher: Teacher; dataset: Dataset; dataDir: string; log: Log }): Promise<Float32Array> {
   const { teacher, dataset } = opts;
   const key = sha256(teacher.fingerprint, dataset.fingerprint, 'train').slice(0, 24);
-  const file = join(opts.dataDir, 'cache', `logits-${key}.f32`);
+  const file = join(cacheDir(opts.dataDir), `logits-${key}.f32`);
   const expectedBytes = dataset.train.n * dataset.numClasses * 4;
   if (existsSync(file)) {
     const buf = readFileSync(file);

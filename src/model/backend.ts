@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import { registerWasmGradientKernels } from './wasm-kernels/register';
 
 export const BACKEND_CHOICES = ['auto', 'node', 'wasm', 'cpu'] as const;

@@ -1,15 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import type { ConcreteSpec } from '../space/student';
-import { measureSpec } from './measure';
-import { createRng } from '../util/rng';
+import { measureSpec } from '../space/measure';
+import { createRng } from '../core/rng';
 
 /**
  * Builds the tf.LayersModel of a concrete spec. The model outputs logits (no
  * softmax): distillation softens them with a temperature first.
  * Weight initialisers are seeded, so a seed gives the same starting weights.
  */
-export function buildModel(spec: ConcreteSpec, opts: { inputShape: number[]; numClasses: number; seed: number }): tf.LayersModel {
+/** What a built network must fit: the dataset's input shape and classes, and the seed of its initial weights. */
+export interface ModelShape {
+  inputShape: number[];
+  numClasses: number;
+  seed: number;
+}
+
+export function buildModel(spec: ConcreteSpec, opts: ModelShape): tf.LayersModel {
   // Refuses what does not fit the input: tfjs would build a layer with an
   // empty output and train it on garbage (wasm) or zeros (cpu).
   measureSpec(spec, opts.inputShape, opts.numClasses);

@@ -1,4 +1,4 @@
-import type { PackedWeightEntry } from './weights-pack';
+import type { WeightEntry } from '../core/weights';
 import { dequantizeWeight } from './quantize';
 import { unpackWeights } from './weights-pack';
 
@@ -16,7 +16,7 @@ interface TfjsWeightEntry {
  * scale and min. Per-channel int8 has no manifest encoding, so those
  * tensors are written as their dequantized float32 values (same outputs).
  */
-export function exportTfjs(opts: { topology: object; manifest: readonly PackedWeightEntry[]; data: Uint8Array; weightsPath?: string }): {
+export function exportTfjs(opts: { topology: object; manifest: readonly WeightEntry[]; data: Uint8Array; weightsPath?: string }): {
   modelJson: object;
   weights: Buffer;
   notes: string[];

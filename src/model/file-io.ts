@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
+import { writeAtomic } from '../core/data-dir';
 
 /**
  * Reads and writes TF.js LayersModel files (model.json + weight shards) on
@@ -68,11 +69,4 @@ export function fileSaver(dir: string): tf.io.IOHandler {
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
   };
-}
-
-export function writeAtomic(file: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
 }

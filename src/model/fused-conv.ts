@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig } from '@tensorflow/tfjs';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import { BIAS_RELU_MAX_POOL, BIAS_RELU_MAX_POOL_GRAD } from './wasm-kernels/bias-relu-pool';
 import { CONV_RELU_POOL, CONV_RELU_POOL_GRAD } from './wasm-kernels/conv-relu-pool';
 import type { ConvReluPoolAttrs } from './wasm-kernels/conv-relu-pool';

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { LayerSummary } from './measure';
+import type { LayerSummary } from '../core/metrics';
 
 const LAYER_TYPES: Record<string, string> = {
   Dense: 'dense',

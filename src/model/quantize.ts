@@ -1,19 +1,15 @@
-import type { Precision } from '../space/student';
+import type { Precision, Quantization } from '../core/precision';
+import type { WeightEntry } from '../core/weights';
 import { fromFloat16Bits, toFloat16Bits } from './float16';
 
-export type Granularity = 'per-tensor' | 'per-channel';
-
-/** One weight tensor as stored: raw values at its precision plus affine parameters. */
-export interface StoredWeight {
-  name: string;
-  shape: number[];
-  precision: Precision;
-  /** float32: Float32Array; float16: Uint16Array of half bits; int8: Uint8Array codes. */
+/**
+ * One weight tensor as stored: the manifest's description plus its raw
+ * values at its precision (float32: Float32Array; float16: Uint16Array of
+ * half bits; int8: Uint8Array codes, value = code * scale[g] + min[g], g = index % groups).
+ */
+export type StoredWeight = Pick<WeightEntry, 'name' | 'shape' | 'precision' | 'scale' | 'min'> & {
   data: Float32Array | Uint16Array | Uint8Array;
-  /** int8 only: value = code * scale[g] + min[g], g = index % groups. */
-  scale?: number[];
-  min?: number[];
-}
+};
 
 /**
  * Output-channel groups of a weight tensor: the last axis, or for a
@@ -55,7 +51,7 @@ export function quantizeWeight(
   shape: number[],
   values: Float32Array,
   precision: Precision,
-  granularity: Granularity,
+  granularity: Quantization,
 ): StoredWeight {
   if (precision === 'float32') return { name, shape, precision, data: Float32Array.from(values) };
   if (precision === 'float16') {

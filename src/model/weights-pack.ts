@@ -1,21 +1,12 @@
+import type { WeightEntry } from '../core/weights';
 import type { StoredWeight } from './quantize';
 
-export interface PackedWeightEntry {
-  name: string;
-  shape: number[];
-  precision: StoredWeight['precision'];
-  byteOffset: number;
-  byteLength: number;
-  scale?: number[];
-  min?: number[];
-}
-
 /** All weights of a student in one buffer (transferred from the worker, stored as one BLOB). */
-export function packWeights(weights: readonly StoredWeight[]): { manifest: PackedWeightEntry[]; buffer: ArrayBuffer } {
+export function packWeights(weights: readonly StoredWeight[]): { manifest: WeightEntry[]; buffer: ArrayBuffer } {
   const total = weights.reduce((a, w) => a + alignedLength(w.data.byteLength), 0);
   const buffer = new ArrayBuffer(total);
   const bytes = new Uint8Array(buffer);
-  const manifest: PackedWeightEntry[] = [];
+  const manifest: WeightEntry[] = [];
   let offset = 0;
   for (const w of weights) {
     bytes.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
@@ -30,7 +21,7 @@ function alignedLength(n: number): number {
   return Math.ceil(n / 4) * 4;
 }
 
-export function unpackWeights(manifest: readonly PackedWeightEntry[], data: Uint8Array): StoredWeight[] {
+export function unpackWeights(manifest: readonly WeightEntry[], data: Uint8Array): StoredWeight[] {
   return manifest.map((m) => {
     // A copy into its own ArrayBuffer: Buffer#slice would share (and expose) a larger pool.
     const slice = new Uint8Array(data.buffer, data.byteOffset + m.byteOffset, m.byteLength).slice();

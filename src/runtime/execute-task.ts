@@ -1,11 +1,11 @@
-import type { MessagePort } from 'node:worker_threads';
+import type { EpochRecord } from '../core/epoch';
+import { errorCodeOf, formatIssues } from '../core/errors';
+import type { TrialOutcome } from '../core/outcome';
 import { runTrial } from '../distill/trial';
-import { errorCodeOf, formatIssues } from '../errors';
 import { initBackend } from '../model/backend';
 import { packWeights } from '../model/weights-pack';
 import { datasetView } from './shared-data';
 import { trialTaskSchema } from './task';
-import type { TrialOutcome } from './task';
 
 /**
  * The worker's pure function (DESIGN.md rule 3): candidate + training
@@ -13,22 +13,15 @@ import type { TrialOutcome } from './task';
  * come back as values with their code; only a crash of the thread itself
  * (memory limit, termination) rejects.
  */
-export async function executeTask(raw: unknown): Promise<TrialOutcome> {
+export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) => void): Promise<TrialOutcome> {
   const started = performance.now();
   const parsed = trialTaskSchema.safeParse(raw);
   if (!parsed.success) {
     return { ok: false, code: 'INTERNAL', message: `invalid trial task\n${formatIssues(parsed.error.issues)}` };
   }
   const task = parsed.data;
-  const port = task.progress as MessagePort | undefined;
   let backend: string | undefined;
   try {
-    if (task.inject === 'throw') throw new Error('injected failure');
-    if (task.inject === 'hang') await new Promise(() => {});
-    if (task.inject === 'oom') {
-      const hog: number[][] = [];
-      for (;;) hog.push(new Array(1e6).fill(Math.random()));
-    }
     backend = await initBackend(task.backend);
     const { dataset, logits } = datasetView(task.data);
     const { candidate } = task;
@@ -37,8 +30,8 @@ export async function executeTask(raw: unknown): Promise<TrialOutcome> {
       training: { ...candidate.training, seed: task.seed },
       dataset,
       teacherLogits: logits,
-      teacher: { spec: task.teacher.spec, topology: task.teacher.topology },
-      onEpoch: (record) => port?.postMessage(record),
+      teacher: task.teacher,
+      onEpoch,
     });
     const { manifest, buffer } = packWeights(result.weights);
     return {
@@ -56,7 +49,5 @@ export async function executeTask(raw: unknown): Promise<TrialOutcome> {
   } catch (err) {
     const code = errorCodeOf(err) ?? 'TRIAL_CRASHED';
     return { ok: false, code, message: (err as Error).message ?? String(err), backend, seconds: (performance.now() - started) / 1000 };
-  } finally {
-    port?.close();
   }
 }

@@ -1,5 +1,6 @@
-import type { EpochRecord } from '../distill/loop';
-import type { TrialOutcome, TrialTask } from './task';
+import type { TrialTask } from './task';
+import type { EpochRecord } from '../core/epoch';
+import type { TrialOutcome } from '../core/outcome';
 
 export interface RunHooks {
   onEpoch: (record: EpochRecord) => void;
@@ -14,6 +15,6 @@ export interface RunHooks {
  */
 export interface TrialExecutor {
   readonly concurrency: number;
-  run(task: Omit<TrialTask, 'progress'>, hooks: RunHooks): Promise<TrialOutcome>;
+  run(task: TrialTask, hooks: RunHooks): Promise<TrialOutcome>;
   close(): Promise<void>;
 }

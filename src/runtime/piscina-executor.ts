@@ -2,10 +2,12 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import Piscina from 'piscina';
-import type { EpochRecord } from '../distill/loop';
 import type { RunHooks, TrialExecutor } from './executor';
-import { parseOutcome } from './task';
-import type { TrialOutcome, TrialTask } from './task';
+import type { TrialTask } from './task';
+import type { WorkerMessage } from './worker';
+import type { EpochRecord } from '../core/epoch';
+import type { TrialOutcome } from '../core/outcome';
+import { parseOutcome } from '../core/outcome';
 
 export interface PoolOptions {
   /** Worker threads; default: the number of cores. */
@@ -14,22 +16,17 @@ export interface PoolOptions {
   timeLimitSec?: number;
   /** Per-worker V8 heap limit (Piscina resourceLimits). */
   memoryLimitMb?: number;
-  /** Per-worker V8 young-generation size; 0 leaves V8's default. */
-  youngGenerationMb?: number;
+  /** The worker module (default: worker.js beside this file); tests pass one that injects faults. */
+  workerFile?: string;
+  /** Handed to every worker thread as workerData. */
+  workerData?: unknown;
 }
 
 export const DEFAULT_MEMORY_LIMIT_MB = 4096;
-/**
- * V8's own young-generation size: 8 MB measured no better than the default
- * within noise (`npm run bench:engine -- --young 8`), now that a training
- * step makes ~100 kernels of garbage rather than ~300.
- */
-export const DEFAULT_YOUNG_GENERATION_MB = 0;
 
 /** The V8 limits every trial worker runs under (shared with bench:engine, which must time the same workers). */
-export function workerResourceLimits(opts: { memoryLimitMb?: number; youngGenerationMb?: number } = {}): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb?: number } {
-  const young = opts.youngGenerationMb ?? DEFAULT_YOUNG_GENERATION_MB;
-  return { maxOldGenerationSizeMb: opts.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB, ...(young ? { maxYoungGenerationSizeMb: young } : {}) };
+export function workerResourceLimits(opts: { memoryLimitMb?: number } = {}): { maxOldGenerationSizeMb: number } {
+  return { maxOldGenerationSizeMb: opts.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB };
 }
 
 function describeCrash(err: unknown): { code: 'TRIAL_OUT_OF_MEMORY' | 'TRIAL_CRASHED'; message: string } {
@@ -50,7 +47,8 @@ export class PiscinaExecutor implements TrialExecutor {
     this.concurrency = opts.workers ?? availableParallelism();
     this.timeLimitMs = opts.timeLimitSec ? opts.timeLimitSec * 1000 : undefined;
     this.pool = new Piscina({
-      filename: join(__dirname, 'worker.js'),
+      filename: opts.workerFile ?? join(__dirname, 'worker.js'),
+      workerData: opts.workerData,
       minThreads: this.concurrency,
       maxThreads: this.concurrency,
       // One trial per worker at a time: trials are CPU-bound.
@@ -60,7 +58,7 @@ export class PiscinaExecutor implements TrialExecutor {
     });
   }
 
-  async run(task: Omit<TrialTask, 'progress'>, hooks: RunHooks): Promise<TrialOutcome> {
+  async run(task: TrialTask, hooks: RunHooks): Promise<TrialOutcome> {
     const channel = new MessageChannel();
     channel.port1.on('message', (record: EpochRecord) => hooks.onEpoch(record));
     const abort = new AbortController();
@@ -75,7 +73,8 @@ export class PiscinaExecutor implements TrialExecutor {
       : undefined;
     const started = performance.now();
     try {
-      return parseOutcome(await this.pool.run({ ...task, progress: channel.port2 }, { transferList: [channel.port2], signal: abort.signal }));
+      const message: WorkerMessage = { task, progress: channel.port2 };
+      return parseOutcome(await this.pool.run(message, { transferList: [channel.port2], signal: abort.signal }));
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
       if (timedOut) {

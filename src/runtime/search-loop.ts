@@ -1,21 +1,24 @@
-import { hostname } from 'node:os';
-import type { EpochRecord } from '../distill/loop';
+import type { EpochRecord } from '../core/epoch';
+import type { TrialOutcome } from '../core/outcome';
+import { createRng } from '../core/rng';
+import type { BackendChoice } from '../model/backend';
+import type { Controller } from '../search/types';
+import { candidateHash } from '../space/candidate';
 import { estimateSize } from '../space/sample';
 import type { SpaceContext } from '../space/sample';
-import { candidateHash } from '../space/candidate';
-import type { Controller } from '../search/types';
+import type { TeacherArchitecture } from '../space/student';
 import type { Experiment, Store } from '../store/store';
-import { createRng } from '../util/rng';
 import type { TrialExecutor } from './executor';
-import type { SharedData } from './shared-data';
-import type { TrialOutcome, TrialTask } from './task';
-import type { BackendChoice } from '../model/backend';
-import type { ConcreteSpec } from '../space/student';
+import { OWNER } from './owner';
+import { STALE_GRACE_MS, isStale } from './stale';
+import type { SharedData } from './task';
 
 export type SearchEvent =
   | { type: 'trial-start'; number: number; family: string }
   | { type: 'epoch'; number: number; record: EpochRecord }
   | { type: 'trial-end'; number: number; outcome: TrialOutcome }
+  | { type: 'requeued'; numbers: number[] }
+  | { type: 'waiting'; trials: Array<{ number: number; owner: string | null }> }
   | { type: 'exhausted' };
 
 export interface SearchLoopOptions {
@@ -25,7 +28,7 @@ export interface SearchLoopOptions {
   spaceContext: SpaceContext;
   executor: TrialExecutor;
   data: SharedData;
-  teacher: { spec?: ConcreteSpec; topology: Record<string, unknown> };
+  teacher: TeacherArchitecture;
   backend: BackendChoice;
   /** Total trials the experiment should have when the loop ends. */
   trials: number;
@@ -33,24 +36,50 @@ export interface SearchLoopOptions {
   signal: AbortSignal;
   onEvent?: (event: SearchEvent) => void;
   heartbeatMs?: number;
-  /** Test hook: fault injection per trial number. */
-  inject?: (number: number) => TrialTask['inject'];
+  /** Trials of another process are run again once their heartbeat is this old (or at once when their owner is dead). */
+  graceMs?: number;
+  /** How often trials of other processes are looked at again while this loop has nothing else to wait for. */
+  pollMs?: number;
 }
 
-/** Identifies this process in trial rows, so a later run can tell whether it is gone. */
-export const OWNER = `${hostname()}:${process.pid}`;
+/**
+ * A timer to race against: resolves after `ms` unless cancelled first. It
+ * keeps the process alive on purpose: while the loop only waits for another
+ * process's trial, nothing else may.
+ */
+function tick(ms: number): { done: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { done, cancel: () => clearTimeout(timer) };
+}
 
 /**
  * The search: ask the controller for a candidate, store it WAITING, claim it,
  * run it on the executor, record the outcome; keep `executor.concurrency`
  * trials in flight. Only this (main) thread writes the store.
+ *
+ * It returns (not stopped) only when no trial is WAITING or RUNNING: trials
+ * another process holds are looked at again every `pollMs`, run here once
+ * stale (their owner dead, a zombie included, or silent for `graceMs`), and
+ * waited for while their owner is alive.
  */
 export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped: boolean; exhausted: boolean }> {
-  const { store, experiment: exp, executor } = opts;
+  const { store, experiment: exp, executor, signal } = opts;
+  const graceMs = opts.graceMs ?? STALE_GRACE_MS;
+  const pollMs = opts.pollMs ?? 1000;
   const inFlight = new Map<number, Promise<void>>();
   let exhausted = false;
+  let waitingFor = '';
   const heartbeat = setInterval(() => store.heartbeat(exp, OWNER), opts.heartbeatMs ?? 5000);
   heartbeat.unref();
+
+  const requeueStale = () => {
+    const stale = store.runningTrials(exp).filter((t) => isStale(t, { graceMs, runningHere: (n) => inFlight.has(n) }));
+    const numbers = stale.length ? store.requeueRunning(exp, stale) : [];
+    if (numbers.length) opts.onEvent?.({ type: 'requeued', numbers });
+  };
 
   const nextCandidateTrial = (): number | undefined => {
     const waiting = store.waitingTrials(exp).filter((n) => !inFlight.has(n));
@@ -76,26 +105,17 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     const record = store.trial(exp, number)!;
     opts.onEvent?.({ type: 'trial-start', number, family: record.candidate.genes.family });
     const outcome = await executor.run(
+      { experiment: exp.name, trialNumber: number, candidate: record.candidate, seed: exp.seed, backend: opts.backend, data: opts.data, teacher: opts.teacher },
       {
-        experiment: exp.name,
-        trialNumber: number,
-        candidate: record.candidate,
-        seed: exp.seed,
-        backend: opts.backend,
-        data: opts.data,
-        teacher: opts.teacher,
-        inject: opts.inject?.(number),
-      },
-      {
-        signal: opts.signal,
+        signal,
         onEpoch: (r) => {
-          if (opts.signal.aborted) return;
+          if (signal.aborted) return;
           store.recordEpoch(exp, number, r);
           opts.onEvent?.({ type: 'epoch', number, record: r });
         },
       },
     );
-    if (opts.signal.aborted) return; // requeued below, never recorded as failed
+    if (signal.aborted) return; // requeued below, never recorded as failed
     if (outcome.ok) {
       store.completeTrial(exp, number, {
         metrics: outcome.metrics,
@@ -111,25 +131,37 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     opts.onEvent?.({ type: 'trial-end', number, outcome });
   };
 
-  const stop = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const stop = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   try {
-    while (!opts.signal.aborted) {
-      while (inFlight.size < executor.concurrency && !opts.signal.aborted) {
+    while (!signal.aborted) {
+      requeueStale();
+      while (inFlight.size < executor.concurrency && !signal.aborted) {
         const number = nextCandidateTrial();
         if (number === undefined) break;
         if (!store.claimTrial(exp, number, OWNER)) continue;
         const p = runOne(number).finally(() => inFlight.delete(number));
         inFlight.set(number, p);
       }
-      if (inFlight.size === 0) break;
-      await Promise.race([...inFlight.values(), stop]);
+      if (inFlight.size === 0) {
+        const elsewhere = store.runningTrials(exp);
+        if (elsewhere.length === 0 && store.waitingTrials(exp).length === 0) break;
+        const key = JSON.stringify(elsewhere.map((t) => [t.number, t.owner]));
+        if (key !== waitingFor) opts.onEvent?.({ type: 'waiting', trials: elsewhere.map(({ number, owner }) => ({ number, owner })) });
+        waitingFor = key;
+      } else {
+        waitingFor = '';
+      }
+      // Wake on the first trial to end, or after pollMs to look at other processes' trials again.
+      const poll = tick(pollMs);
+      await Promise.race([...inFlight.values(), stop, poll.done]);
+      poll.cancel();
     }
-    if (opts.signal.aborted) {
+    if (signal.aborted) {
       await Promise.allSettled(inFlight.values());
       store.requeueOwned(exp, OWNER);
     }
   } finally {
     clearInterval(heartbeat);
   }
-  return { stopped: opts.signal.aborted, exhausted };
+  return { stopped: signal.aborted, exhausted };
 }

@@ -1,23 +1,5 @@
 import type { Dataset, Split } from '../datasets/types';
-
-/**
- * The dataset and the teacher logits in SharedArrayBuffers: made once in the
- * main thread and handed to every task, so workers never re-read or copy
- * them (DESIGN.md rule 4).
- */
-export interface SharedData {
-  source: string;
-  fingerprint: string;
-  inputShape: number[];
-  numClasses: number;
-  trainN: number;
-  testN: number;
-  trainX: SharedArrayBuffer;
-  trainY: SharedArrayBuffer;
-  testX: SharedArrayBuffer;
-  testY: SharedArrayBuffer;
-  logits: SharedArrayBuffer | null;
-}
+import type { SharedData } from './task';
 
 function share(view: Float32Array | Int32Array): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(view.byteLength);
@@ -25,6 +7,10 @@ function share(view: Float32Array | Int32Array): SharedArrayBuffer {
   return sab;
 }
 
+/**
+ * Copies the dataset and the teacher logits into SharedArrayBuffers once, in
+ * the main thread, so workers never re-read or copy them (DESIGN.md rule 4).
+ */
 export function shareData(dataset: Dataset, logits: Float32Array | undefined): SharedData {
   return {
     source: dataset.source,

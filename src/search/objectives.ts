@@ -2,7 +2,8 @@ import type { ObjectiveMetric, SearchSpace } from '../space/schema';
 import { MAXIMISED } from '../space/schema';
 import { hypervolume } from './hypervolume';
 import { paretoFront } from './pareto';
-import type { TrialMetrics, TrialRecord } from './types';
+import type { TrialRecord } from '../space/history';
+import type { TrialMetrics } from '../core/metrics';
 
 /** A metric as a minimised quantity: maximised metrics are negated. */
 function toMin(metric: ObjectiveMetric, value: number): number {

@@ -1,10 +1,11 @@
 import { candidateHash } from '../space/candidate';
 import type { SpaceContext } from '../space/sample';
 import type { SearchSpace } from '../space/schema';
-import { createRng } from '../util/rng';
+import { createRng } from '../core/rng';
 import { frontHypervolume } from './objectives';
 import { standInMetrics } from './stand-in';
-import type { Controller, TrialRecord } from './types';
+import type { Controller } from './types';
+import type { TrialRecord } from '../space/history';
 
 /**
  * A sequential search on the stand-in objective: the same ask/record cycle

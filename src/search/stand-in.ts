@@ -1,7 +1,7 @@
 import type { Candidate } from '../space/candidate';
 import { estimateSize } from '../space/sample';
 import type { SpaceContext } from '../space/sample';
-import type { TrialMetrics } from './types';
+import type { TrialMetrics } from '../core/metrics';
 
 /**
  * A cheap, deterministic stand-in for training, computed from the spec

@@ -1,35 +1,13 @@
 import { z } from 'zod';
-import { KdError } from '../errors';
-import { canonicalJson, sha256 } from '../util/hash';
+import { KdError } from '../core/errors';
+import { canonicalJson, sha256 } from '../core/hash';
 import { FAMILY_NAMES } from './schema';
 import type { FamilyName } from './schema';
-import { SCHEMES, studentSpecSchema } from './student';
-import type { ConcreteSpec, Scheme, StorageSettings, StudentSpec } from './student';
+import { trainingSettingsSchema } from '../core/training';
+import { studentSpecSchema } from './student';
+import type { ConcreteSpec, StorageSettings, StudentSpec } from './student';
 
 /** The per-family choices a candidate was made from (what mutation and crossover change). */
-export type Genes =
-  | { family: 'mlp'; units: number[] }
-  | { family: 'cnn' | 'separable'; blocks: Array<{ filters: number; kernel: number }>; dense: number }
-  | { family: 'teacher-copy'; depth: number; width: number }
-  | { family: 'born-again' };
-
-export interface CandidateTraining {
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  temperature: number;
-  alpha: number;
-  scheme: Scheme;
-  trainLimit?: number;
-}
-
-/** A sampled, not yet trained student: its architecture and how to train it. */
-export interface Candidate {
-  genes: Genes;
-  student: StudentSpec;
-  training: CandidateTraining;
-}
-
 const genesSchema = z.discriminatedUnion('family', [
   z.object({ family: z.literal('mlp'), units: z.array(z.number().int().positive()) }),
   z.object({
@@ -41,19 +19,15 @@ const genesSchema = z.discriminatedUnion('family', [
   z.object({ family: z.literal('born-again') }),
 ]);
 
+export type Genes = z.infer<typeof genesSchema>;
+
+/** A sampled, not yet trained student: its architecture and how to train it. */
 export const candidateSchema = z.object({
   genes: genesSchema,
   student: studentSpecSchema,
-  training: z.object({
-    epochs: z.number().int().positive(),
-    batchSize: z.number().int().positive(),
-    learningRate: z.number().positive(),
-    temperature: z.number().positive(),
-    alpha: z.number().min(0).max(1),
-    scheme: z.enum(SCHEMES).default('offline'),
-    trainLimit: z.number().int().positive().optional(),
-  }),
+  training: trainingSettingsSchema,
 });
+export type Candidate = z.infer<typeof candidateSchema>;
 
 export function familyOf(c: Candidate): FamilyName {
   return c.genes.family;

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import { searchSpaceSchema } from './schema';
 import type { SearchSpace } from './schema';
 
 function spaceError(file: string, message: string): KdError {
-  return new KdError('SPACE_INVALID', `${file}: ${message}`, { file });
+  return new KdError('SPACE_INVALID', `${file}: ${message}`);
 }
 
 /**

@@ -1,10 +1,12 @@
-import type { Rng } from '../util/rng';
-import type { Candidate, CandidateTraining, Genes } from './candidate';
-import { enabledFamilies, makeCandidate, sampleGenesOf } from './sample';
+import type { Rng } from '../core/rng';
+import type { TrainingSettings } from '../core/training';
+import type { Candidate, Genes } from './candidate';
+import { enabledFamilies, makeCandidate, sampleGenes } from './sample';
 import type { SpaceContext } from './sample';
 import { options } from './schema';
 import type { SearchSpace } from './schema';
-import type { Precision, StorageSettings } from './student';
+import type { Precision } from '../core/precision';
+import type { StorageSettings } from './student';
 
 /** A different value from the list when there is one. */
 function another<T>(values: readonly T[], current: T, rng: Rng): T {
@@ -28,10 +30,10 @@ function neighbour(values: readonly number[], current: number, rng: Rng): number
 type Mutator = (c: Candidate) => Candidate;
 
 function commonOf(c: Candidate): StorageSettings {
-  return { precision: c.student.precision as Precision, quantization: c.student.quantization, qat: c.student.qat };
+  return { precision: c.student.precision, quantization: c.student.quantization, qat: c.student.qat };
 }
 
-function withTraining(space: SearchSpace, ctx: SpaceContext, c: Candidate, change: Partial<CandidateTraining>): Candidate {
+function withTraining(ctx: SpaceContext, c: Candidate, change: Partial<TrainingSettings>): Candidate {
   return makeCandidate(c.genes, commonOf(c), { ...c.training, ...change }, ctx);
 }
 
@@ -87,7 +89,7 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
   }
   const families = enabledFamilies(space);
   if (families.length > 1) {
-    list.push(() => withGenes(ctx, c, sampleGenesOf(space, another(families, g.family, rng), rng)));
+    list.push(() => withGenes(ctx, c, sampleGenes(space, another(families, g.family, rng), rng)));
   }
   if (options(space.precision).length > 1) {
     list.push(() => {
@@ -102,7 +104,7 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     list.push(() => makeCandidate(c.genes, { ...commonOf(c), qat: !c.student.qat }, c.training, ctx));
   }
   if (options(space.scheme).length > 1) {
-    list.push(() => withTraining(space, ctx, c, { scheme: another(options(space.scheme), c.training.scheme, rng) }));
+    list.push(() => withTraining(ctx, c, { scheme: another(options(space.scheme), c.training.scheme, rng) }));
   }
   const trainingChoices: Array<['epochs' | 'batchSize' | 'learningRate' | 'temperature' | 'alpha', readonly number[]]> = [
     ['epochs', options(space.training.epochs)],
@@ -112,7 +114,7 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     ['alpha', options(space.distillation.alpha)],
   ];
   for (const [key, values] of trainingChoices) {
-    if (values.length > 1) list.push(() => withTraining(space, ctx, c, { [key]: neighbour(values, c.training[key] as number, rng) }));
+    if (values.length > 1) list.push(() => withTraining(ctx, c, { [key]: neighbour(values, c.training[key] as number, rng) }));
   }
   return list;
 }
@@ -157,7 +159,7 @@ export function crossover(ctx: SpaceContext, a: Candidate, b: Candidate, rng: Rn
     qat: precision === 'float32' ? false : coin(a.student.qat, b.student.qat),
   };
   const training = Object.fromEntries(
-    (Object.keys(a.training) as Array<keyof CandidateTraining>).map((k) => [k, coin(a.training[k], b.training[k])]),
-  ) as unknown as CandidateTraining;
+    (Object.keys(a.training) as Array<keyof TrainingSettings>).map((k) => [k, coin(a.training[k], b.training[k])]),
+  ) as unknown as TrainingSettings;
   return makeCandidate(genes, common, training, ctx);
 }

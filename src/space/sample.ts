@@ -1,11 +1,14 @@
-import { KdError } from '../errors';
-import { measureSpec, storedBytes } from '../model/measure';
-import type { Rng } from '../util/rng';
-import type { Candidate, CandidateTraining, Genes } from './candidate';
+import { KdError } from '../core/errors';
+import { measureSpec, storedBytes } from './measure';
+import type { Rng } from '../core/rng';
+import type { TrainingSettings } from '../core/training';
+import type { Candidate, Genes } from './candidate';
 import { express } from './candidate';
 import { FAMILY_NAMES, options } from './schema';
 import type { FamilyName, SearchSpace } from './schema';
-import type { ConcreteSpec, Precision, StorageSettings } from './student';
+import type { SizeEstimate } from '../core/metrics';
+import type { Precision } from '../core/precision';
+import type { ConcreteSpec, StorageSettings } from './student';
 
 /** What sampling needs to know besides the space: the data's shape and the teacher. */
 export interface SpaceContext {
@@ -22,7 +25,8 @@ export function enabledFamilies(space: SearchSpace): FamilyName[] {
   return FAMILY_NAMES.filter((f) => space.families[f] !== undefined);
 }
 
-function sampleGenes(space: SearchSpace, family: FamilyName, rng: Rng): Genes {
+/** One uniformly random draw of a family's choices. */
+export function sampleGenes(space: SearchSpace, family: FamilyName, rng: Rng): Genes {
   const f = space.families;
   switch (family) {
     case 'mlp': {
@@ -46,8 +50,8 @@ function sampleGenes(space: SearchSpace, family: FamilyName, rng: Rng): Genes {
   }
 }
 
-export function sampleTraining(space: SearchSpace, rng: Rng): CandidateTraining {
-  const t: CandidateTraining = {
+export function sampleTraining(space: SearchSpace, rng: Rng): TrainingSettings {
+  const t: TrainingSettings = {
     epochs: rng.pick(options(space.training.epochs)),
     batchSize: rng.pick(options(space.training.batchSize)),
     learningRate: rng.pick(options(space.training.learningRate)),
@@ -71,7 +75,7 @@ export function sampleCommon(space: SearchSpace, rng: Rng): StorageSettings {
 export function makeCandidate(
   genes: Genes,
   common: StorageSettings,
-  training: CandidateTraining,
+  training: TrainingSettings,
   ctx: SpaceContext,
 ): Candidate {
   return { genes, student: express(genes, common, ctx.teacherSpec), training };
@@ -81,16 +85,6 @@ export function makeCandidate(
 export function sampleCandidate(space: SearchSpace, ctx: SpaceContext, rng: Rng): Candidate {
   const family = rng.pick(enabledFamilies(space));
   return makeCandidate(sampleGenes(space, family, rng), sampleCommon(space, rng), sampleTraining(space, rng), ctx);
-}
-
-export function sampleGenesOf(space: SearchSpace, family: FamilyName, rng: Rng): Genes {
-  return sampleGenes(space, family, rng);
-}
-
-export interface SizeEstimate {
-  params: number;
-  macs: number;
-  sizeBytes: number;
 }
 
 /** params, MACs and sizeBytes of a candidate from its spec alone, before any training. */

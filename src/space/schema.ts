@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { PRECISIONS, SCHEMES } from './student';
+import { PRECISIONS, QUANTIZATIONS } from '../core/precision';
+import { SCHEMES, TRAINING_FIELDS, DEFAULT_TRAINING } from '../core/training';
 
 /** A value that is either fixed or a list to search over. */
 function choice<T extends z.ZodType>(item: T) {
@@ -80,23 +81,23 @@ export const searchSpaceSchema = z
     trials: positiveInt.max(100000).default(20).describe('default number of trials of a search'),
     training: z
       .object({
-        epochs: choice(z.number().int().min(1).max(1000)),
-        batchSize: choice(z.number().int().min(1).max(4096)).default(64),
-        learningRate: choice(z.number().positive().max(1)).default(0.002),
-        trainLimit: positiveInt.optional().describe('train on the first N training samples only'),
+        epochs: choice(TRAINING_FIELDS.epochs),
+        batchSize: choice(TRAINING_FIELDS.batchSize).default(DEFAULT_TRAINING.batchSize),
+        learningRate: choice(TRAINING_FIELDS.learningRate).default(DEFAULT_TRAINING.learningRate),
+        trainLimit: TRAINING_FIELDS.trainLimit.optional().describe('train on the first N training samples only'),
       })
       .strict(),
     distillation: z
       .object({
-        temperature: choice(z.number().positive().max(100)).default(4),
-        alpha: choice(z.number().min(0).max(1)).default(0.7),
+        temperature: choice(TRAINING_FIELDS.temperature).default(DEFAULT_TRAINING.temperature),
+        alpha: choice(TRAINING_FIELDS.alpha).default(DEFAULT_TRAINING.alpha),
       })
       .strict()
-      .default({ temperature: 4, alpha: 0.7 }),
+      .default({ temperature: DEFAULT_TRAINING.temperature, alpha: DEFAULT_TRAINING.alpha }),
     scheme: choice(z.enum(SCHEMES)).default('offline').describe('offline (fixed teacher), online (learn together) or self (the student teaches itself); a list searches over them'),
     precision: choice(z.enum(PRECISIONS)).default('float32'),
     qat: choice(z.boolean()).default(false).describe('quantization-aware training for float16 / int8 students; [false, true] searches both'),
-    quantization: choice(z.enum(['per-tensor', 'per-channel'])).default('per-tensor'),
+    quantization: choice(z.enum(QUANTIZATIONS)).default('per-tensor'),
     families: familiesSchema,
   })
   .strict()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { KdError, formatIssues } from '../errors';
+import { KdError, formatIssues } from '../core/errors';
+import { precisionSchema, quantizationSchema } from '../core/precision';
 
 /**
  * A student architecture as plain JSON. `kind` picks the builder:
@@ -11,11 +12,8 @@ import { KdError, formatIssues } from '../errors';
  * `precision` says how the trained weights are stored: quantized after
  * training, and with `qat` also trained for that precision.
  */
-export const PRECISIONS = ['float32', 'float16', 'int8'] as const;
-export type Precision = (typeof PRECISIONS)[number];
-
-const precision = z.enum(PRECISIONS).default('float32');
-const granularity = z.enum(['per-tensor', 'per-channel']).default('per-tensor');
+const precision = precisionSchema.default('float32');
+const granularity = quantizationSchema.default('per-tensor');
 const units = z.number().int().min(1).max(8192);
 const dropout = z.number().min(0).max(0.9).default(0);
 
@@ -69,27 +67,30 @@ export type MlpSpec = z.infer<typeof mlpSpecSchema>;
 export type CnnSpec = z.infer<typeof cnnSpecSchema>;
 export type TeacherSpec = z.infer<typeof teacherSpecSchema>;
 export type StudentSpec = z.infer<typeof studentSpecSchema>;
-export const SCHEMES = ['offline', 'online', 'self'] as const;
-/** offline: a fixed teacher; online: teacher-side and student learn together; self: the student teaches itself. */
-export type Scheme = (typeof SCHEMES)[number];
 
 /** How a student's weights are stored and trained for storage. */
-export interface StorageSettings {
-  precision: Precision;
-  quantization: 'per-tensor' | 'per-channel';
-  qat: boolean;
-}
+export const storageSettingsSchema = z.object(common);
+export type StorageSettings = z.infer<typeof storageSettingsSchema>;
 
 /** A spec whose architecture is concrete (no reference to the teacher). */
-export type ConcreteSpec = MlpSpec | CnnSpec;
+export const concreteSpecSchema = z.discriminatedUnion('kind', [mlpSpecSchema, cnnSpecSchema]);
+export type ConcreteSpec = z.infer<typeof concreteSpecSchema>;
+
+/**
+ * The architecture born-again students and online peers copy: the built-in
+ * teacher's spec, or (a teacher from disk) its Keras topology JSON.
+ */
+export const teacherArchitectureSchema = z.object({
+  spec: concreteSpecSchema.optional(),
+  topology: z.record(z.string(), z.unknown()),
+});
+export type TeacherArchitecture = z.infer<typeof teacherArchitectureSchema>;
 
 /** Validates a student spec; `origin` names where it came from, for the message. */
 export function parseStudentSpec(value: unknown, origin: string): StudentSpec {
   const result = studentSpecSchema.safeParse(value);
   if (!result.success) {
-    throw new KdError('SPEC_INVALID', `${origin}: invalid student spec\n${formatIssues(result.error.issues)}`, {
-      origin,
-    });
+    throw new KdError('SPEC_INVALID', `${origin}: invalid student spec\n${formatIssues(result.error.issues)}`);
   }
   return result.data;
 }

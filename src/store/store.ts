@@ -1,18 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { EpochRecord } from '../distill/loop';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import type { Candidate } from '../space/candidate';
 import { candidateSchema, familyOf } from '../space/candidate';
 import { searchSpaceSchema } from '../space/schema';
 import type { SearchSpace } from '../space/schema';
-import type { TrialMetrics, TrialRecord, TrialState } from '../search/types';
 import { MIGRATIONS } from './migrations';
-import { estimateSchema, layersSchema, metricsSchema, readJson, teacherInfoSchema, weightManifestSchema } from './rows';
-import type { SizeEstimate } from '../space/sample';
-import type { TeacherInfo, WeightManifest } from './rows';
-import type { LayerSummary } from '../model/measure';
+import { readJson } from './read-json';
+import { layersSchema, metricsSchema, sizeEstimateSchema, teacherInfoSchema } from '../core/metrics';
+import type { LayerSummary, TeacherInfo, TrialMetrics, SizeEstimate } from '../core/metrics';
+import { weightManifestSchema } from '../core/weights';
+import type { WeightManifest } from '../core/weights';
+import type { TrialRecord } from '../space/history';
+import type { TrialState } from '../core/trial-state';
+import type { EpochRecord } from '../core/epoch';
 
 export type ExperimentStatus = 'running' | 'stopped' | 'finished';
 
@@ -268,9 +270,9 @@ export class Store {
     return {
       number: r.number,
       hash: r.hash,
-      candidate: readJson(candidateSchema, r.candidate_json, `${where}, candidate`) as Candidate,
+      candidate: readJson(candidateSchema, r.candidate_json, `${where}, candidate`),
       state: r.state,
-      metrics: r.metrics_json ? (readJson(metricsSchema, r.metrics_json, `${where}, metrics`) as TrialMetrics) : undefined,
+      metrics: r.metrics_json ? readJson(metricsSchema, r.metrics_json, `${where}, metrics`) : undefined,
     };
   }
 
@@ -325,15 +327,33 @@ export class Store {
     this.db.prepare(`UPDATE trials SET heartbeat_at = ? WHERE experiment_id = ? AND state = 'RUNNING' AND owner = ?`).run(now(), e.id, owner);
   }
 
+  /** RUNNING trials with their owner and the age of its last heartbeat (Infinity when it never beat). */
+  runningTrials(e: Pick<Experiment, 'id'>): Array<{ number: number; owner: string | null; heartbeatAgeMs: number }> {
+    const rows = this.db.prepare(`SELECT number, owner, heartbeat_at FROM trials WHERE experiment_id = ? AND state = 'RUNNING' ORDER BY number`).all(e.id) as TrialRow[];
+    const t = Date.now();
+    return rows.map((r) => ({ number: r.number, owner: r.owner, heartbeatAgeMs: r.heartbeat_at ? t - Date.parse(r.heartbeat_at) : Infinity }));
+  }
+
+  /** How many trials are not finished (WAITING or RUNNING): an experiment is finished only at 0. */
+  unfinishedCount(e: Pick<Experiment, 'id'>): number {
+    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM trials WHERE experiment_id = ? AND state IN ('WAITING', 'RUNNING')`).get(e.id) as { n: number };
+    return r.n;
+  }
+
   /**
-   * RUNNING trials whose owner is gone go back to WAITING, their partial
-   * curve removed: a heartbeat older than `graceMs`, or `isDead(owner)`.
+   * These RUNNING trials go back to WAITING, their partial curve removed,
+   * each only if its owner is still the one given (compare-and-set: a trial
+   * that finished or changed hands meanwhile stays as it is).
    */
-  requeueStale(e: Pick<Experiment, 'id'>, opts: { graceMs: number; isDead: (owner: string) => boolean }): number[] {
-    const rows = this.db.prepare(`SELECT id, number, owner, heartbeat_at FROM trials WHERE experiment_id = ? AND state = 'RUNNING'`).all(e.id) as TrialRow[];
-    const cutoff = Date.now() - opts.graceMs;
-    const stale = rows.filter((r) => !r.heartbeat_at || Date.parse(r.heartbeat_at) < cutoff || (r.owner !== null && opts.isDead(r.owner)));
-    return this.requeue(stale);
+  requeueRunning(e: Pick<Experiment, 'id'>, trials: ReadonlyArray<{ number: number; owner: string | null }>): number[] {
+    const rows: Array<Pick<TrialRow, 'id' | 'number'>> = [];
+    for (const t of trials) {
+      const r = this.db
+        .prepare(`SELECT id, number FROM trials WHERE experiment_id = ? AND number = ? AND state = 'RUNNING' AND owner IS ?`)
+        .get(e.id, t.number, t.owner) as Pick<TrialRow, 'id' | 'number'> | undefined;
+      if (r) rows.push(r);
+    }
+    return this.requeue(rows);
   }
 
   /** In-flight trials of this process go back to WAITING (a clean stop). */
@@ -425,7 +445,7 @@ export class Store {
     return {
       ...this.toRecord(r, e.name),
       family: r.family,
-      estimate: readJson(estimateSchema, r.estimate_json, `${where}, estimate`),
+      estimate: readJson(sizeEstimateSchema, r.estimate_json, `${where}, estimate`),
       layers: r.layers_json ? readJson(layersSchema, r.layers_json, `${where}, layers`) : undefined,
       errorCode: r.error_code ?? undefined,
       error: r.error ?? undefined,

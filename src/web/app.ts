@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
-import { errorCodeOf, formatIssues } from '../errors';
+import { errorCodeOf, formatIssues } from '../core/errors';
 import { exportTfjs } from '../model/export-tfjs';
 import { frontOf } from '../search/objectives';
 import type { Store } from '../store/store';

@@ -1,5 +1,5 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { KdError } from '../../errors';
+import { KdError } from '../../core/errors';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { simdKernels } from './simd';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { KdError } from '../../errors';
+import { KdError } from '../../core/errors';
 
 /**
  * Pads (positive) or crops (negative) the two spatial axes of an NHWC tensor.

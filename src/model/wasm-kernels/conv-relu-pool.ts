@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { KdError } from '../../errors';
+import { KdError } from '../../core/errors';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { padSpatial } from './pad';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
-import { KdError } from '../../errors';
+import { KdError } from '../../core/errors';
 
 /**
  * Batches are gathered by row from resident training tensors on every step.

@@ -1,5 +1,5 @@
 import type { DataType, TensorInfo } from '@tensorflow/tfjs';
-import { KdError } from '../../errors';
+import { KdError } from '../../core/errors';
 
 /**
  * The slice of tfjs-backend-wasm's BackendWasm that kdsearch's JS kernels

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './heap';
-import { KdError } from '../../errors';
+import { KdError } from '../../core/errors';
 
 /**
  * The backend's own kernel functions, captured before kdsearch registers its

@@ -1,9 +1,10 @@
 import { mutate } from '../../space/mutate';
 import { sampleCandidate } from '../../space/sample';
-import type { Rng } from '../../util/rng';
+import type { Rng } from '../../core/rng';
 import { scoredTrials } from '../objectives';
-import type { Controller, TrialRecord } from '../types';
+import type { Controller } from '../types';
 import { propose } from './propose';
+import type { TrialRecord } from '../../space/history';
 
 export interface EvolutionOptions {
   /** Size of the sliding population (the most recent COMPLETE trials). */

@@ -1,4 +1,4 @@
-import { KdError } from '../../errors';
+import { KdError } from '../../core/errors';
 import type { Controller } from '../types';
 import { evolutionController } from './evolution';
 import { nsga2Controller } from './nsga2';

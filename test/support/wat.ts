@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const DIR = join(__dirname, '..', '..', 'src', 'model', 'wasm-kernels');
+const DIR = join(__dirname, '..', '..', '..', 'src', 'model', 'wasm-kernels');
 export const WAT_FILE = join(DIR, 'kernels.wat');
 export const BINARY_FILE = join(DIR, 'simd-binary.ts');
 

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import { loadEmbeddedMnist } from '../src/datasets/mnist-embedded';
-import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
-import { PiscinaExecutor } from '../src/runtime/piscina-executor';
-import { runSearchLoop } from '../src/runtime/search-loop';
-import { shareData } from '../src/runtime/shared-data';
-import type { Candidate } from '../src/space/candidate';
-import { makeCandidate } from '../src/space/sample';
-import type { Controller } from '../src/search/types';
-import { Store } from '../src/store/store';
+import { loadEmbeddedMnist } from '../../src/datasets/mnist-embedded';
+import { BUILTIN_TEACHER_SPEC } from '../../src/model/teacher-arch';
+import { PiscinaExecutor } from '../../src/runtime/piscina-executor';
+import { runSearchLoop } from '../../src/runtime/search-loop';
+import { shareData } from '../../src/runtime/shared-data';
+import type { Candidate } from '../../src/space/candidate';
+import { makeCandidate } from '../../src/space/sample';
+import type { Controller } from '../../src/search/types';
+import { Store } from '../../src/store/store';
+import { FAULT_WORKER } from './fault-worker';
 import { tempDir, tinyExperiment } from './helpers';
 
 export const XSS_NAME = '<script>alert(1)</script>';
@@ -36,11 +37,11 @@ export async function buildReportFixture(): Promise<{ db: string; dataset: Retur
   const logits = new Float32Array(dataset.train.n * 10);
   for (let i = 0; i < dataset.train.n; i++) logits[i * 10 + dataset.train.y[i]] = 4;
   const data = shareData(dataset, logits);
-  const executor = new PiscinaExecutor({ workers: 2 });
+  const executor = new PiscinaExecutor({ workers: 2, workerFile: FAULT_WORKER, workerData: { faults: { 4: 'throw' } } });
   try {
-    for (const [name, list, inject] of [
-      ['demo', FIXTURE_CANDIDATES, (n: number) => (n === 4 ? ('throw' as const) : undefined)],
-      [XSS_NAME, FIXTURE_CANDIDATES.slice(0, 1), () => undefined],
+    for (const [name, list] of [
+      ['demo', FIXTURE_CANDIDATES],
+      [XSS_NAME, FIXTURE_CANDIDATES.slice(0, 1)],
     ] as const) {
       const experiment = tinyExperiment(store, { name, trials: list.length });
       await runSearchLoop({
@@ -54,7 +55,6 @@ export async function buildReportFixture(): Promise<{ db: string; dataset: Retur
         backend: 'wasm',
         trials: list.length,
         signal: new AbortController().signal,
-        inject,
       });
       store.setExperimentStatus(experiment.id, 'finished');
     }

@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/model/backend';
+import { initBackend } from '../../src/model/backend';
 
-export const ROOT = join(__dirname, '..', '..');
-export const CLI = join(__dirname, '..', 'src', 'cli.js');
+export const ROOT = join(__dirname, '..', '..', '..');
+export const CLI = join(__dirname, '..', '..', 'src', 'cli.js');
 
 export function tempDir(prefix = 'kdsearch-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -25,9 +25,9 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** The tiny test space and an experiment over it, stored as a search would store it. */
-export function tinyExperiment(store: import('../src/store/store').Store, opts: { name: string; trials: number }) {
+export function tinyExperiment(store: import('../../src/store/store').Store, opts: { name: string; trials: number }) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { loadSearchSpace } = require('../src/space/load') as typeof import('../src/space/load');
+  const { loadSearchSpace } = require('../../src/space/load') as typeof import('../../src/space/load');
   const file = join(ROOT, 'test', 'fixtures', 'spaces', 'tiny.yaml');
   const { space, text } = loadSearchSpace(file);
   return store.createExperiment({
@@ -51,9 +51,9 @@ export function tinyExperiment(store: import('../src/store/store').Store, opts: 
  */
 export async function standInSpace(dir: string): Promise<string> {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { buildModel } = require('../src/model/build') as typeof import('../src/model/build');
-  const { fileSaver } = require('../src/model/file-io') as typeof import('../src/model/file-io');
-  const { parseStudentSpec } = require('../src/space/student') as typeof import('../src/space/student');
+  const { buildModel } = require('../../src/model/build') as typeof import('../../src/model/build');
+  const { fileSaver } = require('../../src/model/file-io') as typeof import('../../src/model/file-io');
+  const { parseStudentSpec } = require('../../src/space/student') as typeof import('../../src/space/student');
   const { readFileSync, writeFileSync } = require('node:fs') as typeof import('node:fs');
   /* eslint-enable @typescript-eslint/no-require-imports */
   await useWasm();

@@ -1,13 +1,7 @@
-import { KdError } from '../errors';
-import type { ConcreteSpec, Precision } from '../space/student';
-
-/** One layer as the report shows it. */
-export interface LayerSummary {
-  type: string;
-  outputShape: number[];
-  params: number;
-  macs: number;
-}
+import { KdError } from '../core/errors';
+import type { Precision, Quantization } from '../core/precision';
+import type { ConcreteSpec } from './student';
+import type { LayerSummary } from '../core/metrics';
 
 export interface ArchitectureSize {
   params: number;
@@ -97,7 +91,7 @@ export const INT8_GROUP_OVERHEAD_BYTES = 8;
 export function storedBytes(
   weightTensors: ReadonlyArray<{ size: number; channels: number }>,
   precision: Precision,
-  granularity: 'per-tensor' | 'per-channel',
+  granularity: Quantization,
 ): number {
   let bytes = 0;
   for (const t of weightTensors) {

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { Log } from '../distill/teacher';
-import { KdError } from '../errors';
+import { KdError } from '../core/errors';
 import { Store } from '../store/store';
-import { createApp } from '../web/app';
+import { createApp } from './app';
+import type { Log } from '../core/log';
 
 export interface ServeOptions {
   db: string;
@@ -40,19 +40,4 @@ export async function startServer(opts: ServeOptions, log: Log): Promise<{ serve
         });
       }),
   };
-}
-
-/** Waits for Ctrl-C (or SIGTERM). */
-export function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const done = (signal: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(signal);
-    };
-    const onInt = () => done('SIGINT');
-    const onTerm = () => done('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
 }

@@ -26,13 +26,11 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class KdError extends Error {
   readonly code: ErrorCode;
-  readonly details?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'KdError';
     this.code = code;
-    this.details = details;
   }
 }
 

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/**
+ * The measured metrics of a trained student (DESIGN.md rule 8): accuracy is
+ * top-1 on the held-out split at the stored precision; sizeBytes the stored
+ * weight bytes; latency the single-sample inference time after warm-up.
+ */
+export const metricsSchema = z.object({
+  accuracy: z.number(),
+  /** The float32 weights' accuracy, before quantization. */
+  floatAccuracy: z.number(),
+  /** Online distillation: the teacher-side network's accuracy. */
+  peerAccuracy: z.number().optional(),
+  params: z.number(),
+  macs: z.number(),
+  sizeBytes: z.number(),
+  latencyMs: z.number(),
+  latencyP10Ms: z.number(),
+  latencyP90Ms: z.number(),
+});
+export type TrialMetrics = z.infer<typeof metricsSchema>;
+
+/** Size of a candidate counted from its spec before training (failed trials keep it too). */
+export const sizeEstimateSchema = z.object({ params: z.number(), macs: z.number(), sizeBytes: z.number() });
+export type SizeEstimate = z.infer<typeof sizeEstimateSchema>;
+
+/** The teacher of an experiment as stored beside it, measured like every student. */
+export const teacherInfoSchema = z.object({
+  source: z.string(),
+  accuracy: z.number(),
+  params: z.number(),
+  macs: z.number(),
+  sizeBytes: z.number(),
+  latencyMs: z.number(),
+});
+export type TeacherInfo = z.infer<typeof teacherInfoSchema>;
+
+/** One layer as the report shows it. */
+export const layerSummarySchema = z.object({ type: z.string(), outputShape: z.array(z.number()), params: z.number(), macs: z.number() });
+export type LayerSummary = z.infer<typeof layerSummarySchema>;
+export const layersSchema = z.array(layerSummarySchema);

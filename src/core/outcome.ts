@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { curveSchema } from './epoch';
+import { formatIssues, isErrorCode } from './errors';
+import type { ErrorCode } from './errors';
+import { layersSchema, metricsSchema } from './metrics';
+import { weightManifestSchema } from './weights';
+
+const successSchema = z.object({
+  ok: z.literal(true),
+  backend: z.string(),
+  family: z.string(),
+  metrics: metricsSchema,
+  curve: curveSchema,
+  layers: layersSchema,
+  /** Keras topology of the student, for export as a TF.js model. */
+  topology: z.record(z.string(), z.unknown()),
+  manifest: weightManifestSchema,
+  weights: z.instanceof(ArrayBuffer),
+  seconds: z.number(),
+});
+
+const failureSchema = z.object({
+  ok: z.literal(false),
+  code: z.string().refine(isErrorCode, 'a known error code').transform((c) => c as ErrorCode),
+  message: z.string(),
+  backend: z.string().optional(),
+  seconds: z.number().optional(),
+});
+
+/** What a trial returns from wherever it ran: metrics, curve and packed weights, or a coded failure. */
+export const trialOutcomeSchema = z.discriminatedUnion('ok', [successSchema, failureSchema]);
+export type TrialOutcome = z.infer<typeof trialOutcomeSchema>;
+export type TrialSuccess = z.infer<typeof successSchema>;
+export type TrialFailure = z.infer<typeof failureSchema>;
+
+/** Checks what a worker sent back (a boundary, DESIGN.md rule 10); a malformed result is the trial's crash. */
+export function parseOutcome(value: unknown): TrialOutcome {
+  const r = trialOutcomeSchema.safeParse(value);
+  if (r.success) return r.data;
+  return { ok: false, code: 'TRIAL_CRASHED', message: `the worker returned an invalid result\n${formatIssues(r.error.issues)}` };
+}

@@ -1,0 +1,105 @@
+import { loadDataset } from '../datasets/load';
+import type { Dataset } from '../datasets/types';
+import type { Teacher } from '../distill/teacher';
+import { loadTeacher, teacherLogits } from '../distill/teacher';
+import type { BackendChoice, BackendName } from '../model/backend';
+import { initBackend } from '../model/backend';
+import { KdError } from '../core/errors';
+import type { Log } from '../core/log';
+import type { TeacherInfo } from '../core/metrics';
+import { measureLatency } from '../model/latency';
+import { storedBytes } from '../space/measure';
+import type { SpaceContext } from '../space/sample';
+import type { SearchSpace } from '../space/schema';
+import type { TeacherArchitecture } from '../space/student';
+import type { Experiment } from '../store/store';
+import { shareData } from './shared-data';
+import type { SharedData } from './task';
+
+export interface CommonOptions {
+  dataset: string;
+  backend: BackendChoice;
+  dataDir: string;
+  teacher?: string;
+}
+
+export interface RunContext {
+  backend: BackendName;
+  dataset: Dataset;
+  teacher: Teacher;
+  /** Teacher logits on the full training split (cached on disk). */
+  logits: Float32Array;
+}
+
+/** Everything a training command needs before its first student: backend, data, teacher, logits. */
+export async function prepareRun(opts: CommonOptions, log: Log): Promise<RunContext> {
+  const backend = await initBackend(opts.backend);
+  log(`backend: ${backend}`);
+  const dataset = loadDataset(opts.dataset, { dataDir: opts.dataDir });
+  log(`dataset: ${dataset.source}, ${dataset.train.n} train / ${dataset.test.n} test, input [${dataset.inputShape.join(', ')}], ${dataset.numClasses} classes`);
+  const teacher = await loadTeacher({ dataset, dataDir: opts.dataDir, path: opts.teacher, backend, log });
+  log(`teacher: ${teacher.source}, ${teacher.params} params, ${(teacher.accuracy * 100).toFixed(2)}% test accuracy`);
+  const logits = await teacherLogits({ teacher, dataset, dataDir: opts.dataDir, log });
+  return { backend, dataset, teacher, logits };
+}
+
+/** What a search (or baseline) run hands every trial, made once from the run's context. */
+export interface TrialRunSetup {
+  spaceContext: SpaceContext;
+  data: SharedData;
+  teacher: TeacherArchitecture;
+  teacherFingerprint: string;
+  datasetFingerprint: string;
+  /** The teacher as it ships: float32 weights, timed like every student. */
+  teacherInfo: TeacherInfo;
+}
+
+/**
+ * Loads the space's dataset and teacher, computes (or reads) the teacher's
+ * logits, times the teacher, and shares data and logits with the workers;
+ * the teacher model itself is disposed: trials need only its logits and
+ * its architecture.
+ */
+export async function setUpTrials(opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string }, log: Log): Promise<TrialRunSetup> {
+  const ctx = await prepareRun(
+    { dataset: opts.space.dataset, backend: opts.backend, dataDir: opts.dataDir, teacher: opts.space.teacher === 'builtin' ? undefined : opts.space.teacher },
+    log,
+  );
+  const { teacher, dataset } = ctx;
+  try {
+    return {
+      spaceContext: {
+        inputShape: dataset.inputShape,
+        numClasses: dataset.numClasses,
+        teacherSpec: teacher.spec,
+        teacherParams: teacher.params,
+        teacherMacs: teacher.macs,
+      },
+      data: shareData(dataset, ctx.logits),
+      teacher: { spec: teacher.spec, topology: teacher.topology },
+      teacherFingerprint: teacher.fingerprint,
+      datasetFingerprint: dataset.fingerprint,
+      teacherInfo: {
+        source: teacher.source,
+        accuracy: teacher.accuracy,
+        params: teacher.params,
+        macs: teacher.macs,
+        sizeBytes: storedBytes([{ size: teacher.params, channels: 1 }], 'float32', 'per-tensor'),
+        latencyMs: (await measureLatency(teacher.model, dataset.inputShape)).medianMs,
+      },
+    };
+  } finally {
+    teacher.model.dispose();
+  }
+}
+
+/** A stored experiment runs only on the teacher and data it began with (DESIGN.md rule 7: refused, nothing changed). */
+export function checkFingerprints(exp: Pick<Experiment, 'name' | 'teacherFingerprint' | 'datasetFingerprint'>, setup: Pick<TrialRunSetup, 'teacherFingerprint' | 'datasetFingerprint'>): void {
+  const changed = [
+    setup.teacherFingerprint !== exp.teacherFingerprint ? 'teacher' : undefined,
+    setup.datasetFingerprint !== exp.datasetFingerprint ? 'dataset' : undefined,
+  ].filter(Boolean);
+  if (changed.length) {
+    throw new KdError('EXPERIMENT_CONFLICT', `the ${changed.join(' and ')} of experiment "${exp.name}" changed since it began; start a new experiment`);
+  }
+}

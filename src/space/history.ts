@@ -1,0 +1,16 @@
+import type { Candidate } from './candidate';
+import type { TrialMetrics } from '../core/metrics';
+import type { TrialState } from '../core/trial-state';
+
+/**
+ * A trial as the controllers see it and the store returns it: the candidate
+ * and, once COMPLETE, its metrics. Everything a controller needs lives here
+ * (DESIGN.md rule 1).
+ */
+export interface TrialRecord {
+  number: number;
+  hash: string;
+  candidate: Candidate;
+  state: TrialState;
+  metrics?: TrialMetrics;
+}
