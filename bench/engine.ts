@@ -28,6 +28,12 @@
  *     [--seconds 4] [--steps 20] [--warmup 10] [--warmup-seconds 2] [--batch 64] [--backends wasm,node] [--workers 1,2]
  *     [--cycles 15] [--phase-seconds 1] [--pause-ms 100]
  *     [--python /usr/bin/python3] [--skip-reference] [--skip-ratio] [--skip-workers]
+ *
+ * The reference must be the best PyTorch can be here: Debian's torch calls
+ * whatever BLAS is installed, so install OpenBLAS beside it
+ * (apt-get install -y python3-torch libopenblas0-pthread). The JSON's
+ * "pytorchBlas" (and each ratio part's "blas") names the library the
+ * reference process had loaded, read from its /proc/self/maps.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -77,12 +83,23 @@ function pool(threads: number): Piscina {
   });
 }
 
+/** The BLAS the reference process loaded: its matrix products, hence its speed, depend on it. */
+interface BlasInfo {
+  kind: string;
+  library: string;
+}
+
 interface ReferenceAnswer {
   samplesPerSec: number;
   torch: string;
+  blas?: BlasInfo;
   phaseSteps?: number[];
   readyAtMs?: number;
 }
+
+let warnedBlas = false;
+/** What the last reference answer said it loaded, for the top of the JSON. */
+let referenceBlas: BlasInfo | undefined;
 
 /** The PyTorch reference as a line-oriented server (one JSON request, one JSON answer). */
 class Reference {
@@ -122,6 +139,11 @@ class Reference {
     });
     const answer = JSON.parse(line) as Partial<ReferenceAnswer> & { error?: string };
     if (answer.error || typeof answer.samplesPerSec !== 'number') throw new Error(`the PyTorch reference failed on ${family}: ${answer.error ?? line}`);
+    referenceBlas = answer.blas ?? referenceBlas;
+    if (answer.blas && answer.blas.kind !== 'openblas' && !warnedBlas) {
+      warnedBlas = true;
+      log(`warning: the PyTorch reference loaded ${answer.blas.kind} BLAS (${answer.blas.library}), not OpenBLAS: it is not the best PyTorch can be here (apt-get install -y libopenblas0-pthread)`);
+    }
     return { ...answer, samplesPerSec: answer.samplesPerSec, torch: answer.torch ?? '?' };
   }
 
@@ -140,6 +162,7 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
   const single = pool(1);
   let reference: Reference | undefined;
   let torch = 'not run';
+  let blas: BlasInfo | undefined;
   let unavailable: string | undefined;
   if (!skipReference) reference = new Reference();
   const ours: Record<string, number[]> = {};
@@ -160,6 +183,7 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
           try {
             const answer = await reference.measure(family, { seconds: roundSeconds });
             torch = answer.torch;
+            blas = answer.blas;
             if (r >= 0) (theirs[family] ??= []).push(answer.samplesPerSec);
           } catch (err) {
             unavailable = (err as Error).message;
@@ -192,7 +216,7 @@ async function ratioPart(backend: EngineTask['backend']): Promise<Record<string,
       return [family, entry];
     }),
   );
-  return { backend: usedBackend, torch, ...(unavailable ? { referenceUnavailable: unavailable } : {}), families: perFamily };
+  return { backend: usedBackend, torch, ...(blas ? { blas } : {}), ...(unavailable ? { referenceUnavailable: unavailable } : {}), families: perFamily };
 }
 
 type Side = 'kdsearch' | 'pytorchProcesses';
@@ -373,6 +397,7 @@ async function main() {
   }
   result.ratio = ratio;
   if (!skipWorkers && available.length > 0) result.workers = { backend: available[0], families: await workersPart(available[0]) };
+  result.pytorchBlas = referenceBlas ?? (skipReference ? 'not run' : 'unknown');
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 

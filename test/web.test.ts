@@ -146,3 +146,62 @@ test('the report reads while a search writes: never "database is locked"', async
   assert.ok((statuses.get(200) ?? 0) > 20);
   assert.ok(!/locked/i.test(stderr));
 });
+
+test('the page data carries the front and, for every pair of axes, the staircase of members that trade off on them', async () => {
+  const data = (await (await get('/experiments/demo/data.json')).json()) as {
+    metrics: Array<{ key: string; label: string; maximised: boolean; direction: string }>;
+    states: string[];
+    trials: Array<Record<string, number | string | boolean | null> & { number: number; onFront: boolean }>;
+    staircases: Record<string, number[]>;
+  };
+  assert.deepEqual(data.states, ['WAITING', 'RUNNING', 'COMPLETE', 'FAILED', 'PRUNED']);
+  assert.deepEqual(data.metrics.find((m) => m.key === 'accuracy'), { key: 'accuracy', label: 'accuracy', maximised: true, direction: 'higher is better' });
+  const keys = data.metrics.map((m) => m.key);
+  assert.equal(Object.keys(data.staircases).length, keys.length * (keys.length - 1));
+  const trial = new Map(data.trials.map((t) => [t.number, t]));
+  const better = (m: string, a: number, b: number) => (m === 'accuracy' ? a > b : a < b);
+  for (const x of keys) {
+    for (const y of keys) {
+      if (x === y) continue;
+      const stair = data.staircases[`${x}|${y}`];
+      const front = data.trials.filter((t) => t.onFront);
+      assert.ok(stair.length >= 1 && stair.every((n) => trial.get(n)!.onFront), `${x}|${y}: members of the front`);
+      const v = (n: number, m: string) => trial.get(n)![m] as number;
+      for (let i = 1; i < stair.length; i++) assert.ok(v(stair[i - 1], x) <= v(stair[i], x), `${x}|${y}: ordered by x`);
+      // Exactly the front members no other member beats on both axes.
+      const expected = front
+        .filter((p) => !front.some((q) => q !== p && !better(x, v(p.number, x), v(q.number, x)) && !better(y, v(p.number, y), v(q.number, y)) && (better(x, v(q.number, x), v(p.number, x)) || better(y, v(q.number, y), v(p.number, y)))))
+        .map((t) => t.number)
+        .sort((a, b) => a - b);
+      assert.deepEqual([...stair].sort((a, b) => a - b), expected, `${x}|${y}`);
+    }
+  }
+});
+
+test('the experiment list is read in a constant number of queries, however many experiments', async () => {
+  const { createApp } = await import('../src/web/app');
+  const count = async (extra: number) => {
+    const db = join(tempDir(), 'k.db');
+    const store = Store.open(db);
+    const { tinyExperiment } = await import('./support/helpers');
+    for (let i = 0; i < extra; i++) tinyExperiment(store, { name: `e${i}`, trials: 1 });
+    let queries = 0;
+    const prepare = store.db.prepare.bind(store.db);
+    store.db.prepare = ((sql: string) => {
+      queries++;
+      return prepare(sql);
+    }) as typeof store.db.prepare;
+    const app = createApp(store);
+    const listening = app.listen(0, '127.0.0.1');
+    await new Promise((r) => listening.once('listening', r));
+    const address = listening.address() as { port: number };
+    const res = await fetch(`http://127.0.0.1:${address.port}/`);
+    assert.equal(res.status, 200);
+    await res.text();
+    await new Promise((r) => listening.close(r));
+    store.close();
+    return queries;
+  };
+  const [one, many] = [await count(1), await count(12)];
+  assert.equal(many, one, `${one} queries for 1 experiment, ${many} for 12`);
+});

@@ -12,14 +12,19 @@ one JSON answer per stdout line.
   request:  {"spec": {...}, "steps": 20, "seconds": 3, "warmup": 10, "warmupSeconds": 2,
              "batch": 64, "temperature": 4, "alpha": 0.7, "rows": 2048}
             (trains for `seconds` of wall time and at least `steps` steps)
-  answer:   {"samplesPerSec": 1234.5, "seconds": 2.07, "torch": "2.x"}
+  answer:   {"samplesPerSec": 1234.5, "seconds": 2.07, "torch": "2.x",
+             "blas": {"kind": "openblas", "library": "/usr/lib/.../libopenblas.so.0"}}
+            ("blas" names the BLAS this process has loaded, read from /proc/self/maps)
 
   With "schedule": {"startAtMs": ms since the epoch, "phaseMs": 1000, "pauseMs": 100, "active": [true, false, ...]}
   it steps only in active phases (sleeping in the others) and also answers
   "phaseSteps" (steps started in each phase) and "readyAtMs" (when warm-up ended),
   as bench/training-throughput.ts does for kdsearch.
 
-Install: apt-get install -y python3-torch; run with /usr/bin/python3.
+Install: apt-get install -y python3-torch libopenblas0-pthread; run with /usr/bin/python3.
+Debian's torch calls whatever BLAS the system's alternatives point to
+(BLAS_INFO=generic): without OpenBLAS that is the reference BLAS, about 12x
+slower at matrix products, and no fair peer.
 """
 import json
 import sys
@@ -119,10 +124,29 @@ def measure(req):
     else:
         steps = run(for_at_least(req["steps"], req.get("seconds", 0.0)))
     seconds = time.perf_counter() - t0
-    answer = {"samplesPerSec": steps * batch / seconds, "steps": steps, "seconds": seconds, "torch": torch.__version__}
+    answer = {"samplesPerSec": steps * batch / seconds, "steps": steps, "seconds": seconds, "torch": torch.__version__, "blas": blas_loaded()}
     if phase_steps is not None:
         answer.update(phaseSteps=phase_steps, readyAtMs=ready_at_ms)
     return answer
+
+
+BLAS_KINDS = (("openblas", "openblas"), ("mkl", "mkl"), ("blis", "blis"), ("atlas", "atlas"), ("/blas/", "reference"))
+
+
+def blas_loaded():
+    """The BLAS library mapped into this process (after a training step has used it), and what kind it is."""
+    libraries = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            name = path.rsplit("/", 1)[-1]
+            if "blas" in name or "mkl" in name or "blis" in name:
+                libraries.add(path)
+    for needle, kind in BLAS_KINDS:
+        for library in sorted(libraries):
+            if needle in library:
+                return {"kind": kind, "library": library}
+    return {"kind": "none found", "library": ", ".join(sorted(libraries))}
 
 
 def phased_pace(schedule, phase_steps):

@@ -15,11 +15,24 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** "a whole number from 1 to 1000", "a number above 0 and at most 1": a number schema's bounds in words. */
+function describeNumber(schema: z.ZodNumber): string {
+  const kind = schema.isInt ? 'a whole number' : 'a number';
+  const min = schema.minValue ?? -Infinity;
+  const max = schema.maxValue ?? Infinity;
+  const unbounded = (v: number) => !Number.isFinite(v) || Math.abs(v) >= Number.MAX_SAFE_INTEGER;
+  if (unbounded(min)) return unbounded(max) ? kind : `${kind} up to ${max}`;
+  const exclusive = !schema.safeParse(min).success;
+  if (unbounded(max)) return `${kind} ${exclusive ? 'above' : 'from'} ${min}${exclusive ? '' : ' up'}`;
+  return exclusive ? `${kind} above ${min} and at most ${max}` : `${kind} from ${min} to ${max}`;
+}
+
 /** A number flag checked against its zod schema: the bounds the space and the worker use too (core/training.ts). */
 export function schemaArg(schema: z.ZodNumber) {
+  const expected = `expected ${describeNumber(schema)}.`;
   return (value: string): number => {
     const r = schema.safeParse(value.trim() === '' ? Number.NaN : Number(value));
-    if (!r.success) throw new InvalidArgumentError(`${r.error.issues[0].message}.`);
+    if (!r.success) throw new InvalidArgumentError(expected);
     return r.data;
   };
 }

@@ -20,6 +20,11 @@ export const metricsSchema = z.object({
 });
 export type TrialMetrics = z.infer<typeof metricsSchema>;
 
+/** What distillation bought: accuracy with it minus that of the from-scratch twin (alpha = 0, same seed and epochs). */
+export function distillationGain(withKd: number, fromScratch: number): number {
+  return withKd - fromScratch;
+}
+
 /** Size of a candidate counted from its spec before training (failed trials keep it too). */
 export const sizeEstimateSchema = z.object({ params: z.number(), macs: z.number(), sizeBytes: z.number() });
 export type SizeEstimate = z.infer<typeof sizeEstimateSchema>;

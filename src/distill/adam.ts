@@ -10,7 +10,7 @@ const BETA2 = 0.999;
  * Adam with tf.train.adam's defaults and arithmetic, one kernel per variable
  * and step (KdAdamUpdate) instead of twelve: on the wasm backend a small
  * student's optimizer step was ~100 tiny kernels of JS overhead and garbage.
- * Same operations in the same order, so the same numbers (test/adam.test.ts).
+ * Same operations in the same order, so the same numbers (test/wasm-fast-kernels.test.ts).
  */
 class FusedAdam extends tf.Optimizer {
   static get className(): string {

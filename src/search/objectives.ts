@@ -39,6 +39,18 @@ export function frontOf(space: SearchSpace, history: readonly TrialRecord[]): Tr
     .sort((a, b) => a.number - b.number);
 }
 
+/**
+ * The members that trade off on two metrics: non-dominated in the plane of
+ * `x` and `y` (the rest of the front is non-dominated only through another
+ * objective), ordered by `x`: the staircase a 2-D plot joins.
+ */
+export function tradeOffOn(members: readonly TrialRecord[], x: ObjectiveMetric, y: ObjectiveMetric): TrialRecord[] {
+  const scored = members.filter((t): t is TrialRecord & { metrics: TrialMetrics } => t.metrics !== undefined);
+  return paretoFront(scored.map((t) => [toMin(x, t.metrics[x]), toMin(y, t.metrics[y])]))
+    .map((i) => scored[i])
+    .sort((a, b) => a.metrics[x] - b.metrics[x] || a.number - b.number);
+}
+
 /** Hypervolume of the front against the space's reference point. */
 export function frontHypervolume(space: SearchSpace, history: readonly TrialRecord[]): number {
   const { points } = scoredTrials(space, history);

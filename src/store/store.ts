@@ -263,6 +263,26 @@ export class Store {
     }));
   }
 
+  /** Every experiment, newest first, in one query. */
+  experiments(): Experiment[] {
+    const rows = this.db.prepare('SELECT * FROM experiments ORDER BY created_at DESC, id DESC').all() as ExperimentRow[];
+    return rows.map((r) => this.toExperiment(r));
+  }
+
+  /** The COMPLETE trials of every experiment by experiment id, in one query (the list page's front sizes). */
+  completeTrialsByExperiment(): Map<number, TrialRecord[]> {
+    const rows = this.db
+      .prepare(`SELECT t.*, e.name AS experiment_name FROM trials t JOIN experiments e ON e.id = t.experiment_id WHERE t.state = 'COMPLETE' ORDER BY t.experiment_id, t.number`)
+      .all() as Array<TrialRow & { experiment_id: number; experiment_name: string }>;
+    const out = new Map<number, TrialRecord[]>();
+    for (const r of rows) {
+      const list = out.get(r.experiment_id) ?? [];
+      list.push(this.toRecord(r, r.experiment_name));
+      out.set(r.experiment_id, list);
+    }
+    return out;
+  }
+
   // ---- trials ----
 
   private toRecord(r: TrialRow, experimentName: string): TrialRecord {

@@ -4,11 +4,10 @@ import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import { errorCodeOf, formatIssues } from '../core/errors';
 import { exportTfjs } from '../model/export-tfjs';
-import { frontOf } from '../search/objectives';
 import type { Store } from '../store/store';
+import { escapeHtml, scriptJson } from './escape';
 import { chartQuery, experimentParams, noQuery, trialParams } from './params';
-import { architectureSummary } from '../space/student';
-import { experimentData, experimentListRows, scriptJson } from './view-models';
+import { experimentData, experimentListRows, trialPage } from './view-models';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -37,6 +36,8 @@ export function createApp(store: Store): express.Express {
   app.disable('x-powered-by');
   app.set('view engine', 'ejs');
   app.set('views', join(ROOT, 'views'));
+  // The one escape helper of every template (ejs's <%= %> escapes too; this is for HTML built in a template).
+  app.locals.esc = escapeHtml;
   app.use((_req, res, next) => {
     res.set('X-Content-Type-Options', 'nosniff');
     res.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'");
@@ -57,12 +58,8 @@ export function createApp(store: Store): express.Express {
 
   app.get('/', (req, res) => {
     parse(noQuery, req.query, 'query');
-    const list = store.listExperiments();
-    const frontSizes = new Map(list.map((e) => {
-      const exp = store.getExperiment(e.name);
-      return [e.name, frontOf(exp.space, store.history(exp)).length] as const;
-    }));
-    res.render('experiments', { experiments: experimentListRows(list, frontSizes) });
+    // Three queries, however many experiments.
+    res.render('experiments', { experiments: experimentListRows(store.listExperiments(), store.experiments(), store.completeTrialsByExperiment()) });
   });
 
   app.get('/experiments/:name', (req, res) => {
@@ -93,17 +90,7 @@ export function createApp(store: Store): express.Express {
   app.get('/experiments/:name/trials/:number', (req, res) => {
     parse(noQuery, req.query, 'query');
     const { exp, trial } = trialOr404(req);
-    const m = trial.metrics;
-    const t = exp.teacher;
-    const versusTeacher = m && {
-      accuracyDrop: t.accuracy - m.accuracy,
-      compression: t.sizeBytes / m.sizeBytes,
-      paramRatio: t.params / m.params,
-      speedup: t.latencyMs / m.latencyMs,
-    };
-    const baseline = store.baselines(exp).get(trial.number);
-    const page = { trial, teacher: t, versusTeacher, baseline, arch: architectureSummary(trial.candidate.student), experiment: exp.name };
-    res.render('trial', { ...page, curveJson: scriptJson(trial.curve), hasWeights: trial.state === 'COMPLETE' });
+    res.render('trial', { page: trialPage(exp, trial, store.baselines(exp).get(trial.number)), curveJson: scriptJson(trial.curve) });
   });
 
   const exported = (req: Request) => {

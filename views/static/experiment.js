@@ -1,11 +1,14 @@
-/* The experiment page: Pareto scatter, hypervolume curve, trial table; refreshes itself while the search runs. */
+/*
+ * The experiment page: Pareto scatter, hypervolume curve, trial table; refreshes itself while the search runs.
+ * It only draws: front membership, the staircases, labels and directions come computed in the page's data
+ * (src/web/view-models.ts).
+ */
 (function () {
   'use strict';
   let data = JSON.parse(document.getElementById('experiment-data').textContent);
   const settings = JSON.parse(document.getElementById('chart-settings').textContent);
   const base = '/experiments/' + encodeURIComponent(data.experiment.name);
-  const MAXIMISED = { accuracy: true };
-  const LABELS = { accuracy: 'accuracy', sizeBytes: 'size (bytes)', latencyMs: 'latency (ms)', params: 'parameters', macs: 'MACs' };
+  const metric = (key) => data.metrics.find((m) => m.key === key);
   const fmt = (m, v) => (v === null || v === undefined ? '—' : m === 'accuracy' ? (v * 100).toFixed(2) + '%' : m === 'latencyMs' ? v.toFixed(3) + ' ms' : Math.round(v).toLocaleString('en'));
 
   // Viridis-like ramp for the third objective; "better" is always the dark end.
@@ -29,7 +32,7 @@
     const lo = Math.min(...cs);
     const hi = Math.max(...cs);
     const norm = (v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
-    const good = (v) => (MAXIMISED[c] ? 1 - norm(v) : norm(v));
+    const good = (v) => (metric(c).maximised ? 1 - norm(v) : norm(v));
     const style = (t) => ({
       x: value(t, x),
       y: value(t, y),
@@ -44,13 +47,9 @@
     const failed = data.trials
       .filter((t) => t.state === 'FAILED' && value(t, x) !== null)
       .map((t) => ({ x: value(t, x), y: value(t, y) !== null ? value(t, y) : floor, trial: t }));
-    // The front spans every objective; on two axes only part of it is a trade-off curve.
-    // Those members are joined as a staircase, the rest stay highlighted points.
-    const better = (a, b, m) => (MAXIMISED[m] ? a >= b : a <= b);
-    const strictly = (a, b, m) => (MAXIMISED[m] ? a > b : a < b);
-    const curve = front
-      .filter((p) => !front.some((q) => q !== p && better(q.x, p.x, x) && better(q.y, p.y, y) && (strictly(q.x, p.x, x) || strictly(q.y, p.y, y))))
-      .sort((a, b) => a.x - b.x);
+    // The front spans every objective; on two axes only part of it trades off: the server's staircase for this pair.
+    const byNumber = new Map(front.map((p) => [p.trial.number, p]));
+    const curve = x === y ? [] : (data.staircases[x + '|' + y] || []).map((n) => byNumber.get(n)).filter(Boolean);
     const teacher = data.teacher[x] !== undefined && data.teacher[y] !== undefined ? [{ x: data.teacher[x], y: data.teacher[y], teacher: true }] : [];
     return { front, curve, dominated, failed, teacher };
   }
@@ -63,7 +62,7 @@
         label: 'trade-off on these axes',
         data: p.curve,
         showLine: true,
-        stepped: MAXIMISED[settings.y] ? 'after' : 'before',
+        stepped: metric(settings.y).maximised ? 'after' : 'before',
         borderColor: frontColour,
         backgroundColor: frontColour,
         borderWidth: 1.5,
@@ -114,7 +113,7 @@
 
   const logx = document.getElementById('logx');
   function axis(m, log) {
-    return { type: log ? 'logarithmic' : 'linear', title: { display: true, text: LABELS[m] + (MAXIMISED[m] ? ' (higher is better)' : ' (lower is better)') } };
+    return { type: log ? 'logarithmic' : 'linear', title: { display: true, text: metric(m).label + ' (' + metric(m).direction + ')' } };
   }
 
   const frontChart = new Chart(document.getElementById('front-chart'), {

@@ -28,7 +28,7 @@ export interface AdamUpdateAttrs {
  * memory touched per step. w' is always a fresh buffer, never w's own: the
  * backend caches XNNPACK operators with their packed weights by the weight
  * buffer, so a matrix product would keep multiplying by the old values
- * (tried; the bit-identity test with tf.train.adam caught it).
+ * (the bit-identity test with tf.train.adam fails if w' reuses w).
  */
 const adamUpdate: KernelFunc = ({ inputs, attrs, backend }) => {
   const { w, g, m, v } = inputs as { w: TensorInfo; g: TensorInfo; m: TensorInfo; v: TensorInfo };

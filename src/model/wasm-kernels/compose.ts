@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../../core/errors';
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { WasmBackend } from './heap';
 
 /**
  * Pads (positive) or crops (negative) the two spatial axes of an NHWC tensor.
@@ -94,4 +96,57 @@ export function assertNhwc(kernel: string, dataFormat: string | undefined): void
   if (dataFormat !== undefined && dataFormat !== 'NHWC') {
     throw new KdError('INTERNAL', `kdsearch's wasm ${kernel} supports dataFormat NHWC only, got ${dataFormat}`);
   }
+}
+
+/** The attributes tfjs hands every convolution gradient kernel. */
+export interface ConvGradAttrs {
+  strides: [number, number] | number;
+  dilations?: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** A convolution gradient's geometry, refusing what kdsearch's kernels do not take (NCHW data, dilation). */
+export function gradConvInfo(
+  kernel: string,
+  attrs: ConvGradAttrs,
+  inputShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  depthwise: boolean,
+): tf.backend_util.Conv2DInfo {
+  assertNhwc(kernel, attrs.dataFormat);
+  assertUnitDilation(kernel, attrs.dilations);
+  return tf.backend_util.computeConv2DInfo(inputShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, depthwise);
+}
+
+/**
+ * A convolution's input gradient, computed as a forward convolution: the
+ * full correlation of dy with the filter rotated by 180 degrees. When the
+ * forward padding is even (stride 1) that full correlation is a 'same' one:
+ * `rotate` then `forward` run on the heap, with no pad and no reverse.
+ * Otherwise `viaOps` builds it from tfjs ops.
+ */
+export function inputGradientByForward(opts: {
+  kernel: string;
+  attrs: ConvGradAttrs & { inputShape: [number, number, number, number] };
+  dy: tf.Tensor4D;
+  filter: tf.Tensor4D;
+  backend: unknown;
+  depthwise: boolean;
+  /** Extra condition for the heap path (the depthwise one takes multiplier 1 only). */
+  heapPathFits?: boolean;
+  rotate: (wasm: WasmBackend, filter: TensorInfo) => TensorInfo;
+  forward: (wasm: WasmBackend, dy: TensorInfo, rotated: TensorInfo) => TensorInfo;
+  viaOps: (info: tf.backend_util.Conv2DInfo) => tf.Tensor;
+}): TensorInfo {
+  const info = gradConvInfo(opts.kernel, opts.attrs, opts.attrs.inputShape, opts.filter.shape, opts.depthwise);
+  if ((opts.heapPathFits ?? true) && isEvenlyPaddedStride1(info) && opts.filter.dtype === 'float32') {
+    const wasm = opts.backend as WasmBackend;
+    const rotated = opts.rotate(wasm, opts.filter);
+    const dx = opts.forward(wasm, opts.dy, rotated);
+    wasm.disposeData(rotated.dataId);
+    return dx;
+  }
+  return tf.tidy(() => opts.viaOps(info)) as unknown as TensorInfo;
 }

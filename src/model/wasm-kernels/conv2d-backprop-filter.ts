@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { assertNhwc } from './compose';
+import { gradConvInfo } from './compose';
+import type { ConvGradAttrs } from './compose';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { reshapeInfo, runWasmKernel } from './original';
@@ -94,22 +95,15 @@ function viaSimd(wasm: WasmBackend, x: TensorInfo, dy: TensorInfo, info: tf.back
  * dW[i,j,c,o] = sum over b,y,x of x[b, y*s+i-pt, x*s+j-pl, c] * dy[b,y,x,o]:
  * a matrix product reduced over output positions. XNNPACK's GEMM would pack
  * its "weights" operand, a fresh activation gradient every step (2.6 ms of a
- * 3.3 ms first-layer gradient); kdsearch's SIMD kernel packs nothing. It
- * replaced, in turn, an im2col + GEMM and a convolution with a 28x28
- * "filter" made of dy that XNNPACK ran at a tenth of its speed (bench:profile).
+ * 3.3 ms first-layer gradient); kdsearch's SIMD kernel packs nothing. A
+ * convolution with a 28x28 "filter" made of dy runs at a tenth of XNNPACK's
+ * usual speed, and an im2col + GEMM pays the same packing (bench:profile).
  */
 const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat?: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
-  assertNhwc('Conv2DBackpropFilter', dataFormat);
+  const a = attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
   const wasm = backend as unknown as WasmBackend;
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+  const info = gradConvInfo('Conv2DBackpropFilter', a, x.shape as [number, number, number, number], a.filterShape, false);
   if (isWinogradConv(info)) return winogradFilterGrad(wasm, x, dy, info);
   return directFilterGrad(wasm, x, dy, info);
 };

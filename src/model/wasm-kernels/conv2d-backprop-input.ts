@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { assertNhwc, fullCorrelationInput, isEvenlyPaddedStride1 } from './compose';
+import { fullCorrelationInput, inputGradientByForward } from './compose';
+import type { ConvGradAttrs } from './compose';
 import type { WasmBackend } from './heap';
 import { convolve } from './conv2d';
 
@@ -32,26 +33,17 @@ function rotateFilter(wasm: WasmBackend, filter: TensorInfo): TensorInfo {
  */
 const conv2dBackpropInput: KernelFunc = ({ inputs, attrs, backend }) => {
   const { dy, filter } = inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dataFormat?: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: [number, number, number, number];
-  };
-  assertNhwc('Conv2DBackpropInput', dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
-  if (isEvenlyPaddedStride1(info) && filter.dtype === 'float32') {
-    const wasm = backend as unknown as WasmBackend;
-    const rotated = rotateFilter(wasm, filter);
-    const dx = convolve(wasm, dy, rotated, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 });
-    wasm.disposeData(rotated.dataId);
-    return dx;
-  }
-  return tf.tidy(() => {
-    const rotated = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    return tf.conv2d(fullCorrelationInput(dy, info), rotated, 1, 'valid');
-  }) as unknown as TensorInfo;
+  return inputGradientByForward({
+    kernel: 'Conv2DBackpropInput',
+    attrs: attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] },
+    dy,
+    filter,
+    backend,
+    depthwise: false,
+    rotate: rotateFilter,
+    forward: (wasm, dy, rotated) => convolve(wasm, dy, rotated, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 }),
+    viaOps: (info) => tf.conv2d(fullCorrelationInput(dy, info), tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D, 1, 'valid'),
+  });
 };
 
 export const conv2dBackpropInputConfig: KernelConfig = {

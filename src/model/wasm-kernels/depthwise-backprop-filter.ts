@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { assertUnitDilation } from './compose';
+import { gradConvInfo } from './compose';
+import type { ConvGradAttrs } from './compose';
 import { address } from './heap';
 import type { WasmBackend } from './heap';
 import { padSpatial } from './pad';
@@ -11,21 +12,16 @@ import { simdKernels } from './simd';
  * A depthwise filter has few taps and little arithmetic (1.8 M products for a
  * 16-channel 14x14 layer at batch 64): one pass over the padded input, 4
  * channels per SIMD lane group (multiplier 1, channels a multiple of 4, as
- * kdsearch's separable convolutions are), else one JS pass. Both replaced 9
- * strided slices + products + sums (14.7 ms of a 76 ms step, bench:profile).
+ * kdsearch's separable convolutions are), else one JS pass. The stock
+ * gradient is 9 strided slices + products + sums (14.7 ms of a 76 ms step,
+ * bench:profile).
  */
 const depthwiseBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    dilations?: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
-  assertUnitDilation('DepthwiseConv2dNativeBackpropFilter', dilations);
+  const a = attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
+  const filterShape = a.filterShape;
   const wasm = backend as unknown as WasmBackend;
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, true);
+  const info = gradConvInfo('DepthwiseConv2dNativeBackpropFilter', a, x.shape as [number, number, number, number], filterShape, true);
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const M = filterShape[3];
   const CM = C * M;

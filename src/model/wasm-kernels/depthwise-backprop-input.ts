@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
-import { assertUnitDilation, fullCorrelationInput, isEvenlyPaddedStride1 } from './compose';
+import { fullCorrelationInput, inputGradientByForward } from './compose';
+import type { ConvGradAttrs } from './compose';
 import type { WasmBackend } from './heap';
 import { runWasmKernel } from './original';
 
@@ -21,32 +22,25 @@ function rotateDepthwiseFilter(wasm: WasmBackend, filter: TensorInfo): TensorInf
  */
 const depthwiseBackpropInput: KernelFunc = ({ inputs, attrs, backend }) => {
   const { dy, filter } = inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
-  const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    dilations?: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: [number, number, number, number];
-  };
-  assertUnitDilation('DepthwiseConv2dNativeBackpropInput', dilations);
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true);
-  const [batch, height, width, channels] = inputShape;
+  const a = attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
+  const [batch, height, width, channels] = a.inputShape;
   const [fh, fw, , multiplier] = filter.shape;
-  if (multiplier === 1 && isEvenlyPaddedStride1(info) && filter.dtype === 'float32') {
-    // evenly padded: the full correlation is a 'same' one, with no PadV2 and no reverse
-    const wasm = backend as unknown as WasmBackend;
-    const rotated = rotateDepthwiseFilter(wasm, filter);
-    const dx = runWasmKernel('DepthwiseConv2dNative', wasm, { x: dy, filter: rotated }, { strides: 1, pad: 'same', dilations: 1 });
-    wasm.disposeData(rotated.dataId);
-    return dx;
-  }
-  return tf.tidy(() => {
-    const padded = fullCorrelationInput(dy, info);
-    const rotated = tf.reshape(tf.reverse(filter, [0, 1]), [fh, fw, channels * multiplier, 1]) as tf.Tensor4D;
-    const perTap = tf.depthwiseConv2d(padded, rotated, 1, 'valid');
-    if (multiplier === 1) return perTap;
-    return tf.sum(tf.reshape(perTap, [batch, height, width, channels, multiplier]), 4);
-  }) as unknown as TensorInfo;
+  return inputGradientByForward({
+    kernel: 'DepthwiseConv2dNativeBackpropInput',
+    attrs: a,
+    dy,
+    filter,
+    backend,
+    depthwise: true,
+    heapPathFits: multiplier === 1,
+    rotate: rotateDepthwiseFilter,
+    forward: (wasm, dy, rotated) => runWasmKernel('DepthwiseConv2dNative', wasm, { x: dy, filter: rotated }, { strides: 1, pad: 'same', dilations: 1 }),
+    viaOps: (info) => {
+      const rotated = tf.reshape(tf.reverse(filter, [0, 1]), [fh, fw, channels * multiplier, 1]) as tf.Tensor4D;
+      const perTap = tf.depthwiseConv2d(fullCorrelationInput(dy, info), rotated, 1, 'valid');
+      return multiplier === 1 ? perTap : tf.sum(tf.reshape(perTap, [batch, height, width, channels, multiplier]), 4);
+    },
+  });
 };
 
 export const depthwiseBackpropInputConfig: KernelConfig = {
