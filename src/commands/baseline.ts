@@ -1,4 +1,5 @@
 import { KdError } from '../core/errors';
+import { distillationGain } from '../core/metrics';
 import type { Log } from '../core/log';
 import type { BackendChoice } from '../model/backend';
 import { PiscinaExecutor } from '../runtime/piscina-executor';
@@ -31,7 +32,7 @@ export async function baselineCommand(opts: { db: string; name: string; dataDir:
     const done = store.baselines(exp);
     const todo = front.filter((t) => !done.has(t.number));
     if (todo.length) {
-      const setup = await setUpTrials({ space: exp.space, backend: opts.backend, dataDir: opts.dataDir }, log);
+      const setup = await setUpTrials({ space: exp.space, backend: opts.backend, dataDir: opts.dataDir, describeTeacher: false }, log);
       checkFingerprints(exp, setup);
       executor = new PiscinaExecutor({ workers: opts.workers });
       log(`training ${todo.length} from-scratch twins on ${executor.concurrency} workers`);
@@ -65,7 +66,7 @@ export async function baselineCommand(opts: { db: string; name: string; dataDir:
         scheme: t.candidate.training.scheme,
         accuracy: t.metrics!.accuracy,
         scratchAccuracy: b.accuracy,
-        gain: t.metrics!.accuracy - b.accuracy,
+        gain: distillationGain(t.metrics!.accuracy, b.accuracy),
       };
     });
   } finally {

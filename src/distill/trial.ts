@@ -17,6 +17,7 @@ import type { ResidentData } from './distill-step';
 import { studentForward } from './forward';
 import type { Forward } from './forward';
 import { TRAINING_SCHEMES } from './schemes';
+import type { PreparedScheme } from './schemes/scheme';
 import { toResident } from './resident';
 import { createAdam } from './adam';
 import type { TrialMetrics, LayerSummary } from '../core/metrics';
@@ -77,16 +78,17 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
   const optimizer = createAdam(training.learningRate);
   const forward = studentForward(model, spec);
   const evaluate = (predictor: tf.LayersModel | Forward) => accuracy(predictor, test.x, test.y);
-  const run = scheme.prepare({
-    model,
-    forward,
-    optimizer,
-    train,
-    training,
-    buildPeer: (seed) => teacherArchitecture(input.teacher, { ...shape, seed }),
-    evaluate,
-  });
+  let run: PreparedScheme | undefined;
   try {
+    run = scheme.prepare({
+      model,
+      forward,
+      optimizer,
+      train,
+      training,
+      buildPeer: (seed) => teacherArchitecture(input.teacher, { ...shape, seed }),
+      evaluate,
+    });
     const curve = await trainLoop({
       n: trainSplit.n,
       epochs: training.epochs,
@@ -139,7 +141,7 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    run.dispose();
+    run?.dispose();
     optimizer.dispose();
     tf.dispose([train.x, train.y, train.teacherLogits, test.x, test.y].filter((t) => t !== undefined));
     model.dispose();

@@ -73,7 +73,7 @@ export async function openExperiment(store: Store, req: ExperimentRequest, log: 
     log(`resuming experiment "${existing.name}" (${existing.controller}, seed ${existing.seed})`);
   }
   const space = existing ? existing.space : given!.space;
-  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir }, log);
+  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir, describeTeacher: !existing }, log);
   if (!existing) {
     const experiment = store.createExperiment({
       name: req.name ?? defaultName(space.name),
@@ -84,7 +84,7 @@ export async function openExperiment(store: Store, req: ExperimentRequest, log: 
       controller: req.controller ?? 'nsga2',
       seed: req.seed ?? 0,
       plannedTrials: req.trials ?? space.trials,
-      teacher: setup.teacherInfo,
+      teacher: setup.teacherInfo!,
       teacherFingerprint: setup.teacherFingerprint,
       datasetFingerprint: setup.datasetFingerprint,
     });

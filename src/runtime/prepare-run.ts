@@ -50,8 +50,8 @@ export interface TrialRunSetup {
   teacher: TeacherArchitecture;
   teacherFingerprint: string;
   datasetFingerprint: string;
-  /** The teacher as it ships: float32 weights, timed like every student. */
-  teacherInfo: TeacherInfo;
+  /** The teacher as it ships (float32 weights, timed like every student), when asked for: a new experiment stores it. */
+  teacherInfo?: TeacherInfo;
 }
 
 /**
@@ -60,7 +60,10 @@ export interface TrialRunSetup {
  * the teacher model itself is disposed: trials need only its logits and
  * its architecture.
  */
-export async function setUpTrials(opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string }, log: Log): Promise<TrialRunSetup> {
+export async function setUpTrials(
+  opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string; describeTeacher: boolean },
+  log: Log,
+): Promise<TrialRunSetup> {
   const ctx = await prepareRun(
     { dataset: opts.space.dataset, backend: opts.backend, dataDir: opts.dataDir, teacher: opts.space.teacher === 'builtin' ? undefined : opts.space.teacher },
     log,
@@ -79,14 +82,16 @@ export async function setUpTrials(opts: { space: Pick<SearchSpace, 'dataset' | '
       teacher: { spec: teacher.spec, topology: teacher.topology },
       teacherFingerprint: teacher.fingerprint,
       datasetFingerprint: dataset.fingerprint,
-      teacherInfo: {
-        source: teacher.source,
-        accuracy: teacher.accuracy,
-        params: teacher.params,
-        macs: teacher.macs,
-        sizeBytes: storedBytes([{ size: teacher.params, channels: 1 }], 'float32', 'per-tensor'),
-        latencyMs: (await measureLatency(teacher.model, dataset.inputShape)).medianMs,
-      },
+      teacherInfo: opts.describeTeacher
+        ? {
+            source: teacher.source,
+            accuracy: teacher.accuracy,
+            params: teacher.params,
+            macs: teacher.macs,
+            sizeBytes: storedBytes([{ size: teacher.params, channels: 1 }], 'float32', 'per-tensor'),
+            latencyMs: (await measureLatency(teacher.model, dataset.inputShape)).medianMs,
+          }
+        : undefined,
     };
   } finally {
     teacher.model.dispose();
