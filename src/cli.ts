@@ -1,24 +1,19 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+// Commands load what they need when they run: `kdsearch front` and `--help` do not pay for tfjs, Piscina or express.
 import { DEFAULT_DATA_DIR, defaultDbPath } from './core/data-dir';
-import { distillCommand, formatDistillReport } from './commands/distill';
 import { intArg, readStudentSpec, schemaArg } from './commands/options';
-import { teacherCommand } from './commands/teacher';
-import { formatFrontReport } from './commands/front-report';
-import { frontCommand, searchCommand } from './commands/search';
+import { formatFrontReport, frontCommand } from './commands/front-report';
 import { CONTROLLER_NAMES } from './search/controllers';
 import type { ControllerName } from './search/controllers';
 import { searchSpaceJsonSchema } from './space/json-schema';
-import { startServer } from './web/server';
-import { baselineCommand, formatBaselines } from './commands/baseline';
-import { Store } from './store/store';
 import { DATASET_HELP } from './datasets/load';
 import { ERROR_CODES, errorCodeOf } from './core/errors';
-import { BACKEND_CHOICES } from './model/backend';
 import { DEFAULT_TRAINING, SCHEMES, TRAINING_FIELDS } from './core/training';
 import type { Scheme } from './core/training';
-import type { BackendChoice } from './model/backend';
 import { untilSignal } from './commands/until-signal';
+import { BACKEND_CHOICES } from './core/backends';
+import type { BackendChoice } from './core/backends';
 
 /** Progress and diagnostics go to stderr, so stdout carries only results (one JSON object with --json). */
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -76,6 +71,7 @@ export function buildProgram(): Command {
     { teacher: true },
   ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number; scheme: Scheme }) => {
     const spec = readStudentSpec(flags.student);
+    const { distillCommand, formatDistillReport } = await import('./commands/distill');
     const report = await distillCommand(
       {
         ...flags,
@@ -103,6 +99,7 @@ export function buildProgram(): Command {
       .option('--retrain', 'train again even when a saved teacher exists', false),
     { teacher: false },
   ).action(async (flags: GlobalFlags & { retrain: boolean }) => {
+    const { teacherCommand } = await import('./commands/teacher');
     const result = await teacherCommand(flags, log);
     print(result, flags.json, () => `teacher ${result.source}: ${(result.accuracy * 100).toFixed(2)}% test accuracy, ${result.params} params (${result.backend})`);
   });
@@ -128,6 +125,7 @@ export function buildProgram(): Command {
     allowSpaceChange?: boolean;
   };
   const runSearch = async (flags: SearchFlags, name?: string) => {
+    const { searchCommand } = await import('./commands/search');
     const report = await searchCommand(
       {
         db: dbPath(flags),
@@ -192,6 +190,7 @@ export function buildProgram(): Command {
       .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
       .option('--db <path>', DB_HELP),
   ).action(async (flags: { db?: string; dataDir: string; port: number; host: string }) => {
+    const { startServer } = await import('./web/server');
     const server = await startServer({ ...flags, db: dbPath(flags) }, log);
     process.stdout.write(`${server.url}\n`);
     await untilSignal();
@@ -213,6 +212,7 @@ export function buildProgram(): Command {
     { teacher: false },
   ).action(async (flags: SearchFlags & { port: number; host: string }) => {
     const db = dbPath(flags);
+    const [{ Store }, { startServer }] = await Promise.all([import('./store/store'), import('./web/server')]);
     Store.open(db).close(); // create and migrate, so the report can open it read-only
     const server = await startServer({ ...flags, db }, log);
     process.stderr.write(`\nOpen ${server.url} to watch the front while the search runs.\n\n`);
@@ -236,6 +236,7 @@ export function buildProgram(): Command {
       .option('--db <path>', DB_HELP),
     { teacher: false },
   ).action(async (name: string, flags: GlobalFlags & { db?: string; workers?: number }) => {
+    const { baselineCommand, formatBaselines } = await import('./commands/baseline');
     const rows = await baselineCommand({ db: dbPath(flags), name, dataDir: flags.dataDir, backend: flags.backend, workers: flags.workers }, log);
     print({ experiment: name, baselines: rows }, flags.json, () => formatBaselines(rows));
   });

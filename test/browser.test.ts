@@ -114,17 +114,27 @@ test('choosing axes redraws the chart and keeps the choice in the address', { sk
 test('the trial table sorts and filters', { skip }, async () => {
   const { page, errors } = await open('/experiments/demo');
   const rows = () => page.locator('#trials tbody tr').count();
+  const rowsBecome = (n: number) => page.waitForFunction((n) => document.querySelectorAll('#trials tbody tr').length === n, n, { timeout: 5000 });
   assert.equal(await rows(), 5);
   await page.click('#trials th[data-key="accuracy"]');
+  await page.waitForSelector('#trials th.sorted-desc[data-key="accuracy"]');
+  await page.waitForURL(/sort=accuracy/);
   const accuracies = await page.locator('#trials tbody tr td:nth-child(6)').allInnerTexts();
   const numbers = accuracies.filter((a) => a !== '—').map((a) => parseFloat(a));
+  assert.equal(numbers.length, 4);
   assert.deepEqual(numbers, [...numbers].sort((a, b) => b - a), 'sorted by accuracy, best first');
   await page.selectOption('#state-filter', 'FAILED');
-  assert.equal(await rows(), 1);
+  await rowsBecome(1);
+  await page.waitForURL(/state=FAILED/);
   await page.selectOption('#state-filter', '');
   await page.fill('#filter', 'float16');
-  assert.equal(await rows(), 1);
-  assert.deepEqual(errors, []);
+  await rowsBecome(1);
+  // The address keeps the table's state: opened again, the page shows the same rows.
+  const again = await open(page.url().replace(server.url, '/'));
+  assert.equal(await again.page.locator('#trials tbody tr').count(), 1);
+  assert.equal(await again.page.locator('#filter').inputValue(), 'float16');
+  await again.page.close();
+  assert.deepEqual([...errors, ...again.errors], []);
   await page.close();
 });
 

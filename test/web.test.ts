@@ -151,20 +151,29 @@ test('the page data carries the front and, for every pair of axes, the staircase
   const data = (await (await get('/experiments/demo/data.json')).json()) as {
     metrics: Array<{ key: string; label: string; maximised: boolean; direction: string }>;
     states: string[];
-    trials: Array<Record<string, number | string | boolean | null> & { number: number; onFront: boolean }>;
+    front: Array<Record<string, number | string | boolean | null> & { number: number; onFront: boolean }>;
+    dominated: Array<Record<string, number | string | boolean | null> & { number: number; onFront: boolean }>;
     staircases: Record<string, number[]>;
   };
+  const all = (await (await get('/experiments/demo/trials.json')).json()) as { rows: typeof data.front; total: number };
+  assert.equal(all.total, 5);
+  assert.deepEqual(
+    data.front.map((t) => t.number),
+    all.rows.filter((t) => t.onFront).map((t) => t.number),
+    "the plot's front is the table's",
+  );
+  assert.ok(data.front.every((t) => t.onFront) && data.dominated.every((t) => !t.onFront));
   assert.deepEqual(data.states, ['WAITING', 'RUNNING', 'COMPLETE', 'FAILED', 'PRUNED']);
   assert.deepEqual(data.metrics.find((m) => m.key === 'accuracy'), { key: 'accuracy', label: 'accuracy', maximised: true, direction: 'higher is better' });
   const keys = data.metrics.map((m) => m.key);
   assert.equal(Object.keys(data.staircases).length, keys.length * (keys.length - 1));
-  const trial = new Map(data.trials.map((t) => [t.number, t]));
+  const trial = new Map([...data.front, ...data.dominated].map((t) => [t.number, t]));
   const better = (m: string, a: number, b: number) => (m === 'accuracy' ? a > b : a < b);
   for (const x of keys) {
     for (const y of keys) {
       if (x === y) continue;
       const stair = data.staircases[`${x}|${y}`];
-      const front = data.trials.filter((t) => t.onFront);
+      const front = data.front;
       assert.ok(stair.length >= 1 && stair.every((n) => trial.get(n)!.onFront), `${x}|${y}: members of the front`);
       const v = (n: number, m: string) => trial.get(n)![m] as number;
       for (let i = 1; i < stair.length; i++) assert.ok(v(stair[i - 1], x) <= v(stair[i], x), `${x}|${y}: ordered by x`);

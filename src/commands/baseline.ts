@@ -1,12 +1,12 @@
 import { KdError } from '../core/errors';
 import { distillationGain } from '../core/metrics';
 import type { Log } from '../core/log';
-import type { BackendChoice } from '../model/backend';
 import { PiscinaExecutor } from '../runtime/piscina-executor';
 import { checkFingerprints, setUpTrials } from '../runtime/prepare-run';
 import { runTasks } from '../runtime/run-tasks';
 import { frontOf } from '../search/objectives';
 import { Store } from '../store/store';
+import type { BackendChoice } from '../core/backends';
 
 export interface BaselineRow {
   number: number;

@@ -1,4 +1,5 @@
 import { frontHypervolume, frontOf } from '../search/objectives';
+import { Store } from '../store/store';
 import type { Experiment } from '../store/store';
 import { architectureSummary } from '../space/student';
 import type { TrialRecord } from '../space/history';
@@ -69,4 +70,15 @@ export function formatFrontReport(r: FrontReport): string {
     );
   }
   return lines.join('\n');
+}
+
+/** `kdsearch front NAME`: the current front, read from the store only. */
+export function frontCommand(opts: { db: string; name: string }): FrontReport {
+  const store = Store.open(opts.db, { readonly: true });
+  try {
+    const exp = store.getExperiment(opts.name);
+    return buildFrontReport(exp, store.history(exp));
+  } finally {
+    store.close();
+  }
 }

@@ -67,17 +67,6 @@ export async function searchCommand(opts: SearchOptions, log: Log): Promise<Fron
   }
 }
 
-/** `kdsearch front NAME`: the current front, read from the store only. */
-export function frontCommand(opts: { db: string; name: string }): FrontReport {
-  const store = Store.open(opts.db, { readonly: true });
-  try {
-    const exp = store.getExperiment(opts.name);
-    return buildFrontReport(exp, store.history(exp));
-  } finally {
-    store.close();
-  }
-}
-
 /** The command that resumes an experiment with the same data and database, naming only what differs from the defaults. */
 function resumeCommand(name: string, opts: { db: string; dataDir: string }): string {
   const dataDir = opts.dataDir !== DEFAULT_DATA_DIR ? ` --data-dir ${opts.dataDir}` : '';

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../core/errors';
 import { registerWasmGradientKernels } from './wasm-kernels/register';
+import type { BackendChoice } from '../core/backends';
 
-export const BACKEND_CHOICES = ['auto', 'node', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type BackendName = 'node' | 'wasm' | 'cpu';
 
 /** tfjs-node registers its backend as 'tensorflow'; users know it as "node". */

@@ -1,7 +1,6 @@
 import { KdError } from '../core/errors';
 import { sha256 } from '../core/hash';
 import type { Log } from '../core/log';
-import type { BackendChoice } from '../model/backend';
 import { CONTROLLER_NAMES, createController } from '../search/controllers';
 import type { ControllerName } from '../search/controllers';
 import { loadSearchSpace } from '../space/load';
@@ -12,6 +11,7 @@ import type { TrialRunSetup } from './prepare-run';
 import { runSearchLoop } from './search-loop';
 import type { SearchEvent } from './search-loop';
 import { STALE_GRACE_MS, isStale } from './stale';
+import type { BackendChoice } from '../core/backends';
 
 /** What names an experiment to start or resume, as the CLI gives it. */
 export interface ExperimentRequest {

@@ -2,7 +2,7 @@ import { loadDataset } from '../datasets/load';
 import type { Dataset } from '../datasets/types';
 import type { Teacher } from '../distill/teacher';
 import { loadTeacher, teacherLogits } from '../distill/teacher';
-import type { BackendChoice, BackendName } from '../model/backend';
+import type { BackendName } from '../model/backend';
 import { initBackend } from '../model/backend';
 import { KdError } from '../core/errors';
 import type { Log } from '../core/log';
@@ -15,6 +15,7 @@ import type { TeacherArchitecture } from '../space/student';
 import type { Experiment } from '../store/store';
 import { shareData } from './shared-data';
 import type { SharedData } from './task';
+import type { BackendChoice } from '../core/backends';
 
 export interface CommonOptions {
   dataset: string;

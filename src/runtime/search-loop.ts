@@ -1,7 +1,6 @@
 import type { EpochRecord } from '../core/epoch';
 import type { TrialOutcome } from '../core/outcome';
 import { createRng } from '../core/rng';
-import type { BackendChoice } from '../model/backend';
 import type { Controller } from '../search/types';
 import { candidateHash } from '../space/candidate';
 import { estimateSize } from '../space/sample';
@@ -12,6 +11,7 @@ import type { TrialExecutor } from './executor';
 import { OWNER } from './owner';
 import { STALE_GRACE_MS, isStale } from './stale';
 import type { SharedData } from './task';
+import type { BackendChoice } from '../core/backends';
 
 export type SearchEvent =
   | { type: 'trial-start'; number: number; family: string }

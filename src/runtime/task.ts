@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { BACKEND_CHOICES } from '../model/backend';
 import { candidateSchema } from '../space/candidate';
 import { teacherArchitectureSchema } from '../space/student';
+import { BACKEND_CHOICES } from '../core/backends';
 
 const sab = z.custom<SharedArrayBuffer>((v) => v instanceof SharedArrayBuffer, 'expected a SharedArrayBuffer');
 

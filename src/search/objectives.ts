@@ -2,6 +2,8 @@ import type { ObjectiveMetric, SearchSpace } from '../space/schema';
 import { MAXIMISED } from '../space/schema';
 import { hypervolume } from './hypervolume';
 import { paretoFront } from './pareto';
+import { FrontProgress, RunningFront } from './running-front';
+import type { FrontPoint } from './running-front';
 import type { TrialRecord } from '../space/history';
 import type { TrialMetrics } from '../core/metrics';
 
@@ -25,18 +27,34 @@ export function isFeasible(space: SearchSpace, t: TrialRecord): t is TrialRecord
   return max === undefined || t.metrics.latencyMs <= max;
 }
 
-/** The feasible COMPLETE trials, with their objective vectors. */
+/** The feasible COMPLETE trials, with their objective vectors (the controllers rank these). */
 export function scoredTrials(space: SearchSpace, history: readonly TrialRecord[]) {
   const trials = history.filter((t) => isFeasible(space, t));
   return { trials, points: trials.map((t) => objectiveVector(t.metrics!, space.objectives)) };
 }
 
+/** The points a trial puts in objective space: one when it is COMPLETE and feasible, none otherwise. */
+export function trialPoints<T extends TrialRecord>(space: SearchSpace, t: T): Array<FrontPoint<T>> {
+  return isFeasible(space, t) ? [{ key: t, values: objectiveVector(t.metrics, space.objectives) }] : [];
+}
+
+/** The front and the hypervolume after each trial, built in trial-number order (kept incrementally: see FrontProgress). */
+export function frontProgress<T extends TrialRecord>(space: SearchSpace, history: readonly T[]): FrontProgress<T> {
+  const progress = new FrontProgress<T>(referenceVector(space));
+  for (const t of [...history].sort((a, b) => a.number - b.number)) progress.add(t.number, trialPoints(space, t));
+  return progress;
+}
+
+/** The trials of front points, once each, by trial number. */
+export function frontTrials<T extends TrialRecord>(points: ReadonlyArray<FrontPoint<T>>): T[] {
+  return [...new Set(points.map((p) => p.key))].sort((a, b) => a.number - b.number);
+}
+
 /** The front: non-dominated feasible trials over all objectives, by trial number. */
-export function frontOf(space: SearchSpace, history: readonly TrialRecord[]): TrialRecord[] {
-  const { trials, points } = scoredTrials(space, history);
-  return paretoFront(points)
-    .map((i) => trials[i])
-    .sort((a, b) => a.number - b.number);
+export function frontOf<T extends TrialRecord>(space: SearchSpace, history: readonly T[]): T[] {
+  const front = new RunningFront<T>();
+  for (const t of history) for (const p of trialPoints(space, t)) front.add(p);
+  return frontTrials(front.points);
 }
 
 /**
@@ -53,12 +71,12 @@ export function tradeOffOn(members: readonly TrialRecord[], x: ObjectiveMetric, 
 
 /** Hypervolume of the front against the space's reference point. */
 export function frontHypervolume(space: SearchSpace, history: readonly TrialRecord[]): number {
-  const { points } = scoredTrials(space, history);
-  return hypervolume(points, referenceVector(space));
+  const front = new RunningFront<TrialRecord>();
+  for (const t of history) for (const p of trialPoints(space, t)) front.add(p);
+  return hypervolume(front.points.map((p) => p.values), referenceVector(space));
 }
 
 /** Hypervolume after each trial (by number): the search's progress curve. */
 export function hypervolumeCurve(space: SearchSpace, history: readonly TrialRecord[]): Array<{ trial: number; hypervolume: number }> {
-  const ordered = [...history].sort((a, b) => a.number - b.number);
-  return ordered.map((t, i) => ({ trial: t.number, hypervolume: frontHypervolume(space, ordered.slice(0, i + 1)) }));
+  return frontProgress(space, history).curve.map((s) => ({ trial: s.step, hypervolume: s.hypervolume }));
 }

@@ -13,10 +13,20 @@ import type { LayerSummary, TeacherInfo, TrialMetrics, SizeEstimate } from '../c
 import { weightManifestSchema } from '../core/weights';
 import type { WeightManifest } from '../core/weights';
 import type { TrialRecord } from '../space/history';
+import { TRIAL_STATES } from '../core/trial-state';
 import type { TrialState } from '../core/trial-state';
 import type { EpochRecord } from '../core/epoch';
 
 export type ExperimentStatus = 'running' | 'stopped' | 'finished';
+
+const KNOWN_STATES: ReadonlySet<string> = new Set(TRIAL_STATES);
+
+export interface TrialStateRow {
+  id: number;
+  experimentId: number;
+  number: number;
+  state: TrialState;
+}
 
 export interface Experiment {
   id: number;
@@ -269,20 +279,6 @@ export class Store {
     return rows.map((r) => this.toExperiment(r));
   }
 
-  /** The COMPLETE trials of every experiment by experiment id, in one query (the list page's front sizes). */
-  completeTrialsByExperiment(): Map<number, TrialRecord[]> {
-    const rows = this.db
-      .prepare(`SELECT t.*, e.name AS experiment_name FROM trials t JOIN experiments e ON e.id = t.experiment_id WHERE t.state = 'COMPLETE' ORDER BY t.experiment_id, t.number`)
-      .all() as Array<TrialRow & { experiment_id: number; experiment_name: string }>;
-    const out = new Map<number, TrialRecord[]>();
-    for (const r of rows) {
-      const list = out.get(r.experiment_id) ?? [];
-      list.push(this.toRecord(r, r.experiment_name));
-      out.set(r.experiment_id, list);
-    }
-    return out;
-  }
-
   // ---- trials ----
 
   private toRecord(r: TrialRow, experimentName: string): TrialRecord {
@@ -308,10 +304,48 @@ export class Store {
     return r && this.toRecord(r, e.name);
   }
 
-  /** Every trial with the fields the report shows (no curves, no weights). */
-  trialsForReport(e: Pick<Experiment, 'id' | 'name'>): Array<TrialDetail> {
-    const rows = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? ORDER BY number').all(e.id) as TrialRow[];
-    return rows.map((r) => this.toDetail(r, e, []));
+  /**
+   * Every trial's id and state, of one experiment or of all: two integers
+   * and a word per row, so a reader can tell cheaply which rows are new or
+   * changed since it last looked (finished rows never change).
+   */
+  trialStates(e?: Pick<Experiment, 'id'>): TrialStateRow[] {
+    const sql = `SELECT id, experiment_id, number, state FROM trials${e ? ' WHERE experiment_id = ?' : ''} ORDER BY experiment_id, number`;
+    // Arrays, not objects, from SQLite: this runs on every look at a live page.
+    const stmt = this.db.prepare(sql).raw(true);
+    const raw = (e ? stmt.all(e.id) : stmt.all()) as Array<[number, number, number, TrialState]>;
+    return raw.map(([id, experimentId, number, state]) => {
+      if (!KNOWN_STATES.has(state)) throw new KdError('STORE_CORRUPT', `trial row ${id}: unknown state "${state}"`);
+      return { id, experimentId, number, state };
+    });
+  }
+
+  /**
+   * A digest of the trials' states per experiment (one or all): counts per
+   * state and the latest start and finish. Any state change alters it (a
+   * claim moves the latest start, a finish the latest finish), so a reader
+   * whose digest is unchanged need not look at the rows.
+   */
+  trialDigests(e?: Pick<Experiment, 'id'>): Map<number, string> {
+    const sql = `SELECT experiment_id, state, COUNT(*), MAX(started_at), MAX(finished_at) FROM trials${e ? ' WHERE experiment_id = ?' : ''} GROUP BY experiment_id, state`;
+    const stmt = this.db.prepare(sql).raw(true);
+    const rows = (e ? stmt.all(e.id) : stmt.all()) as Array<[number, string, number, string | null, string | null]>;
+    const out = new Map<number, string>();
+    for (const [id, state, n, started, finished] of rows) out.set(id, `${out.get(id) ?? ''}${state}:${n}:${started ?? ''}:${finished ?? ''};`);
+    return out;
+  }
+
+  /** These trials (by row id, any experiments) with the fields the report shows, in chunks of a few hundred ids per query. */
+  trialsForReportByIds(ids: readonly number[]): Array<TrialDetail & { experimentId: number }> {
+    const out: Array<TrialDetail & { experimentId: number }> = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT t.*, e.name AS experiment_name FROM trials t JOIN experiments e ON e.id = t.experiment_id WHERE t.id IN (${chunk.map(() => '?').join(',')})`)
+        .all(...chunk) as Array<TrialRow & { experiment_id: number; experiment_name: string }>;
+      for (const r of rows) out.push({ ...this.toDetail(r, { name: r.experiment_name }, [], { layers: false }), experimentId: r.experiment_id });
+    }
+    return out;
   }
 
   nextTrialNumber(e: Pick<Experiment, 'id'>): number {
@@ -460,13 +494,13 @@ export class Store {
     return this.toDetail(r, e, curve);
   }
 
-  private toDetail(r: TrialRow, e: Pick<Experiment, 'name'>, curve: EpochRecord[]): TrialDetail {
+  private toDetail(r: TrialRow, e: Pick<Experiment, 'name'>, curve: EpochRecord[], opts: { layers: boolean } = { layers: true }): TrialDetail {
     const where = `experiment "${e.name}", trial ${r.number}`;
     return {
       ...this.toRecord(r, e.name),
       family: r.family,
       estimate: readJson(sizeEstimateSchema, r.estimate_json, `${where}, estimate`),
-      layers: r.layers_json ? readJson(layersSchema, r.layers_json, `${where}, layers`) : undefined,
+      layers: r.layers_json && opts.layers ? readJson(layersSchema, r.layers_json, `${where}, layers`) : undefined,
       errorCode: r.error_code ?? undefined,
       error: r.error ?? undefined,
       backend: r.backend ?? undefined,

@@ -6,8 +6,9 @@ import { errorCodeOf, formatIssues } from '../core/errors';
 import { exportTfjs } from '../model/export-tfjs';
 import type { Store } from '../store/store';
 import { escapeHtml, scriptJson } from './escape';
-import { chartQuery, experimentParams, noQuery, trialParams } from './params';
-import { experimentData, experimentListRows, trialPage } from './view-models';
+import { chartQuery, dataQuery, experimentParams, noQuery, tableQuery, tableSettings, trialParams } from './params';
+import { ReportCache } from './report-cache';
+import { dataJson, dataVersion, experimentData, experimentListRows, trialPage, trialTable } from './view-models';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -31,7 +32,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * parameters and query strings are validated; downloads are built from the
  * database, never from a path the client names.
  */
-export function createApp(store: Store): express.Express {
+export function createApp(store: Store, cache = new ReportCache(store)): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('view engine', 'ejs');
@@ -56,27 +57,46 @@ export function createApp(store: Store): express.Express {
     return exp;
   };
 
-  app.get('/', (req, res) => {
+  app.get('/', async (req, res) => {
     parse(noQuery, req.query, 'query');
-    // Three queries, however many experiments.
-    res.render('experiments', { experiments: experimentListRows(store.listExperiments(), store.experiments(), store.completeTrialsByExperiment()) });
+    // A constant number of queries, however many experiments: rows already read are not read again.
+    const experiments = store.experiments();
+    res.render('experiments', { experiments: experimentListRows(store.listExperiments(), experiments, await cache.snapshots(experiments)) });
   });
 
-  app.get('/experiments/:name', (req, res) => {
+  app.get('/experiments/:name', async (req, res) => {
     const { name } = parse(experimentParams, req.params, 'experiment name');
     const query = parse(chartQuery, req.query, 'query');
     const exp = experimentOr404(name);
-    const data = experimentData(exp, store.trialsForReport(exp), store.baselines(exp));
+    const snapshot = await cache.snapshot(exp);
+    const baselines = store.baselines(exp);
+    const data = experimentData(snapshot, baselines);
+    const table = trialTable(snapshot, baselines, tableSettings(query));
     const [defaultY, defaultX, defaultC] = [exp.space.objectives[0] ?? 'accuracy', exp.space.objectives[1] ?? 'sizeBytes', exp.space.objectives[2] ?? 'latencyMs'];
     const chart = { x: query.x ?? defaultX, y: query.y ?? defaultY, c: query.c ?? defaultC, enc: query.enc ?? 'colour' };
-    res.render('experiment', { data, dataJson: scriptJson(data), chart, chartJson: scriptJson(chart) });
+    res.render('experiment', { data, dataJson: dataJson(data), chart, chartJson: scriptJson(chart), table, tableJson: scriptJson(table) });
   });
 
-  app.get('/experiments/:name/data.json', (req, res) => {
+  app.get('/experiments/:name/data.json', async (req, res) => {
     const { name } = parse(experimentParams, req.params, 'experiment name');
-    parse(noQuery, req.query, 'query');
+    const { since } = parse(dataQuery, req.query, 'query');
     const exp = experimentOr404(name);
-    res.json(experimentData(exp, store.trialsForReport(exp), store.baselines(exp)));
+    const snapshot = await cache.snapshot(exp);
+    const baselines = store.baselines(exp);
+    const version = dataVersion(snapshot, baselines);
+    // A live page that is up to date gets two fields, not the whole page again.
+    if (since === version) {
+      res.json({ version, unchanged: true });
+      return;
+    }
+    res.json(experimentData(snapshot, baselines));
+  });
+
+  app.get('/experiments/:name/trials.json', async (req, res) => {
+    const { name } = parse(experimentParams, req.params, 'experiment name');
+    const query = parse(tableQuery, req.query, 'query');
+    const exp = experimentOr404(name);
+    res.json(trialTable(await cache.snapshot(exp), store.baselines(exp), tableSettings(query)));
   });
 
   const trialOr404 = (req: Request) => {

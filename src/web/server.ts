@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { KdError } from '../core/errors';
 import { Store } from '../store/store';
 import { createApp } from './app';
+import { ReportCache } from './report-cache';
 import type { Log } from '../core/log';
 
 export interface ServeOptions {
@@ -17,7 +18,8 @@ export async function startServer(opts: ServeOptions, log: Log): Promise<{ serve
     throw new KdError('EXPERIMENT_NOT_FOUND', `${opts.db}: no database yet; run a search first (npx kdsearch search --space search-spaces/mnist-quick.yaml)`);
   }
   const store = Store.open(opts.db, { readonly: true });
-  const app = createApp(store);
+  const cache = new ReportCache(store);
+  const app = createApp(store, cache);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port, opts.host, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
@@ -28,6 +30,8 @@ export async function startServer(opts: ServeOptions, log: Log): Promise<{ serve
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}/`;
   log(`report: ${url}`);
+  // Read every experiment once in the background, in chunks that let requests through, so the first page is quick too.
+  cache.warmUp(store.experiments(), new Map(store.listExperiments().map((e) => [e.name, e.complete + e.failed + e.pruned + e.running + e.waiting]))).catch((err: unknown) => log(`report: reading the experiments ahead failed (pages will say why): ${(err as Error).message}`));
   return {
     server,
     url,

@@ -2,11 +2,13 @@ import { distillationGain } from '../core/metrics';
 import type { TeacherInfo } from '../core/metrics';
 import { TRIAL_STATES } from '../core/trial-state';
 import type { TrialState } from '../core/trial-state';
-import { frontOf, hypervolumeCurve, tradeOffOn } from '../search/objectives';
+import { tradeOffOn } from '../search/objectives';
 import { MAXIMISED, OBJECTIVE_METRICS } from '../space/schema';
 import type { ObjectiveMetric } from '../space/schema';
 import { architectureSummary } from '../space/student';
 import type { Baseline, Experiment, ExperimentSummary, TrialDetail } from '../store/store';
+import { scriptJson } from './escape';
+import type { ExperimentSnapshot } from './report-cache';
 import type { TrialRecord } from '../space/history';
 
 /**
@@ -72,48 +74,41 @@ export interface ExperimentData {
   teacher: TeacherInfo;
   metrics: MetricView[];
   states: readonly TrialState[];
-  trials: TrialRow[];
+  counts: Record<TrialState, number>;
+  /** What the page sends back as ?since= to learn whether anything changed. */
+  version: string;
+  /** Every front member. */
+  front: TrialRow[];
+  /** Dominated COMPLETE trials to plot: all of them up to MAX_PLOTTED_DOMINATED, else evenly spaced by trial number. */
+  dominated: TrialRow[];
+  dominatedTotal: number;
+  failed: TrialRow[];
+  failedTotal: number;
   /** For every "x|y" pair of metrics: the front members that trade off on those two, by x (the staircase a plot joins). */
   staircases: Record<string, number[]>;
+  /** The hypervolume after each trial, as a step function: the trials where it changed, and the last. */
   hypervolume: Array<{ trial: number; hypervolume: number }>;
-  counts: Record<TrialState, number>;
 }
+
+/** The most dominated points the plot draws; beyond it, an even sample (the page says how many of how many). */
+export const MAX_PLOTTED_DOMINATED = 2000;
+export const MAX_PLOTTED_FAILED = 500;
 
 /** The key of a pair of axes in ExperimentData.staircases. */
 export const staircaseKey = (x: ObjectiveMetric, y: ObjectiveMetric) => `${x}|${y}`;
 
-function gainOf(t: TrialRecord, baselines: Map<number, Baseline>): number | null {
-  const b = baselines.get(t.number);
-  return t.metrics && b ? distillationGain(t.metrics.accuracy, b.accuracy) : null;
+/** At most `max` items, evenly spaced, first and order kept. */
+function evenSample<T>(items: readonly T[], max: number): T[] {
+  if (items.length <= max) return [...items];
+  return Array.from({ length: max }, (_, i) => items[Math.floor((i * items.length) / max)]);
 }
 
-/** Everything the experiment page draws; also served as JSON for live updates. */
-export function experimentData(exp: Experiment, trials: TrialDetail[], baselines: Map<number, Baseline>): ExperimentData {
-  const front = frontOf(exp.space, trials);
-  const onFront = new Set(front.map((t) => t.number));
-  const counts = Object.fromEntries(TRIAL_STATES.map((s) => [s, 0])) as Record<TrialState, number>;
-  for (const t of trials) counts[t.state]++;
-  const staircases: Record<string, number[]> = {};
-  for (const x of OBJECTIVE_METRICS) {
-    for (const y of OBJECTIVE_METRICS) if (x !== y) staircases[staircaseKey(x, y)] = tradeOffOn(front, x, y).map((t) => t.number);
-  }
-  return {
-    experiment: {
-      name: exp.name,
-      status: exp.status,
-      controller: exp.controller,
-      seed: exp.seed,
-      plannedTrials: exp.plannedTrials,
-      objectives: exp.space.objectives,
-      reference: exp.space.reference,
-      spaceFile: exp.spaceFile,
-      createdAt: exp.createdAt,
-      updatedAt: exp.updatedAt,
-    },
-    teacher: exp.teacher,
-    metrics: METRICS,
-    states: TRIAL_STATES,
-    trials: trials.map((t) => ({
+/** A trial's table row, without what depends on other trials (front membership, baselines): made once per stored row. */
+const baseRows = new WeakMap<TrialDetail, Omit<TrialRow, 'kdGain' | 'onFront'>>();
+function baseRow(t: TrialDetail): Omit<TrialRow, 'kdGain' | 'onFront'> {
+  let row = baseRows.get(t);
+  if (!row) {
+    row = {
       number: t.number,
       state: t.state,
       family: t.family,
@@ -130,22 +125,172 @@ export function experimentData(exp: Experiment, trials: TrialDetail[], baselines
       epochs: t.candidate.training.epochs,
       scheme: t.candidate.training.scheme,
       qat: t.candidate.student.qat,
-      kdGain: gainOf(t, baselines),
-      onFront: onFront.has(t.number),
       error: t.error ? `[${t.errorCode}] ${t.error}` : null,
-    })),
+    };
+    baseRows.set(t, row);
+  }
+  return row;
+}
+
+function rowOf(t: TrialDetail, snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>): TrialRow {
+  return { ...baseRow(t), kdGain: gainOf(t, baselines), onFront: snapshot.onFront.has(t.number) };
+}
+
+function gainOf(t: TrialRecord, baselines: Map<number, Baseline>): number | null {
+  const b = baselines.get(t.number);
+  return t.metrics && b ? distillationGain(t.metrics.accuracy, b.accuracy) : null;
+}
+
+/** The version a live page compares: the trials' and the baselines'. */
+export function dataVersion(snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>): string {
+  return `${snapshot.version}:${baselines.size}`;
+}
+
+/** The page data of a snapshot, and its script-safe JSON, kept while the snapshot and the baselines stay the same. */
+const dataMemo = new WeakMap<ExperimentSnapshot, { version: string; data: ExperimentData }>();
+const jsonMemo = new WeakMap<ExperimentData, string>();
+
+/** Everything the experiment page's plots draw; also served as JSON for live updates. */
+export function experimentData(snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>): ExperimentData {
+  const version = dataVersion(snapshot, baselines);
+  const memo = dataMemo.get(snapshot);
+  if (memo?.version === version) return memo.data;
+  const data = buildExperimentData(snapshot, baselines);
+  dataMemo.set(snapshot, { version, data });
+  return data;
+}
+
+/** experimentData as JSON safe inside a <script> element, made once per version. */
+export function dataJson(data: ExperimentData): string {
+  let json = jsonMemo.get(data);
+  if (json === undefined) {
+    json = scriptJson(data);
+    jsonMemo.set(data, json);
+  }
+  return json;
+}
+
+function buildExperimentData(snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>): ExperimentData {
+  const exp = snapshot.experiment;
+  const staircases: Record<string, number[]> = {};
+  for (const x of OBJECTIVE_METRICS) {
+    for (const y of OBJECTIVE_METRICS) if (x !== y) staircases[staircaseKey(x, y)] = tradeOffOn(snapshot.front, x, y).map((t) => t.number);
+  }
+  const dominated = snapshot.trials.filter((t) => t.state === 'COMPLETE' && !snapshot.onFront.has(t.number));
+  const failed = snapshot.trials.filter((t) => t.state === 'FAILED');
+  const curve = snapshot.curve;
+  const steps = curve.filter((s, i) => i === 0 || i === curve.length - 1 || s.hypervolume !== curve[i - 1].hypervolume);
+  return {
+    experiment: {
+      name: exp.name,
+      status: exp.status,
+      controller: exp.controller,
+      seed: exp.seed,
+      plannedTrials: exp.plannedTrials,
+      objectives: exp.space.objectives,
+      reference: exp.space.reference,
+      spaceFile: exp.spaceFile,
+      createdAt: exp.createdAt,
+      updatedAt: exp.updatedAt,
+    },
+    teacher: exp.teacher,
+    metrics: METRICS,
+    states: TRIAL_STATES,
+    counts: snapshot.counts,
+    version: dataVersion(snapshot, baselines),
+    front: snapshot.front.map((t) => rowOf(t, snapshot, baselines)),
+    dominated: evenSample(dominated, MAX_PLOTTED_DOMINATED).map((t) => rowOf(t, snapshot, baselines)),
+    dominatedTotal: dominated.length,
+    failed: evenSample(failed, MAX_PLOTTED_FAILED).map((t) => rowOf(t, snapshot, baselines)),
+    failedTotal: failed.length,
     staircases,
-    hypervolume: hypervolumeCurve(exp.space, trials),
-    counts,
+    hypervolume: steps.map((s) => ({ trial: s.step, hypervolume: s.hypervolume })),
   };
 }
 
-/** The list page's rows: each summary with its front size, from the experiments and their COMPLETE trials read once. */
-export function experimentListRows(list: ExperimentSummary[], experiments: Experiment[], complete: Map<number, TrialRecord[]>) {
+/** The columns of the trial table, which the server sorts by. */
+export const TABLE_COLUMNS = ['number', 'state', 'family', 'precision', 'arch', 'accuracy', 'params', 'sizeBytes', 'latencyMs', 'scheme', 'kdGain', 'alpha', 'temperature', 'seconds'] as const;
+export type TableColumn = (typeof TABLE_COLUMNS)[number];
+export const TABLE_PAGE_SIZE = 50;
+
+export interface TableQuery {
+  /** 1-based. */
+  page: number;
+  sort: TableColumn;
+  dir: 'asc' | 'desc';
+  state?: TrialState;
+  /** Words matched in family, precision, architecture, state, scheme and number. */
+  q?: string;
+  front: boolean;
+}
+
+export interface TrialTable {
+  query: TableQuery;
+  total: number;
+  pages: number;
+  pageSize: number;
+  rows: TrialRow[];
+}
+
+/** Sorted orders of a snapshot's trials by (column, direction, baselines), kept while the snapshot lives. */
+const orderMemo = new WeakMap<ExperimentSnapshot, Map<string, TrialDetail[]>>();
+
+function sortedTrials(snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>, sort: TableColumn, dir: 'asc' | 'desc'): TrialDetail[] {
+  const memoKey = `${sort}:${dir}:${baselines.size}`;
+  let orders = orderMemo.get(snapshot);
+  if (!orders) orderMemo.set(snapshot, (orders = new Map()));
+  const known = orders.get(memoKey);
+  if (known) return known;
+  const sign = dir === 'asc' ? 1 : -1;
+  const valueOf = (t: TrialDetail): number | string | boolean | null =>
+    sort === 'kdGain' ? gainOf(t, baselines) : baseRow(t)[sort];
+  const keyed = snapshot.trials.map((t) => ({ t, v: valueOf(t) }));
+  keyed.sort((a, b) => {
+    if (a.v === b.v) return a.t.number - b.t.number;
+    if (a.v === null) return 1;
+    if (b.v === null) return -1;
+    return (a.v < b.v ? -1 : 1) * sign;
+  });
+  const order = keyed.map((k) => k.t);
+  orders.set(memoKey, order);
+  return order;
+}
+
+/** The words a table filter matches, lower-cased once per stored row. */
+const searchText = new WeakMap<TrialDetail, string>();
+function textOf(t: TrialDetail): string {
+  let text = searchText.get(t);
+  if (text === undefined) {
+    const r = baseRow(t);
+    text = [r.family, r.precision, r.arch, r.state, r.scheme, String(r.number)].join(' ').toLowerCase();
+    searchText.set(t, text);
+  }
+  return text;
+}
+
+/** One page of the trial table, filtered and sorted on the server (nulls last either way; ties by trial number). */
+export function trialTable(snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>, query: TableQuery): TrialTable {
+  const text = query.q?.trim().toLowerCase();
+  const matching = sortedTrials(snapshot, baselines, query.sort, query.dir).filter(
+    (t) => (!query.state || t.state === query.state) && (!query.front || snapshot.onFront.has(t.number)) && (!text || textOf(t).includes(text)),
+  );
+  const pages = Math.max(1, Math.ceil(matching.length / TABLE_PAGE_SIZE));
+  const page = Math.min(query.page, pages);
+  return {
+    query: { ...query, page },
+    total: matching.length,
+    pages,
+    pageSize: TABLE_PAGE_SIZE,
+    rows: matching.slice((page - 1) * TABLE_PAGE_SIZE, page * TABLE_PAGE_SIZE).map((t) => rowOf(t, snapshot, baselines)),
+  };
+}
+
+/** The list page's rows: each summary with its front size. */
+export function experimentListRows(list: ExperimentSummary[], experiments: Experiment[], snapshots: Map<number, ExperimentSnapshot>) {
   const byName = new Map(experiments.map((e) => [e.name, e]));
   return list.map((e) => {
     const exp = byName.get(e.name);
-    return { ...e, frontSize: exp ? frontOf(exp.space, complete.get(exp.id) ?? []).length : 0 };
+    return { ...e, frontSize: exp ? (snapshots.get(exp.id)?.front.length ?? 0) : 0 };
   });
 }
 

@@ -7,6 +7,7 @@
   'use strict';
   let data = JSON.parse(document.getElementById('experiment-data').textContent);
   const settings = JSON.parse(document.getElementById('chart-settings').textContent);
+  let table = JSON.parse(document.getElementById('table-data').textContent);
   const base = '/experiments/' + encodeURIComponent(data.experiment.name);
   const metric = (key) => data.metrics.find((m) => m.key === key);
   const fmt = (m, v) => (v === null || v === undefined ? '—' : m === 'accuracy' ? (v * 100).toFixed(2) + '%' : m === 'latencyMs' ? v.toFixed(3) + ' ms' : Math.round(v).toLocaleString('en'));
@@ -27,7 +28,7 @@
 
   function points() {
     const { x, y, c, enc } = settings;
-    const complete = data.trials.filter((t) => t.state === 'COMPLETE' && value(t, x) !== null && value(t, y) !== null);
+    const complete = data.front.concat(data.dominated).filter((t) => value(t, x) !== null && value(t, y) !== null);
     const cs = complete.map((t) => value(t, c)).filter((v) => v !== null);
     const lo = Math.min(...cs);
     const hi = Math.max(...cs);
@@ -44,8 +45,8 @@
     const dominated = complete.filter((t) => !t.onFront).map(style);
     const ys = complete.map((t) => value(t, y));
     const floor = ys.length ? Math.min(...ys) : 0;
-    const failed = data.trials
-      .filter((t) => t.state === 'FAILED' && value(t, x) !== null)
+    const failed = data.failed
+      .filter((t) => value(t, x) !== null)
       .map((t) => ({ x: value(t, x), y: value(t, y) !== null ? value(t, y) : floor, trial: t }));
     // The front spans every objective; on two axes only part of it trades off: the server's staircase for this pair.
     const byNumber = new Map(front.map((p) => [p.trial.number, p]));
@@ -158,7 +159,11 @@
     frontChart.update();
     hvChart.data.datasets[0].data = data.hypervolume.map((h) => ({ x: h.trial, y: h.hypervolume }));
     hvChart.update();
-    renderTable();
+    const n = (v) => v.toLocaleString('en');
+    document.getElementById('sampled').textContent =
+      data.dominated.length < data.dominatedTotal || data.failed.length < data.failedTotal
+        ? 'Drawn: ' + n(data.dominated.length) + ' of ' + n(data.dominatedTotal) + ' dominated and ' + n(data.failed.length) + ' of ' + n(data.failedTotal) + ' failed trials, evenly spaced by trial number; the table lists them all.'
+        : '';
     const s = document.getElementById('status');
     s.textContent = data.experiment.status;
     s.className = 'state state-' + data.experiment.status;
@@ -169,18 +174,15 @@
   for (const id of ['x', 'y', 'c', 'enc']) {
     document.getElementById(id).addEventListener('change', (e) => {
       settings[id] = e.target.value;
-      const q = new URLSearchParams({ x: settings.x, y: settings.y, c: settings.c, enc: settings.enc });
-      history.replaceState(null, '', '?' + q.toString());
+      history.replaceState(null, '', '?' + addressQuery(table.query).toString());
       redraw();
     });
   }
   logx.addEventListener('change', redraw);
 
-  // ---- trial table: sortable, filterable ----
-  const table = document.getElementById('trials');
-  const tbody = table.querySelector('tbody');
-  let sortKey = 'number';
-  let sortDir = 1;
+  // ---- trial table: paged, sorted and filtered by the server; the address keeps its state ----
+  const tableEl = document.getElementById('trials');
+  const tbody = tableEl.querySelector('tbody');
   const COLUMNS = ['number', 'state', 'family', 'precision', 'arch', 'accuracy', 'params', 'sizeBytes', 'latencyMs', 'scheme', 'kdGain', 'alpha', 'temperature', 'seconds'];
   function cell(t, k) {
     if (k === 'accuracy') return fmt('accuracy', t.accuracy);
@@ -191,22 +193,8 @@
     return String(t[k]);
   }
   function renderTable() {
-    const text = document.getElementById('filter').value.trim().toLowerCase();
-    const state = document.getElementById('state-filter').value;
-    const frontOnly = document.getElementById('front-only').checked;
-    const rows = data.trials
-      .filter((t) => (!state || t.state === state) && (!frontOnly || t.onFront))
-      .filter((t) => !text || [t.family, t.precision, t.arch, t.state, t.scheme, String(t.number)].join(' ').toLowerCase().includes(text))
-      .sort((a, b) => {
-        const va = a[sortKey];
-        const vb = b[sortKey];
-        if (va === vb) return a.number - b.number;
-        if (va === null) return 1;
-        if (vb === null) return -1;
-        return (va < vb ? -1 : 1) * sortDir;
-      });
     tbody.replaceChildren(
-      ...rows.map((t) => {
+      ...table.rows.map((t) => {
         const tr = document.createElement('tr');
         tr.className = 'clickable' + (t.onFront ? ' front' : '') + (t.state !== 'COMPLETE' || !t.onFront ? ' dim' : '');
         tr.title = t.error || '';
@@ -219,32 +207,70 @@
         return tr;
       }),
     );
-    for (const th of table.querySelectorAll('th')) {
-      th.classList.toggle('sorted-asc', th.dataset.key === sortKey && sortDir === 1);
-      th.classList.toggle('sorted-desc', th.dataset.key === sortKey && sortDir === -1);
+    const q = table.query;
+    for (const th of tableEl.querySelectorAll('th')) {
+      th.classList.toggle('sorted-asc', th.dataset.key === q.sort && q.dir === 'asc');
+      th.classList.toggle('sorted-desc', th.dataset.key === q.sort && q.dir === 'desc');
     }
+    document.getElementById('page-info').textContent = 'page ' + q.page + ' of ' + table.pages + ' · ' + table.total.toLocaleString('en') + ' trials';
+    document.getElementById('prev-page').disabled = q.page <= 1;
+    document.getElementById('next-page').disabled = q.page >= table.pages;
   }
-  for (const th of table.querySelectorAll('th')) {
+  function addressQuery(q) {
+    const p = new URLSearchParams({ x: settings.x, y: settings.y, c: settings.c, enc: settings.enc });
+    if (q.page > 1) p.set('page', String(q.page));
+    if (q.sort !== 'number' || q.dir !== 'asc') {
+      p.set('sort', q.sort);
+      p.set('dir', q.dir);
+    }
+    if (q.state) p.set('state', q.state);
+    if (q.q) p.set('q', q.q);
+    if (q.front) p.set('front', '1');
+    return p;
+  }
+  function tableParams(q) {
+    const p = addressQuery(q);
+    for (const k of ['x', 'y', 'c', 'enc']) p.delete(k);
+    return p;
+  }
+  let asked = 0;
+  async function loadTable(change) {
+    const q = Object.assign({}, table.query, change);
+    const mine = ++asked;
+    history.replaceState(null, '', '?' + addressQuery(q).toString());
+    const res = await fetch(base + '/trials.json?' + tableParams(q).toString(), { cache: 'no-store' });
+    if (!res.ok || mine !== asked) return; // a later request has been made: its answer wins
+    table = await res.json();
+    renderTable();
+  }
+  for (const th of tableEl.querySelectorAll('th')) {
     th.addEventListener('click', () => {
-      if (sortKey === th.dataset.key) sortDir = -sortDir;
-      else {
-        sortKey = th.dataset.key;
-        sortDir = th.dataset.type === 'number' && th.dataset.key !== 'number' ? -1 : 1;
-      }
-      renderTable();
+      const key = th.dataset.key;
+      const q = table.query;
+      const dir = q.sort === key ? (q.dir === 'asc' ? 'desc' : 'asc') : th.dataset.type === 'number' && key !== 'number' ? 'desc' : 'asc';
+      void loadTable({ sort: key, dir, page: 1 });
     });
   }
-  for (const id of ['filter', 'state-filter', 'front-only']) document.getElementById(id).addEventListener('input', renderTable);
+  document.getElementById('filter').addEventListener('input', (e) => void loadTable({ q: e.target.value, page: 1 }));
+  document.getElementById('state-filter').addEventListener('input', (e) => void loadTable({ state: e.target.value || undefined, page: 1 }));
+  document.getElementById('front-only').addEventListener('input', (e) => void loadTable({ front: e.target.checked, page: 1 }));
+  document.getElementById('prev-page').addEventListener('click', () => void loadTable({ page: table.query.page - 1 }));
+  document.getElementById('next-page').addEventListener('click', () => void loadTable({ page: table.query.page + 1 }));
 
   redraw();
+  renderTable();
 
-  // ---- live updates while the search runs: poll, redraw in place, no reload ----
+  // ---- live updates while the search runs: ask what changed since this page's version, redraw in place, no reload ----
   async function poll() {
     try {
-      const res = await fetch(base + '/data.json', { cache: 'no-store' });
+      const res = await fetch(base + '/data.json?since=' + encodeURIComponent(data.version), { cache: 'no-store' });
       if (res.ok) {
-        data = await res.json();
-        redraw();
+        const answer = await res.json();
+        if (!answer.unchanged) {
+          data = answer;
+          redraw();
+          await loadTable({});
+        }
       }
     } catch (_) {
       /* the server may restart; try again next time */
