@@ -12,6 +12,8 @@ import { dataJson, dataVersion, experimentData, experimentListRows, trialPage, t
 
 const ROOT = join(__dirname, '..', '..', '..');
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -71,7 +73,10 @@ export function createApp(store: Store, cache = new ReportCache(store)): express
     const snapshot = await cache.snapshot(exp);
     const baselines = store.baselines(exp);
     const data = experimentData(snapshot, baselines);
+    // The first look at a large experiment builds its rows and sort order: other requests get a turn between the parts.
+    await yieldToEventLoop();
     const table = trialTable(snapshot, baselines, tableSettings(query));
+    await yieldToEventLoop();
     const [defaultY, defaultX, defaultC] = [exp.space.objectives[0] ?? 'accuracy', exp.space.objectives[1] ?? 'sizeBytes', exp.space.objectives[2] ?? 'latencyMs'];
     const chart = { x: query.x ?? defaultX, y: query.y ?? defaultY, c: query.c ?? defaultC, enc: query.enc ?? 'colour' };
     res.render('experiment', { data, dataJson: dataJson(data), chart, chartJson: scriptJson(chart), table, tableJson: scriptJson(table) });
