@@ -28,7 +28,7 @@ async function main() {
   const dataDir = join(ROOT, 'data');
   const log = (line: string) => process.stderr.write(`${line}\n`);
   await initBackend('wasm');
-  const dataset = loadDataset(space.dataset, { dataDir });
+  const dataset = await loadDataset(space.dataset, { dataDir, log });
   const teacher = await loadTeacher({ dataset, dataDir, backend: 'wasm', log });
   const logits = await teacherLogits({ teacher, dataset, dataDir, log });
   const ctx = { inputShape: dataset.inputShape, numClasses: dataset.numClasses, teacherSpec: teacher.spec, teacherParams: teacher.params, teacherMacs: teacher.macs };

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseLabelColumn } from './core/dataset-spec';
+import type { DatasetSpec } from './core/dataset-spec';
 // Commands load what they need when they run: `kdsearch front` and `--help` do not pay for tfjs, Piscina or express.
 import { DEFAULT_DATA_DIR, defaultDbPath } from './core/data-dir';
 import { intArg, readStudentSpec, schemaArg } from './commands/options';
@@ -20,6 +22,10 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 interface GlobalFlags {
   dataset: string;
+  labelColumn?: string;
+  imageSize?: [number, number];
+  channels?: '1' | '3';
+  skipBadImages?: boolean;
   backend: BackendChoice;
   dataDir: string;
   teacher?: string;
@@ -34,13 +40,36 @@ function dbPath(flags: { db?: string; dataDir: string }): string {
   return flags.db ?? defaultDbPath(flags.dataDir);
 }
 
+/** "HxW", e.g. 32x32. */
+function imageSizeArg(value: string): [number, number] {
+  const m = /^(\d{1,4})x(\d{1,4})$/.exec(value.trim());
+  const size = m ? ([Number(m[1]), Number(m[2])] as [number, number]) : undefined;
+  if (!size || size.some((v) => v < 1 || v > 1024)) throw new InvalidArgumentError('expected HEIGHTxWIDTH, each from 1 to 1024, e.g. 32x32.');
+  return size;
+}
+
+/** --dataset and the options of how to read it, as one dataset spec (the shape a space's dataset: field has). */
+function datasetSpecOf(flags: GlobalFlags): DatasetSpec {
+  const options = {
+    ...(flags.labelColumn !== undefined ? { labelColumn: parseLabelColumn(flags.labelColumn) } : {}),
+    ...(flags.imageSize ? { imageSize: flags.imageSize } : {}),
+    ...(flags.channels ? { channels: Number(flags.channels) as 1 | 3 } : {}),
+    ...(flags.skipBadImages ? { skipBadImages: true } : {}),
+  };
+  return Object.keys(options).length ? { source: flags.dataset, ...options } : flags.dataset;
+}
+
 function addCommon(cmd: Command, opts: { teacher: boolean }): Command {
   cmd
     .option('--dataset <spec>', DATASET_HELP, 'mnist')
+    .option('--label-column <name|number|last>', 'csv: the label column: a header name, a 1-based column number, or last')
+    .option('--image-size <HxW>', 'images: resize every image to HEIGHTxWIDTH (default: the most common size)', imageSizeArg)
+    .addOption(new Option('--channels <n>', 'images: 1 (grey) or 3 (RGB); default: from the images').choices(['1', '3']))
+    .option('--skip-bad-images', 'images: leave out (and list) images that do not decode, instead of stopping')
     .addOption(new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto'))
     .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
     .option('--json', 'print one JSON object on stdout');
-  if (opts.teacher) cmd.option('--teacher <model.json>', 'a TF.js layers model to distill from (default: the built-in CNN)');
+  if (opts.teacher) cmd.option('--teacher <model.json>', 'a TF.js layers model to distill from (default: the built-in teacher: a CNN for images, an MLP for feature vectors)');
   return cmd;
 }
 
@@ -75,6 +104,7 @@ export function buildProgram(): Command {
     const report = await distillCommand(
       {
         ...flags,
+        dataset: datasetSpecOf(flags),
         spec,
         training: {
           epochs: flags.epochs,
@@ -95,12 +125,12 @@ export function buildProgram(): Command {
   addCommon(
     program
       .command('teacher')
-      .description('train the built-in teacher CNN once (later runs reuse it from data/teachers/)')
+      .description('train the built-in teacher once (a CNN for images, an MLP for feature vectors; later runs reuse it from data/teachers/)')
       .option('--retrain', 'train again even when a saved teacher exists', false),
     { teacher: false },
   ).action(async (flags: GlobalFlags & { retrain: boolean }) => {
     const { teacherCommand } = await import('./commands/teacher');
-    const result = await teacherCommand(flags, log);
+    const result = await teacherCommand({ ...flags, dataset: datasetSpecOf(flags) }, log);
     print(result, flags.json, () => `teacher ${result.source}: ${(result.accuracy * 100).toFixed(2)}% test accuracy, ${result.params} params (${result.backend})`);
   });
 

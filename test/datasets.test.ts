@@ -130,8 +130,8 @@ test('CSV: ragged rows and fractional labels are refused', () => {
   expectDatasetError(() => loadCsvDataset(frac), 'DATASET_MALFORMED', 'not a class index');
 });
 
-test('--dataset values other than mnist, idx:DIR, csv:FILE are a usage error', () => {
-  expectDatasetError(() => loadDataset('cifar', { dataDir: tempDir() }), 'USAGE', 'cifar', 'idx:DIR');
+test('--dataset values other than mnist, idx:DIR, csv:FILE, images:DIR are a usage error', async () => {
+  await assert.rejects(loadDataset('cifar', { dataDir: tempDir() }), (err) => errorCodeOf(err) === 'USAGE' && /cifar/.test((err as Error).message) && /idx:DIR/.test((err as Error).message));
 });
 
 test('embedded MNIST: 8000/2000 stratified, seeded, cached as bytes', () => {
@@ -150,4 +150,45 @@ test('embedded MNIST: 8000/2000 stratified, seeded, cached as bytes', () => {
   let max = 0;
   for (const v of first.train.x) max = Math.max(max, v);
   assert.equal(max, 1);
+});
+
+test('CSV: --label-column by name, number or last; .csv.gz read as well', () => {
+  const dir = tempDir();
+  // Digits-like: 64 features, the label last, and a first column that is always 0.
+  const rows: string[] = [];
+  for (let i = 0; i < 60; i++) rows.push([0, ...Array.from({ length: 63 }, (_, k) => (i * 7 + k) % 17), i % 10].join(','));
+  const plain = join(dir, 'digits.csv');
+  writeFileSync(plain, rows.join('\n'));
+  const gz = join(dir, 'digits.csv.gz');
+  writeFileSync(gz, gzipSync(rows.join('\n')));
+  for (const file of [plain, gz]) {
+    for (const labelColumn of ['last', 65] as const) {
+      const ds = loadCsvDataset(file, { labelColumn });
+      assert.deepEqual(ds.inputShape, [64], `${file} ${labelColumn}`);
+      assert.equal(ds.numClasses, 10);
+      assert.equal(ds.train.n + ds.test.n, 60);
+    }
+  }
+  const named = join(dir, 'named.csv');
+  writeFileSync(named, ['a,b,species', ...Array.from({ length: 30 }, (_, i) => `${i},${-i},${i % 3}`)].join('\n'));
+  assert.equal(loadCsvDataset(named, { labelColumn: 'species' }).numClasses, 3);
+  assert.equal(loadCsvDataset(named, { labelColumn: 3 }).numClasses, 3);
+  expectDatasetError(() => loadCsvDataset(named, { labelColumn: 'colour' }), 'USAGE', 'colour', 'species');
+  expectDatasetError(() => loadCsvDataset(named, { labelColumn: 4 }), 'USAGE', 'has 3 columns');
+  // A header named target is the label without the flag.
+  const target = join(dir, 'target.csv');
+  writeFileSync(target, ['x1,x2,target', ...Array.from({ length: 30 }, (_, i) => `${i / 3},${i % 7},${i % 2}`)].join('\n'));
+  assert.equal(loadCsvDataset(target).numClasses, 2);
+});
+
+test('CSV: without --label-column, a first column that does not look like labels stops, naming it and suggesting the flag', () => {
+  const dir = tempDir();
+  const rows: string[] = [];
+  for (let i = 0; i < 60; i++) rows.push([0, ...Array.from({ length: 8 }, (_, k) => (i + k) % 5), i % 10].join(','));
+  const file = join(dir, 'digits.csv');
+  writeFileSync(file, rows.join('\n'));
+  expectDatasetError(() => loadCsvDataset(file), 'DATASET_MALFORMED', 'digits.csv', 'column 1', 'one value (0) in all 60 rows', '--label-column', '--label-column last');
+  const gaps = join(dir, 'gaps.csv');
+  writeFileSync(gaps, Array.from({ length: 40 }, (_, i) => `${i % 2 ? 7 : 0},${i},${i % 3}`).join('\n'));
+  expectDatasetError(() => loadCsvDataset(gaps), 'DATASET_MALFORMED', 'column 1', '2 distinct values up to 7');
 });

@@ -5,6 +5,8 @@ import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { candidateHash } from '../src/space/candidate';
 import { parseSearchSpace } from '../src/space/load';
 import { sampleCandidate } from '../src/space/sample';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../src/store/migrations';
 import { Store } from '../src/store/store';
 import { errorCodeOf } from '../src/core/errors';
 import { createRng } from '../src/core/rng';
@@ -42,14 +44,41 @@ test('migrations run once and the schema survives a reopen', () => {
   const file = join(tempDir(), 'k.db');
   const a = Store.open(file);
   newExperiment(a);
-  assert.equal(a.schemaVersion(), 2);
+  assert.equal(a.schemaVersion(), 3);
   a.close();
   const b = Store.open(file);
-  assert.equal(b.schemaVersion(), 2);
+  assert.equal(b.schemaVersion(), 3);
   assert.equal(b.getExperiment('e').space.name, 's');
   assert.equal(b.db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(b.db.pragma('foreign_keys', { simple: true }), 1);
   b.close();
+});
+
+test('a database from before the dataset column migrates, keeping its experiments (dataset unknown) and taking new ones with it', () => {
+  const file = join(tempDir(), 'old.db');
+  const old = new Database(file);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const m of MIGRATIONS.filter((m) => m.version <= 2)) {
+    old.exec(m.sql);
+    old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, 'then');
+  }
+  // An experiment as version 2 stored it: no dataset column at all.
+  old
+    .prepare(
+      `INSERT INTO experiments (name, space_text, space_json, space_hash, space_file, controller, seed, planned_trials, teacher_json, teacher_fingerprint, dataset_fingerprint, status, created_at, updated_at)
+       VALUES ('e', ?, ?, 'h', 's.yaml', 'random', 0, 3, ?, 't', 'd', 'finished', 'then', 'then')`,
+    )
+    .run(SPACE_TEXT, JSON.stringify(space), JSON.stringify({ source: 'builtin', accuracy: 0.98, params: 225034, macs: 1, sizeBytes: 900136, latencyMs: 0.5 }));
+  old.close();
+  const store = Store.open(file);
+  assert.equal(store.schemaVersion(), 3);
+  assert.equal(store.getExperiment('e').dataset, undefined);
+  const withData = store.createExperiment({ ...store.getExperiment('e'), name: 'f', dataset: { source: 'images:/x', inputShape: [8, 8, 3], numClasses: 2, classNames: ['a', 'b'], trainN: 8, testN: 2 } });
+  assert.deepEqual(store.getExperiment('f').dataset?.classNames, ['a', 'b']);
+  assert.equal(withData.name, 'f');
+  store.db.prepare(`UPDATE experiments SET dataset_json = '{"source": 3}' WHERE name = 'f'`).run();
+  assert.throws(() => store.getExperiment('f'), (err) => errorCodeOf(err) === 'STORE_CORRUPT' && /experiment "f", dataset/.test((err as Error).message));
+  store.close();
 });
 
 test('a trial is claimed by compare-and-set: exactly one claimer wins', () => {

@@ -8,7 +8,7 @@ import type { Log } from '../core/log';
 export async function teacherCommand(opts: CommonOptions & { retrain: boolean }, log: Log) {
   const backend = await initBackend(opts.backend);
   log(`backend: ${backend}`);
-  const dataset = loadDataset(opts.dataset, { dataDir: opts.dataDir });
+  const dataset = await loadDataset(opts.dataset, { dataDir: opts.dataDir, log });
   const teacher = opts.retrain
     ? await trainBuiltinTeacher({ dataset, dataDir: opts.dataDir, backend, log })
     : await loadTeacher({ dataset, dataDir: opts.dataDir, backend, log });

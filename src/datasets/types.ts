@@ -13,6 +13,8 @@ export interface Dataset {
   /** [height, width, channels] for images, [features] for tabular data. */
   inputShape: number[];
   numClasses: number;
+  /** Class names by index, where the data has them (image folders: the folder names, alphabetical). */
+  classNames?: string[];
   train: Split;
   test: Split;
   /** Content hash of both splits: keys the teacher-logits cache. */

@@ -7,7 +7,7 @@ import { KdError } from '../core/errors';
 import { buildModel } from '../model/build';
 import { fileLoader, fileSaver } from '../model/file-io';
 import { inspectModel } from '../model/inspect';
-import { BUILTIN_TEACHER_SPEC } from '../model/teacher-arch';
+import { builtinTeacherSpec } from '../model/teacher-arch';
 import type { ConcreteSpec } from '../space/student';
 import { sha256 } from '../core/hash';
 import { accuracy, predictLogits } from './evaluate';
@@ -84,7 +84,7 @@ function checkFits(model: tf.LayersModel, dataset: Dataset, origin: string): voi
 }
 
 function builtinDir(dataDir: string, dataset: Dataset): string {
-  const key = sha256(dataset.fingerprint, JSON.stringify(BUILTIN_TEACHER_SPEC), JSON.stringify(BUILTIN_TEACHER_TRAINING)).slice(0, 16);
+  const key = sha256(dataset.fingerprint, JSON.stringify(builtinTeacherSpec(dataset.inputShape)), JSON.stringify(BUILTIN_TEACHER_TRAINING)).slice(0, 16);
   return join(teachersDir(dataDir), `builtin-${key}`);
 }
 
@@ -107,12 +107,13 @@ async function describe(model: tf.LayersModel, source: string, acc: number, spec
 export async function trainBuiltinTeacher(opts: { dataset: Dataset; dataDir: string; backend: string; log: Log }): Promise<Teacher> {
   const { dataset, log } = opts;
   const cfg = BUILTIN_TEACHER_TRAINING;
-  const model = buildModel(BUILTIN_TEACHER_SPEC, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, seed: cfg.seed });
+  const spec = builtinTeacherSpec(dataset.inputShape);
+  const model = buildModel(spec, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, seed: cfg.seed });
   const train = toResident(dataset.train, dataset.inputShape);
   const test = toResident(dataset.test, dataset.inputShape);
   const optimizer = createAdam(cfg.learningRate);
   const started = performance.now();
-  log(`teacher: training the built-in CNN (${model.countParams()} params) for ${cfg.epochs} epochs on ${dataset.train.n} samples`);
+  log(`teacher: training the built-in ${spec.kind === 'cnn' ? 'CNN' : 'MLP'} (${model.countParams()} params) for ${cfg.epochs} epochs on ${dataset.train.n} samples`);
   let curve: EpochRecord[];
   try {
     curve = await trainLoop({
@@ -143,12 +144,13 @@ export async function trainBuiltinTeacher(opts: { dataset: Dataset; dataDir: str
   const meta: TeacherMeta = { accuracy: acc, epochs: cfg.epochs, seconds, backend: opts.backend, datasetFingerprint: dataset.fingerprint, curve };
   writeAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
   log(`teacher: ${(acc * 100).toFixed(2)}% test accuracy after ${seconds.toFixed(0)} s, saved to ${dir}`);
-  return describe(model, 'builtin', acc, BUILTIN_TEACHER_SPEC);
+  return describe(model, 'builtin', acc, spec);
 }
 
 /**
  * The teacher of a run: a model.json from disk when `path` is given, else the
- * built-in CNN, trained once per dataset and reused from data/teachers/.
+ * built-in teacher (a CNN for images, an MLP for feature vectors), trained
+ * once per dataset and reused from data/teachers/.
  */
 export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; path?: string; backend: string; log: Log }): Promise<Teacher> {
   const { dataset } = opts;
@@ -176,7 +178,7 @@ export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; pat
     if (parsed.success) {
       const model = await tf.loadLayersModel(fileLoader(join(dir, 'model.json')));
       opts.log(`teacher: reusing the built-in teacher from ${dir} (${(parsed.data.accuracy * 100).toFixed(2)}% test accuracy)`);
-      return describe(model, 'builtin', parsed.data.accuracy, BUILTIN_TEACHER_SPEC);
+      return describe(model, 'builtin', parsed.data.accuracy, builtinTeacherSpec(dataset.inputShape));
     }
     opts.log(`teacher: ${metaFile} is not readable (${parsed.error.issues[0]?.message}); training again`);
   }

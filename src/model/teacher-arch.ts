@@ -1,4 +1,4 @@
-import type { CnnSpec } from '../space/student';
+import type { CnnSpec, ConcreteSpec, MlpSpec } from '../space/student';
 
 /**
  * The built-in teacher: conv 32 - pool - conv 64 - pool - dense 128 - dropout.
@@ -17,3 +17,21 @@ export const BUILTIN_TEACHER_SPEC: CnnSpec = {
   quantization: 'per-tensor',
   qat: false,
 };
+
+/**
+ * The built-in teacher for flat (tabular) input: two hidden dense layers,
+ * 256 and 128 units, with dropout. A CNN cannot read a feature vector.
+ */
+export const BUILTIN_MLP_TEACHER_SPEC: MlpSpec = {
+  kind: 'mlp',
+  hidden: [256, 128],
+  dropout: 0.2,
+  precision: 'float32',
+  quantization: 'per-tensor',
+  qat: false,
+};
+
+/** The built-in teacher that fits a dataset: the CNN for images ([height, width, channels]), the MLP for feature vectors. */
+export function builtinTeacherSpec(inputShape: readonly number[]): ConcreteSpec {
+  return inputShape.length === 3 ? BUILTIN_TEACHER_SPEC : BUILTIN_MLP_TEACHER_SPEC;
+}

@@ -1,4 +1,4 @@
-import { KdError } from '../core/errors';
+import { KdError, errorCodeOf } from '../core/errors';
 import { sha256 } from '../core/hash';
 import type { Log } from '../core/log';
 import { CONTROLLER_NAMES, createController } from '../search/controllers';
@@ -32,6 +32,13 @@ export interface OpenedExperiment {
   experiment: Experiment;
   setup: TrialRunSetup;
   resumed: boolean;
+}
+
+/** A dataset or teacher error of a space's run says which file and field named what failed. */
+function namingTheSpaceField(err: unknown, spaceFile: string): unknown {
+  const code = errorCodeOf(err);
+  const field = code?.startsWith('DATASET_') ? 'dataset' : code?.startsWith('TEACHER_') ? 'teacher' : undefined;
+  return field && code ? new KdError(code, `${spaceFile}, field "${field}": ${(err as Error).message}`) : err;
 }
 
 function defaultName(spaceName: string): string {
@@ -73,7 +80,10 @@ export async function openExperiment(store: Store, req: ExperimentRequest, log: 
     log(`resuming experiment "${existing.name}" (${existing.controller}, seed ${existing.seed})`);
   }
   const space = existing ? existing.space : given!.space;
-  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir, describeTeacher: !existing }, log);
+  const spaceFile = existing ? existing.spaceFile : req.spaceFile!;
+  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir, describeTeacher: !existing }, log).catch((err: unknown) => {
+    throw namingTheSpaceField(err, spaceFile);
+  });
   if (!existing) {
     const experiment = store.createExperiment({
       name: req.name ?? defaultName(space.name),
@@ -87,6 +97,7 @@ export async function openExperiment(store: Store, req: ExperimentRequest, log: 
       teacher: setup.teacherInfo!,
       teacherFingerprint: setup.teacherFingerprint,
       datasetFingerprint: setup.datasetFingerprint,
+      dataset: setup.dataset,
     });
     return { experiment, setup, resumed: false };
   }

@@ -16,9 +16,10 @@ import type { Experiment } from '../store/store';
 import { shareData } from './shared-data';
 import type { SharedData } from './task';
 import type { BackendChoice } from '../core/backends';
+import type { DatasetInfo, DatasetSpec } from '../core/dataset-spec';
 
 export interface CommonOptions {
-  dataset: string;
+  dataset: DatasetSpec;
   backend: BackendChoice;
   dataDir: string;
   teacher?: string;
@@ -36,8 +37,9 @@ export interface RunContext {
 export async function prepareRun(opts: CommonOptions, log: Log): Promise<RunContext> {
   const backend = await initBackend(opts.backend);
   log(`backend: ${backend}`);
-  const dataset = loadDataset(opts.dataset, { dataDir: opts.dataDir });
-  log(`dataset: ${dataset.source}, ${dataset.train.n} train / ${dataset.test.n} test, input [${dataset.inputShape.join(', ')}], ${dataset.numClasses} classes`);
+  const dataset = await loadDataset(opts.dataset, { dataDir: opts.dataDir, log });
+  const names = dataset.classNames ? ` (${dataset.classNames.join(', ')})` : '';
+  log(`dataset: ${dataset.source}, ${dataset.train.n} train / ${dataset.test.n} test, input [${dataset.inputShape.join(', ')}], ${dataset.numClasses} classes${names}`);
   const teacher = await loadTeacher({ dataset, dataDir: opts.dataDir, path: opts.teacher, backend, log });
   log(`teacher: ${teacher.source}, ${teacher.params} params, ${(teacher.accuracy * 100).toFixed(2)}% test accuracy`);
   const logits = await teacherLogits({ teacher, dataset, dataDir: opts.dataDir, log });
@@ -51,6 +53,7 @@ export interface TrialRunSetup {
   teacher: TeacherArchitecture;
   teacherFingerprint: string;
   datasetFingerprint: string;
+  dataset: DatasetInfo;
   /** The teacher as it ships (float32 weights, timed like every student), when asked for: a new experiment stores it. */
   teacherInfo?: TeacherInfo;
 }
@@ -83,6 +86,14 @@ export async function setUpTrials(
       teacher: { spec: teacher.spec, topology: teacher.topology },
       teacherFingerprint: teacher.fingerprint,
       datasetFingerprint: dataset.fingerprint,
+      dataset: {
+        source: dataset.source,
+        inputShape: dataset.inputShape,
+        numClasses: dataset.numClasses,
+        ...(dataset.classNames ? { classNames: dataset.classNames } : {}),
+        trainN: dataset.train.n,
+        testN: dataset.test.n,
+      },
       teacherInfo: opts.describeTeacher
         ? {
             source: teacher.source,

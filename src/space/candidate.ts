@@ -72,11 +72,16 @@ export function express(
         ...common,
       };
     case 'teacher-copy': {
-      if (!teacherSpec || teacherSpec.kind !== 'cnn') {
-        throw new KdError('SPACE_INVALID', 'the teacher-copy family copies the built-in CNN teacher; with a teacher from disk use the other families');
+      if (!teacherSpec) {
+        throw new KdError('SPACE_INVALID', 'the teacher-copy family copies the built-in teacher; with a teacher from disk use the other families');
+      }
+      const scale = (n: number) => Math.max(1, Math.round(n * genes.width));
+      if (teacherSpec.kind === 'mlp') {
+        // An MLP teacher's blocks are its hidden layers: keep a prefix, thinner.
+        const kept = Math.round(teacherSpec.hidden.length * genes.depth);
+        return { kind: 'mlp', hidden: teacherSpec.hidden.slice(0, kept).map(scale), dropout: 0, ...common };
       }
       const keep = Math.max(1, Math.round(teacherSpec.blocks.length * genes.depth));
-      const scale = (n: number) => Math.max(1, Math.round(n * genes.width));
       return {
         kind: 'cnn',
         blocks: teacherSpec.blocks.slice(0, keep).map((b) => ({ ...b, filters: scale(b.filters) })),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { datasetSpecSchema } from '../core/dataset-spec';
 import { PRECISIONS, QUANTIZATIONS } from '../core/precision';
 import { SCHEMES, TRAINING_FIELDS, DEFAULT_TRAINING } from '../core/training';
 
@@ -57,7 +58,7 @@ export const searchSpaceSchema = z
   .object({
     name: z.string().min(1).max(100).describe('a name for the space'),
     description: z.string().optional(),
-    dataset: z.string().default('mnist').describe('mnist, idx:DIR or csv:FILE'),
+    dataset: datasetSpecSchema.default('mnist').describe('mnist, idx:DIR, csv:FILE or images:DIR; or { source, labelColumn, imageSize, channels, skipBadImages }'),
     teacher: z.string().default('builtin').describe('"builtin" or a path to a TF.js layers model.json'),
     objectives: z
       .array(z.enum(OBJECTIVE_METRICS))

@@ -83,4 +83,11 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- What the experiment's dataset is (source, shape, class names), for the report; NULL for experiments made before.
+      ALTER TABLE experiments ADD COLUMN dataset_json TEXT;
+    `,
+  },
 ];

@@ -8,6 +8,8 @@ import { searchSpaceSchema } from '../space/schema';
 import type { SearchSpace } from '../space/schema';
 import { MIGRATIONS } from './migrations';
 import { readJson } from './read-json';
+import { datasetInfoSchema } from '../core/dataset-spec';
+import type { DatasetInfo } from '../core/dataset-spec';
 import { layersSchema, metricsSchema, sizeEstimateSchema, teacherInfoSchema } from '../core/metrics';
 import type { LayerSummary, TeacherInfo, TrialMetrics, SizeEstimate } from '../core/metrics';
 import { weightManifestSchema } from '../core/weights';
@@ -41,6 +43,8 @@ export interface Experiment {
   teacher: TeacherInfo;
   teacherFingerprint: string;
   datasetFingerprint: string;
+  /** Absent for experiments stored before it was recorded. */
+  dataset?: DatasetInfo;
   status: ExperimentStatus;
   createdAt: string;
   updatedAt: string;
@@ -106,6 +110,7 @@ interface ExperimentRow {
   teacher_json: string;
   teacher_fingerprint: string;
   dataset_fingerprint: string;
+  dataset_json: string | null;
   status: ExperimentStatus;
   created_at: string;
   updated_at: string;
@@ -193,11 +198,11 @@ export class Store {
     const info = this.db
       .prepare(
         `INSERT INTO experiments (name, space_text, space_json, space_hash, space_file, controller, seed, planned_trials,
-           teacher_json, teacher_fingerprint, dataset_fingerprint, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+           teacher_json, teacher_fingerprint, dataset_fingerprint, dataset_json, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
       )
       .run(e.name, e.spaceText, JSON.stringify(e.space), e.spaceHash, e.spaceFile, e.controller, e.seed, e.plannedTrials,
-        JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, t, t);
+        JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, e.dataset ? JSON.stringify(e.dataset) : null, t, t);
     return this.experimentById(Number(info.lastInsertRowid))!;
   }
 
@@ -216,6 +221,7 @@ export class Store {
       teacher: readJson(teacherInfoSchema, r.teacher_json, `${where}, teacher`),
       teacherFingerprint: r.teacher_fingerprint,
       datasetFingerprint: r.dataset_fingerprint,
+      ...(r.dataset_json ? { dataset: readJson(datasetInfoSchema, r.dataset_json, `${where}, dataset`) } : {}),
       status: r.status,
       createdAt: r.created_at,
       updatedAt: r.updated_at,

@@ -1,3 +1,4 @@
+import type { DatasetInfo } from '../core/dataset-spec';
 import { distillationGain } from '../core/metrics';
 import type { TeacherInfo } from '../core/metrics';
 import { TRIAL_STATES } from '../core/trial-state';
@@ -70,6 +71,8 @@ export interface ExperimentData {
     spaceFile: string;
     createdAt: string;
     updatedAt: string;
+    /** Absent for experiments stored before it was recorded. */
+    dataset?: DatasetInfo;
   };
   teacher: TeacherInfo;
   metrics: MetricView[];
@@ -192,6 +195,7 @@ function buildExperimentData(snapshot: ExperimentSnapshot, baselines: Map<number
       spaceFile: exp.spaceFile,
       createdAt: exp.createdAt,
       updatedAt: exp.updatedAt,
+      ...(exp.dataset ? { dataset: exp.dataset } : {}),
     },
     teacher: exp.teacher,
     metrics: METRICS,
