@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '@tensorflow/' },
     },
     {
+      name: 'onnxruntime-only-in-model',
+      comment: 'teachers and exports in ONNX are read and run by src/model/ alone',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/model/' },
+      to: { path: 'node_modules/(onnxruntime-node|onnx-proto)/' },
+    },
+    {
       name: 'sql-only-in-store',
       comment: 'DESIGN.md rule 9: SQL lives only in src/store/',
       severity: 'error',

@@ -37,7 +37,7 @@ export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; 
         `epoch ${r.epoch}/${opts.training.epochs}: loss ${r.loss.toFixed(4)} (kd ${r.kdLoss.toFixed(4)}, ce ${r.ceLoss.toFixed(4)}) test accuracy ${(r.valAccuracy * 100).toFixed(2)}% ${r.seconds.toFixed(1)} s`,
       ),
   });
-  ctx.teacher.model.dispose();
+  await ctx.teacher.dispose();
   return {
     backend: ctx.backend,
     dataset: ctx.dataset.source,

@@ -12,6 +12,6 @@ export async function teacherCommand(opts: CommonOptions & { retrain: boolean },
   const teacher = opts.retrain
     ? await trainBuiltinTeacher({ dataset, dataDir: opts.dataDir, backend, log })
     : await loadTeacher({ dataset, dataDir: opts.dataDir, backend, log });
-  teacher.model.dispose();
+  await teacher.dispose();
   return { backend, dataset: dataset.source, source: teacher.source, accuracy: teacher.accuracy, params: teacher.params, macs: teacher.macs };
 }

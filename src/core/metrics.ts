@@ -37,6 +37,8 @@ export const teacherInfoSchema = z.object({
   macs: z.number(),
   sizeBytes: z.number(),
   latencyMs: z.number(),
+  /** Where the teacher's latency was measured, when not in tfjs like the students (an ONNX teacher: onnxruntime). */
+  latencyRuntime: z.string().optional(),
 });
 export type TeacherInfo = z.infer<typeof teacherInfoSchema>;
 

@@ -11,6 +11,9 @@ import { builtinTeacherSpec } from '../model/teacher-arch';
 import type { ConcreteSpec } from '../space/student';
 import { sha256 } from '../core/hash';
 import { accuracy, predictLogits } from './evaluate';
+import { measureLatency } from '../model/latency';
+import type { LatencyStats } from '../model/latency';
+import { OnnxTeacherModel } from '../model/onnx-teacher';
 import { trainLoop } from './loop';
 import { distillStep } from './distill-step';
 import { toResident } from './resident';
@@ -21,20 +24,25 @@ import { cacheDir, teachersDir, writeAtomic } from '../core/data-dir';
 import type { Log } from '../core/log';
 
 export interface Teacher {
-  model: tf.LayersModel;
-  /** "builtin" or the model.json path. */
+  /** "builtin", or the model.json or .onnx path. */
   source: string;
+  /** What runs it: tfjs (the built-in teacher, TF.js models) or onnxruntime (.onnx files). */
+  runtime: 'tfjs' | 'onnxruntime';
   accuracy: number;
   params: number;
+  /** Counted from the layers of a TF.js teacher; 0 (not counted) for an ONNX graph. */
   macs: number;
-  /** Content hash of topology and weights: keys the logits cache. */
+  /** Content hash of the model: keys the logits cache. */
   fingerprint: string;
-  /** The last layer applies softmax: logits are recovered as log-probabilities. */
-  outputsProbabilities: boolean;
   /** The architecture as a spec, for the built-in teacher (born-again students). */
   spec?: ConcreteSpec;
-  /** The Keras topology JSON, for born-again students of a teacher from disk. */
+  /** The Keras topology JSON, for born-again students of a TF.js teacher from disk; empty for an ONNX teacher. */
   topology: Record<string, unknown>;
+  /** Logits (never probabilities: a softmax output gives its logs) for `n` samples in kdsearch's layout. */
+  logits(x: Float32Array, n: number): Promise<Float32Array>;
+  /** Batch-1 inference time in the teacher's own runtime. */
+  latency(inputShape: number[]): Promise<LatencyStats>;
+  dispose(): Promise<void>;
 }
 
 /** How the built-in teacher is trained; changing it retrains (it keys the folder). */
@@ -88,19 +96,71 @@ function builtinDir(dataDir: string, dataset: Dataset): string {
   return join(teachersDir(dataDir), `builtin-${key}`);
 }
 
-async function describe(model: tf.LayersModel, source: string, acc: number, spec?: ConcreteSpec): Promise<Teacher> {
+/** A TF.js teacher; `accuracy` as measured, or (undefined) measured here on the test split. */
+async function tfjsTeacher(model: tf.LayersModel, source: string, dataset: Dataset, acc?: number, spec?: ConcreteSpec): Promise<Teacher> {
   const { params, macs } = inspectModel(model);
+  const probabilities = lastActivationIsSoftmax(model);
+  const logits = async (x: Float32Array, n: number) => {
+    const input = tf.tensor(x, [n, ...dataset.inputShape], 'float32');
+    let out: Float32Array;
+    try {
+      out = await predictLogits(model, input);
+    } finally {
+      input.dispose();
+    }
+    // softmax is shift-invariant, so log-probabilities are logits up to a per-row constant.
+    if (probabilities) for (let i = 0; i < out.length; i++) out[i] = Math.log(Math.max(out[i], 1e-12));
+    return out;
+  };
   return {
-    model,
     source,
-    accuracy: acc,
+    runtime: 'tfjs',
+    accuracy: acc ?? top1(await logits(dataset.test.x, dataset.test.n), dataset.test.y, dataset.numClasses),
     params,
     macs,
     fingerprint: weightsFingerprint(model),
-    outputsProbabilities: lastActivationIsSoftmax(model),
     spec,
     topology: model.toJSON(null, false) as unknown as Record<string, unknown>,
+    logits,
+    latency: (inputShape) => measureLatency(model, inputShape),
+    dispose: async () => {
+      model.dispose();
+    },
   };
+}
+
+/** An ONNX teacher, run by onnxruntime-node; its accuracy measured on the test split. */
+async function onnxTeacher(file: string, dataset: Dataset): Promise<Teacher> {
+  const model = await OnnxTeacherModel.open(file, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, datasetSource: dataset.source });
+  try {
+    const logits = (x: Float32Array, n: number) => model.logits(x, n);
+    return {
+      source: file,
+      runtime: 'onnxruntime',
+      accuracy: top1(await logits(dataset.test.x, dataset.test.n), dataset.test.y, dataset.numClasses),
+      params: model.params,
+      macs: 0,
+      fingerprint: sha256('onnx', readFileSync(file)),
+      topology: {},
+      logits,
+      latency: () => model.latency(),
+      dispose: () => model.dispose(),
+    };
+  } catch (err) {
+    await model.dispose();
+    throw err;
+  }
+}
+
+/** Top-1 accuracy of logits against labels. */
+function top1(logits: Float32Array, labels: Int32Array, classes: number): number {
+  let right = 0;
+  for (let r = 0; r < labels.length; r++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (logits[r * classes + k] > logits[r * classes + best]) best = k;
+    if (best === labels[r]) right++;
+  }
+  return right / labels.length;
 }
 
 /** Trains the built-in teacher CNN on the dataset's training split and saves it. */
@@ -144,16 +204,21 @@ export async function trainBuiltinTeacher(opts: { dataset: Dataset; dataDir: str
   const meta: TeacherMeta = { accuracy: acc, epochs: cfg.epochs, seconds, backend: opts.backend, datasetFingerprint: dataset.fingerprint, curve };
   writeAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
   log(`teacher: ${(acc * 100).toFixed(2)}% test accuracy after ${seconds.toFixed(0)} s, saved to ${dir}`);
-  return describe(model, 'builtin', acc, spec);
+  return tfjsTeacher(model, 'builtin', dataset, acc, spec);
 }
 
 /**
- * The teacher of a run: a model.json from disk when `path` is given, else the
- * built-in teacher (a CNN for images, an MLP for feature vectors), trained
- * once per dataset and reused from data/teachers/.
+ * The teacher of a run: an .onnx file (run by onnxruntime) or a TF.js
+ * model.json from disk when `path` is given, else the built-in teacher (a
+ * CNN for images, an MLP for feature vectors), trained once per dataset and
+ * reused from data/teachers/.
  */
 export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; path?: string; backend: string; log: Log }): Promise<Teacher> {
   const { dataset } = opts;
+  if (opts.path?.toLowerCase().endsWith('.onnx')) {
+    if (!existsSync(opts.path)) throw new KdError('TEACHER_INVALID', `${opts.path}: file does not exist (expected an ONNX model)`);
+    return onnxTeacher(opts.path, dataset);
+  }
   if (opts.path) {
     let model: tf.LayersModel;
     try {
@@ -163,13 +228,7 @@ export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; pat
       throw new KdError('TEACHER_INVALID', `${opts.path}: cannot load as a TF.js layers model (${(err as Error).message})`);
     }
     checkFits(model, dataset, opts.path);
-    const test = toResident(dataset.test, dataset.inputShape);
-    try {
-      const acc = await accuracy(model, test.x, test.y);
-      return describe(model, opts.path, acc);
-    } finally {
-      tf.dispose([test.x, test.y]);
-    }
+    return tfjsTeacher(model, opts.path, dataset);
   }
   const dir = builtinDir(opts.dataDir, dataset);
   const metaFile = join(dir, 'meta.json');
@@ -178,7 +237,7 @@ export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; pat
     if (parsed.success) {
       const model = await tf.loadLayersModel(fileLoader(join(dir, 'model.json')));
       opts.log(`teacher: reusing the built-in teacher from ${dir} (${(parsed.data.accuracy * 100).toFixed(2)}% test accuracy)`);
-      return describe(model, 'builtin', parsed.data.accuracy, builtinTeacherSpec(dataset.inputShape));
+      return tfjsTeacher(model, 'builtin', dataset, parsed.data.accuracy, builtinTeacherSpec(dataset.inputShape));
     }
     opts.log(`teacher: ${metaFile} is not readable (${parsed.error.issues[0]?.message}); training again`);
   }
@@ -203,18 +262,8 @@ export async function teacherLogits(opts: { teacher: Teacher; dataset: Dataset; 
     opts.log(`teacher logits: ${file} has ${buf.length} bytes, expected ${expectedBytes}; computing again`);
   }
   const started = performance.now();
-  const train = toResident(dataset.train, dataset.inputShape);
-  let logits: Float32Array;
-  try {
-    logits = await predictLogits(teacher.model, train.x);
-  } finally {
-    tf.dispose([train.x, train.y]);
-  }
-  if (teacher.outputsProbabilities) {
-    // softmax is shift-invariant, so log-probabilities are logits up to a per-row constant.
-    for (let i = 0; i < logits.length; i++) logits[i] = Math.log(Math.max(logits[i], 1e-12));
-  }
+  const logits = await teacher.logits(dataset.train.x, dataset.train.n);
   writeAtomic(file, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-  opts.log(`teacher logits: computed for ${dataset.train.n} samples in ${((performance.now() - started) / 1000).toFixed(1)} s, cached at ${file}`);
+  opts.log(`teacher logits: computed by ${teacher.runtime} for ${dataset.train.n} samples in ${((performance.now() - started) / 1000).toFixed(1)} s, cached at ${file}`);
   return logits;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { KdError } from '../core/errors';
 import type { Dataset } from '../datasets/types';
 import { limitSplit } from '../datasets/split';
 import { featureSize } from '../datasets/types';
@@ -48,6 +49,9 @@ export interface TrialResult {
 /** A fresh network of the teacher's architecture: from the built-in teacher's spec, or (a teacher from disk) its topology with glorot weights. */
 function teacherArchitecture(teacher: TeacherArchitecture, shape: ModelShape, storage?: StorageSettings): tf.LayersModel {
   if (teacher.spec) return buildModel(storage ? { ...teacher.spec, ...storage } : teacher.spec, shape);
+  if (Object.keys(teacher.topology).length === 0) {
+    throw new KdError('TEACHER_MISMATCH', "the teacher's architecture cannot be copied (an ONNX teacher): born-again students and the online scheme need the built-in teacher or a TF.js one");
+  }
   return tf.models.modelFromJSON({ modelTopology: teacher.topology } as never) as unknown as tf.LayersModel;
 }
 

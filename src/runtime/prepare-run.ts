@@ -7,7 +7,6 @@ import { initBackend } from '../model/backend';
 import { KdError } from '../core/errors';
 import type { Log } from '../core/log';
 import type { TeacherInfo } from '../core/metrics';
-import { measureLatency } from '../model/latency';
 import { storedBytes } from '../space/measure';
 import type { SpaceContext } from '../space/sample';
 import type { SearchSpace } from '../space/schema';
@@ -101,12 +100,13 @@ export async function setUpTrials(
             params: teacher.params,
             macs: teacher.macs,
             sizeBytes: storedBytes([{ size: teacher.params, channels: 1 }], 'float32', 'per-tensor'),
-            latencyMs: (await measureLatency(teacher.model, dataset.inputShape)).medianMs,
+            latencyMs: (await teacher.latency(dataset.inputShape)).medianMs,
+            ...(teacher.runtime === 'onnxruntime' ? { latencyRuntime: 'onnxruntime-node (CPU, 1 thread)' } : {}),
           }
         : undefined,
     };
   } finally {
-    teacher.model.dispose();
+    await teacher.dispose();
   }
 }
 

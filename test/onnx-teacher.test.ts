@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { errorCodeOf } from '../src/core/errors';
+import { OnnxTeacherModel } from '../src/model/onnx-teacher';
+import { CLI, ROOT, tempDir } from './support/helpers';
+
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'teachers');
+
+/** A fixture teacher and what PyTorch computed for its inputs (make_onnx_teachers.py). */
+function fixture(name: string) {
+  const expected = JSON.parse(readFileSync(join(FIXTURES, `${name}.expected.json`), 'utf8')) as { inputShape: number[]; classes: number; x: number[]; y: number[] };
+  return { file: join(FIXTURES, `${name}.onnx`), ...expected, n: expected.y.length / expected.classes };
+}
+
+for (const name of ['cnn-grey', 'cnn-rgb']) {
+  test(`an ONNX teacher exported by PyTorch (${name}, NCHW) gives PyTorch's logits for kdsearch's NHWC data`, async () => {
+    const f = fixture(name);
+    const model = await OnnxTeacherModel.open(f.file, { inputShape: f.inputShape, numClasses: f.classes, datasetSource: 'test' });
+    try {
+      const logits = await model.logits(Float32Array.from(f.x), f.n);
+      let worst = 0;
+      for (let i = 0; i < logits.length; i++) worst = Math.max(worst, Math.abs(logits[i] - f.y[i]));
+      assert.ok(worst < 1e-4, `max abs difference ${worst}`);
+      assert.ok(model.params > 0);
+      assert.ok(model.opTypes.includes('Conv'));
+      const latency = await model.latency({ warmup: 2, runs: 5 });
+      assert.ok(latency.medianMs > 0 && latency.p10Ms <= latency.p90Ms);
+    } finally {
+      await model.dispose();
+    }
+  });
+}
+
+test('an ONNX teacher with a softmax output gives log-probabilities as its logits', async () => {
+  const f = fixture('mlp-softmax');
+  const model = await OnnxTeacherModel.open(f.file, { inputShape: f.inputShape, numClasses: 10, datasetSource: 'test' });
+  try {
+    const logits = await model.logits(Float32Array.from(f.x), f.n);
+    for (let i = 0; i < logits.length; i++) assert.ok(Math.abs(logits[i] - Math.log(f.y[i])) < 1e-4, `${logits[i]} vs log(${f.y[i]})`);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('an ONNX teacher that does not fit the data, or is not ONNX, is refused naming the file and both shapes', async () => {
+  const f = fixture('cnn-rgb');
+  await assert.rejects(OnnxTeacherModel.open(f.file, { inputShape: [28, 28, 1], numClasses: 2, datasetSource: 'mnist' }), (err) => {
+    assert.equal(errorCodeOf(err), 'TEACHER_MISMATCH');
+    assert.match((err as Error).message, /cnn-rgb\.onnx: the teacher's input input has shape \[batch, 3, 12, 12\] but dataset mnist provides \[28, 28, 1\]/);
+    return true;
+  });
+  await assert.rejects(OnnxTeacherModel.open(f.file, { inputShape: [12, 12, 3], numClasses: 10, datasetSource: 'shapes' }), /outputs 2 classes .* but dataset shapes has 10/);
+  const junk = join(tempDir(), 'junk.onnx');
+  writeFileSync(junk, 'this is not a protobuf');
+  await assert.rejects(OnnxTeacherModel.open(junk, { inputShape: [28, 28, 1], numClasses: 10, datasetSource: 'mnist' }), (err) => errorCodeOf(err) === 'TEACHER_INVALID' && /junk\.onnx/.test((err as Error).message));
+});
+
+test('distill --teacher model.onnx: the ONNX teacher is measured, its logits cached, a student distilled from it', () => {
+  const dataDir = tempDir();
+  const run = () =>
+    spawnSync(process.execPath, [CLI, 'distill', '--teacher', fixture('cnn-grey').file, '--student', 'examples/students/mlp.json', '--epochs', '1', '--train-limit', '500', '--data-dir', dataDir, '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  const r = run();
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.match(report.teacherSource, /cnn-grey\.onnx$/);
+  assert.ok(report.teacherAccuracy >= 0 && report.teacherAccuracy <= 1);
+  assert.equal(report.teacherParams, 8 * 9 + 8 + 1352 * 10 + 10);
+  assert.match(r.stderr, /teacher logits: computed by onnxruntime/);
+  const again = run();
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /teacher logits: reusing the cache/);
+  const born = spawnSync(process.execPath, [CLI, 'distill', '--teacher', fixture('cnn-grey').file, '--student', 'examples/students/born-again.json', '--epochs', '1', '--data-dir', dataDir], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(born.status, 1);
+  assert.match(born.stderr, /TEACHER_MISMATCH.*cannot be copied \(an ONNX teacher\)/);
+});
+
+test('a space whose teacher is an .onnx file searches and shows its front; the teacher is timed in onnxruntime and says so', () => {
+  const dir = tempDir();
+  const space = join(dir, 'onnx.yaml');
+  writeFileSync(
+    space,
+    [
+      'name: onnx-teacher',
+      `teacher: ${fixture('cnn-grey').file}`,
+      'reference: { accuracy: 0.1, sizeBytes: 100000, latencyMs: 10 }',
+      'training: { epochs: 1, trainLimit: 400 }',
+      'families:',
+      '  cnn: { depth: 1, filters: [4, 8, 16], kernel: 3 }',
+      '  separable: { depth: 2, filters: 8, kernel: 3 }',
+    ].join('\n'),
+  );
+  const db = join(dir, 'k.db');
+  const r = spawnSync(process.execPath, [CLI, 'search', '--space', space, '--name', 'onnx', '--trials', '3', '--workers', '1', '--db', db, '--data-dir', join(dir, 'data'), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.match(report.teacher.source, /cnn-grey\.onnx$/);
+  assert.ok(report.trials.every((t: { state: string }) => t.state === 'COMPLETE'), r.stderr);
+  assert.ok(report.front.length >= 1);
+  const resumed = spawnSync(process.execPath, [CLI, 'resume', 'onnx', '--trials', '4', '--workers', '1', '--db', db, '--data-dir', join(dir, 'data'), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).trials.length, 4);
+  const check = new (require('better-sqlite3'))(db, { readonly: true });
+  const teacher = JSON.parse(check.prepare('SELECT teacher_json FROM experiments').get().teacher_json);
+  check.close();
+  assert.equal(teacher.latencyRuntime, 'onnxruntime-node (CPU, 1 thread)');
+});
