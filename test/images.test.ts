@@ -8,7 +8,7 @@ import { errorCodeOf } from '../src/core/errors';
 import { loadImageFolder } from '../src/datasets/images';
 import { Store } from '../src/store/store';
 import { startServer } from '../src/web/server';
-import { CLI, ROOT, tempDir } from './support/helpers';
+import { CLI, ROOT, searchSpaceLines, tempDir } from './support/helpers';
 
 /** Circles and squares (and, for three classes, crosses), drawn as 12x12 RGB PNGs: easy for any CNN. */
 async function drawFolder(dir: string, opts: { classes?: string[]; perClass?: number; size?: number } = {}) {
@@ -88,11 +88,10 @@ test('images: a corrupt image stops with its file name, unless --skip-bad-images
 });
 
 test('a search over an image folder, with the built-in teacher fitted to it, shows the class names in the report', async () => {
-  const dir = tempDir();
-  const space = join(dir, 'shapes.yaml');
-  writeFileSync(
-    space,
-    [
+  const { result: r, db } = searchSpaceLines(tempDir(), {
+    name: 'shapes',
+    trials: 3,
+    lines: [
       'name: shapes',
       `dataset: { source: "images:${folder}", channels: 3 }`,
       'objectives: [accuracy, sizeBytes, latencyMs]',
@@ -101,10 +100,8 @@ test('a search over an image folder, with the built-in teacher fitted to it, sho
       'families:',
       '  cnn: { depth: 1, filters: [4, 8], kernel: 3 }',
       '  teacher-copy: { depth: 0.5, width: 0.25 }',
-    ].join('\n'),
-  );
-  const db = join(dir, 'k.db');
-  const r = spawnSync(process.execPath, [CLI, 'search', '--space', space, '--name', 'shapes', '--trials', '3', '--workers', '1', '--db', db, '--data-dir', join(dir, 'data'), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+    ],
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /2 classes \(circle, square\)/);
   const report = JSON.parse(r.stdout);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { errorCodeOf } from '../src/core/errors';
 import { OnnxTeacherModel } from '../src/model/onnx-teacher';
-import { CLI, ROOT, tempDir } from './support/helpers';
+import { CLI, ROOT, searchSpaceLines, tempDir } from './support/helpers';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'teachers');
 
@@ -83,10 +83,10 @@ test('distill --teacher model.onnx: the ONNX teacher is measured, its logits cac
 
 test('a space whose teacher is an .onnx file searches and shows its front; the teacher is timed in onnxruntime and says so', () => {
   const dir = tempDir();
-  const space = join(dir, 'onnx.yaml');
-  writeFileSync(
-    space,
-    [
+  const { result: r, db, dataDir } = searchSpaceLines(dir, {
+    name: 'onnx',
+    trials: 3,
+    lines: [
       'name: onnx-teacher',
       `teacher: ${fixture('cnn-grey').file}`,
       'reference: { accuracy: 0.1, sizeBytes: 100000, latencyMs: 10 }',
@@ -94,16 +94,14 @@ test('a space whose teacher is an .onnx file searches and shows its front; the t
       'families:',
       '  cnn: { depth: 1, filters: [4, 8, 16], kernel: 3 }',
       '  separable: { depth: 2, filters: 8, kernel: 3 }',
-    ].join('\n'),
-  );
-  const db = join(dir, 'k.db');
-  const r = spawnSync(process.execPath, [CLI, 'search', '--space', space, '--name', 'onnx', '--trials', '3', '--workers', '1', '--db', db, '--data-dir', join(dir, 'data'), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+    ],
+  });
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout);
   assert.match(report.teacher.source, /cnn-grey\.onnx$/);
   assert.ok(report.trials.every((t: { state: string }) => t.state === 'COMPLETE'), r.stderr);
   assert.ok(report.front.length >= 1);
-  const resumed = spawnSync(process.execPath, [CLI, 'resume', 'onnx', '--trials', '4', '--workers', '1', '--db', db, '--data-dir', join(dir, 'data'), '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  const resumed = spawnSync(process.execPath, [CLI, 'resume', 'onnx', '--trials', '4', '--workers', '1', '--db', db, '--data-dir', dataDir, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).trials.length, 4);
   const check = new (require('better-sqlite3'))(db, { readonly: true });

@@ -65,3 +65,25 @@ export async function standInSpace(dir: string): Promise<string> {
   writeFileSync(spaceFile, text);
   return spaceFile;
 }
+
+/**
+ * Writes a space file from its lines into `dir` and runs `kdsearch search`
+ * on it as a user would (one worker, a private database and data dir,
+ * --json); returns the process result and where things went.
+ */
+export function searchSpaceLines(dir: string, opts: { name: string; lines: string[]; trials: number }) {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { writeFileSync } = require('node:fs') as typeof import('node:fs');
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const space = join(dir, `${opts.name}.yaml`);
+  writeFileSync(space, opts.lines.join('\n'));
+  const db = join(dir, 'k.db');
+  const dataDir = join(dir, 'data');
+  const result = spawnSync(process.execPath, [CLI, 'search', '--space', space, '--name', opts.name, '--trials', String(opts.trials), '--workers', '1', '--db', db, '--data-dir', dataDir, '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  return { result, db, dataDir };
+}
