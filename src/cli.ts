@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseLabelColumn } from './core/dataset-spec';
 import type { DatasetSpec } from './core/dataset-spec';
@@ -206,6 +207,24 @@ export function buildProgram(): Command {
     .action((name: string, flags: { db?: string; dataDir: string; json?: boolean }) => {
       const report = frontCommand({ db: dbPath(flags), name });
       print(report, flags.json, () => formatFrontReport(report));
+    });
+
+  program
+    .command('export')
+    .description('write a stored student as files: ONNX (ONNX Runtime, TensorRT, OpenVINO, converters to TFLite) or TF.js')
+    .argument('<name>', 'experiment name')
+    .requiredOption('--trial <n>', 'the trial to export (kdsearch front NAME lists the front)', intArg(0))
+    .addOption(new Option('--format <format>', 'file format').choices(['onnx', 'tfjs']).default('onnx'))
+    .addOption(new Option('--layout <layout>', 'ONNX input layout: nhwc like the data, or nchw like PyTorch').choices(['nhwc', 'nchw']).default('nhwc'))
+    .option('--out <dir>', 'folder to write into (default: <data-dir>/exports/NAME-trial-N)')
+    .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
+    .option('--db <path>', DB_HELP)
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (name: string, flags: { trial: number; format: 'onnx' | 'tfjs'; layout: 'nhwc' | 'nchw'; out?: string; dataDir: string; db?: string; json?: boolean }) => {
+      const { exportCommand } = await import('./commands/export');
+      const out = flags.out ?? join(flags.dataDir, 'exports', `${name}-trial-${flags.trial}`);
+      const result = exportCommand({ db: dbPath(flags), name, trial: flags.trial, format: flags.format, layout: flags.layout, out });
+      print(result, flags.json, () => [`trial ${result.trial} of ${result.experiment} as ${result.format}: ${result.files.join(', ')}`, ...result.notes.map((n) => `note: ${n}`)].join('\n'));
     });
 
   const serveFlags = (cmd: Command) =>

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -117,6 +119,42 @@ test('a downloaded student loads with tf.loadLayersModel and scores its stored a
     tf.dispose([test.x, test.y]);
     store.close();
   }
+});
+
+test('a student downloaded as .onnx (or written by kdsearch export) runs in onnxruntime and scores its stored accuracy, at every precision', async () => {
+  const store = Store.open(fixture.db, { readonly: true });
+  const exp = store.getExperiment('demo');
+  const { x, y, n } = fixture.dataset.test;
+  try {
+    for (const number of [0, 1, 2, 3]) {
+      const detail = store.trialDetail(exp, number)!;
+      const res = await get(`/experiments/demo/trials/${number}/model.onnx`);
+      assert.equal(res.status, 200);
+      const session = await ort.InferenceSession.create(new Uint8Array(await res.arrayBuffer()), { graphOptimizationLevel: 'basic' });
+      const out = (await session.run({ input: new ort.Tensor('float32', x, [n, ...fixture.dataset.inputShape]) })).logits.data as Float32Array;
+      await session.release();
+      let right = 0;
+      for (let r = 0; r < n; r++) {
+        let best = 0;
+        for (let k = 1; k < 10; k++) if (out[r * 10 + k] > out[r * 10 + best]) best = k;
+        if (best === y[r]) right++;
+      }
+      // The same weights in another runtime: top-1 may differ on a knife-edge sample or two, never more than 0.5% of them.
+      assert.ok(Math.abs(right / n - detail.metrics!.accuracy) <= 0.005, `trial ${number} (${detail.candidate.student.precision}): ${right / n} vs ${detail.metrics!.accuracy}`);
+    }
+  } finally {
+    store.close();
+  }
+  const out = join(tempDir(), 'export');
+  for (const [format, files] of [['onnx', ['model.onnx']], ['tfjs', ['model.json', 'weights.bin']]] as const) {
+    const r = spawnSync(process.execPath, [CLI, 'export', 'demo', '--trial', '1', '--format', format, '--out', join(out, format), '--db', fixture.db, '--json'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).files, files.map((f) => join(out, format, f)));
+    for (const f of files) assert.ok(existsSync(join(out, format, f)));
+  }
+  const failed = spawnSync(process.execPath, [CLI, 'export', 'demo', '--trial', '4', '--db', fixture.db], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(failed.status, 2);
+  assert.match(failed.stderr, /trial is FAILED and has no stored weights/);
 });
 
 test('the report reads while a search writes: never "database is locked"', async () => {

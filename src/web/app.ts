@@ -3,6 +3,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import { errorCodeOf, formatIssues } from '../core/errors';
+import { exportOnnx, topologyInputShape } from '../model/export-onnx';
 import { exportTfjs } from '../model/export-tfjs';
 import type { Store } from '../store/store';
 import { escapeHtml, scriptJson } from './escape';
@@ -124,6 +125,16 @@ export function createApp(store: Store, cache = new ReportCache(store)): express
     if (!weights) throw new HttpError(404, `trial ${trial.number} has no stored weights (state ${trial.state})`);
     return exportTfjs({ topology: weights.topology, manifest: weights.manifest, data: weights.data });
   };
+
+  app.get('/experiments/:name/trials/:number/model.onnx', (req, res) => {
+    parse(noQuery, req.query, 'query');
+    const { exp, trial } = trialOr404(req);
+    const weights = store.trialWeights(exp, trial.number);
+    if (!weights) throw new HttpError(404, `trial ${trial.number} has no stored weights (state ${trial.state})`);
+    const topology = weights.topology as Record<string, unknown>;
+    const { model } = exportOnnx({ topology, manifest: weights.manifest, data: weights.data, inputShape: topologyInputShape(topology), name: `${exp.name}-trial-${trial.number}` });
+    res.type('application/octet-stream').send(Buffer.from(model));
+  });
 
   app.get('/experiments/:name/trials/:number/model.json', (req, res) => {
     parse(noQuery, req.query, 'query');

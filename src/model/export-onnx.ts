@@ -1,0 +1,207 @@
+import { onnx } from 'onnx-proto';
+import type { WeightEntry } from '../core/weights';
+import { KdError } from '../core/errors';
+import { toFloat16Bits } from './float16';
+import { dequantizeWeight } from './quantize';
+import type { StoredWeight } from './quantize';
+import { unpackWeights } from './weights-pack';
+
+export const ONNX_OPSET = 13;
+export const ONNX_IR_VERSION = 7;
+export type OnnxLayout = 'nhwc' | 'nchw';
+
+const { DataType } = onnx.TensorProto;
+const { AttributeType } = onnx.AttributeProto;
+
+interface KerasLayer {
+  class_name: string;
+  config: Record<string, unknown> & { name?: string };
+}
+
+const pair = (v: unknown, fallback: number): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1])] : v === undefined ? [fallback, fallback] : [Number(v), Number(v)]);
+
+/** TF's 'same' padding as ONNX pads [top, left, bottom, right]: the odd pixel goes at the end. */
+function samePads(inH: number, inW: number, k: [number, number], s: [number, number]): number[] {
+  const total = (size: number, kk: number, ss: number) => Math.max((Math.ceil(size / ss) - 1) * ss + kk - size, 0);
+  const th = total(inH, k[0], s[0]);
+  const tw = total(inW, k[1], s[1]);
+  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+}
+
+const outSize = (size: number, k: number, s: number, padding: string) => (padding === 'same' ? Math.ceil(size / s) : Math.floor((size - k) / s) + 1);
+
+/** [kh, kw, in, out] (TF) as [out, in, kh, kw] (ONNX). */
+function oihw(values: Float32Array, [kh, kw, cin, cout]: readonly number[]): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cin; c++) for (let o = 0; o < cout; o++) out[((o * cin + c) * kh + i) * kw + j] = values[((i * kw + j) * cin + c) * cout + o];
+  return out;
+}
+
+/** The input shape a stored topology was built for (its first layer's batch_input_shape, without the batch). */
+export function topologyInputShape(topology: Record<string, unknown>): number[] {
+  const layers = (topology as { config?: { layers?: KerasLayer[] } }).config?.layers ?? [];
+  const shape = layers[0]?.config.batch_input_shape;
+  if (!Array.isArray(shape) || shape.length < 2 || shape.slice(1).some((d) => typeof d !== 'number')) {
+    throw new KdError('STORE_CORRUPT', 'the stored topology does not say its input shape (batch_input_shape of its first layer)');
+  }
+  return shape.slice(1) as number[];
+}
+
+/**
+ * A stored student (its Keras topology, weight manifest and packed weights)
+ * as an ONNX model, opset 13: the layers kdsearch builds (Conv2D,
+ * SeparableConv2D, MaxPooling2D, Flatten, Dense, Dropout) map to Conv
+ * (depthwise with group = channels), Relu, MaxPool, Flatten, Gemm. The
+ * graph computes in NCHW; an 'nhwc' input (kdsearch's data layout, the
+ * default) enters through a Transpose, and the feature map goes back to NHWC
+ * before Flatten so the dense weights keep their row order. float16 weights
+ * are float16 initializers with a Cast; int8 weights are written
+ * dequantized (float32) for now.
+ */
+export function exportOnnx(opts: {
+  topology: Record<string, unknown>;
+  manifest: readonly WeightEntry[];
+  data: Uint8Array;
+  inputShape: readonly number[];
+  layout?: OnnxLayout;
+  name?: string;
+}): { model: Uint8Array; notes: string[] } {
+  const layout = opts.layout ?? 'nhwc';
+  const config = (opts.topology as { config?: { layers?: KerasLayer[] } }).config;
+  const layers = config?.layers;
+  if (!Array.isArray(layers)) throw new KdError('INTERNAL', 'the stored topology has no layer list (expected a Keras Sequential model)');
+  const weights = unpackWeights(opts.manifest, opts.data);
+  let next = 0;
+  const nodes: onnx.INodeProto[] = [];
+  const initializers: onnx.ITensorProto[] = [];
+  const notes = new Set<string>();
+  let counter = 0;
+  const fresh = (what: string) => `${what}_${counter++}`;
+  const node = (opType: string, inputs: string[], attributes: onnx.IAttributeProto[] = []) => {
+    const output = fresh(opType.toLowerCase());
+    nodes.push({ opType, input: inputs, output: [output], name: output, attribute: attributes });
+    return output;
+  };
+  const ints = (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: AttributeType.INTS, ints: values });
+  const int = (name: string, value: number): onnx.IAttributeProto => ({ name, type: AttributeType.INT, i: value });
+  const takeWeight = (layer: string, what: string): StoredWeight => {
+    const w = weights[next++];
+    if (!w) throw new KdError('INTERNAL', `layer ${layer}: no stored weight left for its ${what}`);
+    return w;
+  };
+  /** An initializer from a stored weight (reshaped by `reorder`); float16 stays float16 behind a Cast. */
+  const initializer = (w: StoredWeight, dims: number[], reorder?: (v: Float32Array) => Float32Array): string => {
+    const name = fresh(w.name.replace(/[^A-Za-z0-9_]/g, '_'));
+    if (w.precision === 'int8') notes.add('int8 weights are written dequantized, as float32 initializers');
+    let values = dequantizeWeight(w);
+    if (reorder) values = reorder(values);
+    if (w.precision === 'float16') {
+      // Every float16 value is exact in float32, so the bits come back unchanged.
+      const bits = new Uint16Array(values.length);
+      for (let i = 0; i < values.length; i++) bits[i] = toFloat16Bits(values[i]);
+      initializers.push({ name: `${name}_f16`, dims, dataType: DataType.FLOAT16, rawData: Buffer.from(bits.buffer) });
+      nodes.push({ opType: 'Cast', input: [`${name}_f16`], output: [name], name: `${name}_cast`, attribute: [int('to', DataType.FLOAT)] });
+      return name;
+    }
+    initializers.push({ name, dims, dataType: DataType.FLOAT, rawData: Buffer.from(values.buffer, values.byteOffset, values.byteLength) });
+    return name;
+  };
+  const activate = (x: string, activation: unknown, layer: string): string => {
+    if (activation === undefined || activation === 'linear') return x;
+    if (activation === 'relu') return node('Relu', [x]);
+    if (activation === 'softmax') return node('Softmax', [x], [int('axis', 1)]);
+    throw new KdError('INTERNAL', `layer ${layer}: activation "${String(activation)}" has no ONNX mapping in kdsearch`);
+  };
+
+  const image = opts.inputShape.length === 3;
+  const inputDims = image ? (layout === 'nhwc' ? ['batch', ...opts.inputShape] : ['batch', opts.inputShape[2], opts.inputShape[0], opts.inputShape[1]]) : ['batch', ...opts.inputShape];
+  let x = 'input';
+  if (image && layout === 'nhwc') x = node('Transpose', [x], [ints('perm', [0, 3, 1, 2])]);
+  let [h, w, c] = image ? opts.inputShape : [1, 1, opts.inputShape[0]];
+  let nchw = image;
+  let units = image ? 0 : opts.inputShape[0];
+  for (const layer of layers) {
+    const cfg = layer.config;
+    const name = String(cfg.name ?? layer.class_name);
+    switch (layer.class_name) {
+      case 'InputLayer':
+      case 'Dropout':
+        break;
+      case 'Conv2D':
+      case 'SeparableConv2D': {
+        const k = pair(cfg.kernel_size, 1);
+        const s = pair(cfg.strides, 1);
+        const dil = pair(cfg.dilation_rate, 1);
+        if (dil[0] !== 1 || dil[1] !== 1 || cfg.data_format === 'channels_first') throw new KdError('INTERNAL', `layer ${name}: dilation or channels_first has no ONNX mapping in kdsearch`);
+        const padding = String(cfg.padding ?? 'valid');
+        const pads = padding === 'same' ? samePads(h, w, k, s) : [0, 0, 0, 0];
+        const geometry = [ints('kernel_shape', k), ints('strides', s), ints('pads', pads)];
+        const filters = Number(cfg.filters);
+        if (layer.class_name === 'Conv2D') {
+          const kernel = takeWeight(name, 'kernel');
+          const inputs = [x, initializer(kernel, [filters, c, k[0], k[1]], (v) => oihw(v, kernel.shape))];
+          if (cfg.use_bias !== false) inputs.push(initializer(takeWeight(name, 'bias'), [filters]));
+          x = node('Conv', inputs, geometry);
+        } else {
+          const depth = takeWeight(name, 'depthwise kernel');
+          const multiplier = depth.shape[3];
+          // [kh, kw, C, M] -> [C*M, 1, kh, kw], one group per input channel.
+          const dw = node('Conv', [x, initializer(depth, [c * multiplier, 1, k[0], k[1]], (v) => oihw(v, [k[0], k[1], 1, c * multiplier]))], [...geometry, int('group', c)]);
+          const point = takeWeight(name, 'pointwise kernel');
+          const inputs = [dw, initializer(point, [filters, c * multiplier, 1, 1], (v) => oihw(v, point.shape))];
+          if (cfg.use_bias !== false) inputs.push(initializer(takeWeight(name, 'bias'), [filters]));
+          x = node('Conv', inputs, [ints('kernel_shape', [1, 1])]);
+        }
+        h = outSize(h, k[0], s[0], padding);
+        w = outSize(w, k[1], s[1], padding);
+        c = filters;
+        x = activate(x, cfg.activation, name);
+        break;
+      }
+      case 'MaxPooling2D': {
+        const k = pair(cfg.pool_size, 2);
+        const s = pair(cfg.strides ?? cfg.pool_size, 2);
+        const padding = String(cfg.padding ?? 'valid');
+        x = node('MaxPool', [x], [ints('kernel_shape', k), ints('strides', s), ints('pads', padding === 'same' ? samePads(h, w, k, s) : [0, 0, 0, 0])]);
+        h = outSize(h, k[0], s[0], padding);
+        w = outSize(w, k[1], s[1], padding);
+        break;
+      }
+      case 'Flatten':
+        // Back to NHWC first: Keras flattens height, width, channels in that order, and the dense rows follow it.
+        if (nchw) x = node('Transpose', [x], [ints('perm', [0, 2, 3, 1])]);
+        nchw = false;
+        x = node('Flatten', [x], [int('axis', 1)]);
+        units = h * w * c;
+        break;
+      case 'Dense': {
+        const kernel = takeWeight(name, 'kernel');
+        const out = Number(cfg.units);
+        const inputs = [x, initializer(kernel, [units, out])];
+        if (cfg.use_bias !== false) inputs.push(initializer(takeWeight(name, 'bias'), [out]));
+        x = activate(node('Gemm', inputs), cfg.activation, name);
+        units = out;
+        break;
+      }
+      default:
+        throw new KdError('INTERNAL', `layer ${name}: ${layer.class_name} has no ONNX mapping in kdsearch`);
+    }
+  }
+  if (next !== weights.length) throw new KdError('INTERNAL', `the topology used ${next} of ${weights.length} stored weights`);
+  const dim = (d: number | string): onnx.TensorShapeProto.IDimension => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
+  const tensorType = (dims: Array<number | string>) => ({ tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map(dim) } } });
+  nodes.push({ opType: 'Identity', input: [x], output: ['logits'], name: 'logits' });
+  const model = onnx.ModelProto.create({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'kdsearch',
+    graph: {
+      name: opts.name ?? 'kdsearch-student',
+      node: nodes,
+      initializer: initializers,
+      input: [{ name: 'input', type: tensorType(inputDims) }],
+      output: [{ name: 'logits', type: tensorType(['batch', units]) }],
+    },
+  });
+  return { model: onnx.ModelProto.encode(model).finish(), notes: [...notes] };
+}
