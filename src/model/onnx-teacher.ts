@@ -58,9 +58,9 @@ function looksLikeProbabilities(values: Float32Array, classes: number): boolean 
 /**
  * A teacher exported to ONNX (typically by torch.onnx.export), run by
  * onnxruntime-node on the CPU with one thread. kdsearch's data is NHWC; an
- * NCHW model (PyTorch's) gets it transposed. A model whose rows are
- * probabilities (a final softmax) gives log-probabilities, which are logits
- * up to a per-row constant.
+ * NCHW model (PyTorch's) gets it transposed. A model that ends in a Softmax
+ * node, or whose rows are probability distributions, gives
+ * log-probabilities, which are logits up to a per-row constant.
  */
 export class OnnxTeacherModel {
   private probabilities?: boolean;
@@ -131,7 +131,7 @@ export class OnnxTeacherModel {
       const size = Math.min(BATCH, n - start);
       out.set(await this.run(x.subarray(start * per, (start + size) * per), size), start * this.numClasses);
     }
-    this.probabilities ??= looksLikeProbabilities(out.subarray(0, Math.min(n, BATCH) * this.numClasses), this.numClasses);
+    this.probabilities ??= this.opTypes[this.opTypes.length - 1] === 'Softmax' || looksLikeProbabilities(out.subarray(0, Math.min(n, BATCH) * this.numClasses), this.numClasses);
     if (this.probabilities) for (let i = 0; i < out.length; i++) out[i] = Math.log(Math.max(out[i], 1e-12));
     return out;
   }
