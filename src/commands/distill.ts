@@ -31,7 +31,7 @@ export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; 
     training: opts.training,
     dataset: ctx.dataset,
     teacherLogits: ctx.logits,
-    teacher: { spec: ctx.teacher.spec, topology: ctx.teacher.topology },
+    teacher: { spec: ctx.teacher.spec, topology: ctx.teacher.topology, ...(ctx.teacher.unmappable ? { unmappable: ctx.teacher.unmappable } : {}) },
     onEpoch: (r) =>
       log(
         `epoch ${r.epoch}/${opts.training.epochs}: loss ${r.loss.toFixed(4)} (kd ${r.kdLoss.toFixed(4)}, ce ${r.ceLoss.toFixed(4)}) test accuracy ${(r.valAccuracy * 100).toFixed(2)}% ${r.seconds.toFixed(1)} s`,

@@ -14,6 +14,7 @@ import { accuracy, predictLogits } from './evaluate';
 import { measureLatency } from '../model/latency';
 import type { LatencyStats } from '../model/latency';
 import { OnnxTeacherModel } from '../model/onnx-teacher';
+import { measureSpec } from '../space/measure';
 import { trainLoop } from './loop';
 import { distillStep } from './distill-step';
 import { toResident } from './resident';
@@ -38,6 +39,8 @@ export interface Teacher {
   spec?: ConcreteSpec;
   /** The Keras topology JSON, for born-again students of a TF.js teacher from disk; empty for an ONNX teacher. */
   topology: Record<string, unknown>;
+  /** Why an ONNX teacher's layers have no spec: the first node kdsearch cannot map. */
+  unmappable?: string;
   /** Logits (never probabilities: a softmax output gives its logs) for `n` samples in kdsearch's layout. */
   logits(x: Float32Array, n: number): Promise<Float32Array>;
   /** Batch-1 inference time in the teacher's own runtime. */
@@ -134,13 +137,16 @@ async function onnxTeacher(file: string, dataset: Dataset): Promise<Teacher> {
   const model = await OnnxTeacherModel.open(file, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, datasetSource: dataset.source });
   try {
     const logits = (x: Float32Array, n: number) => model.logits(x, n);
+    const spec = 'spec' in model.architecture ? model.architecture.spec : undefined;
     return {
       source: file,
       runtime: 'onnxruntime',
       accuracy: top1(await logits(dataset.test.x, dataset.test.n), dataset.test.y, dataset.numClasses),
       params: model.params,
-      macs: 0,
+      macs: spec ? measureSpec(spec, dataset.inputShape, dataset.numClasses).macs : 0,
       fingerprint: sha256('onnx', readFileSync(file)),
+      spec,
+      ...('unmappable' in model.architecture ? { unmappable: model.architecture.unmappable } : {}),
       topology: {},
       logits,
       latency: () => model.latency(),

@@ -50,7 +50,7 @@ export interface TrialResult {
 function teacherArchitecture(teacher: TeacherArchitecture, shape: ModelShape, storage?: StorageSettings): tf.LayersModel {
   if (teacher.spec) return buildModel(storage ? { ...teacher.spec, ...storage } : teacher.spec, shape);
   if (Object.keys(teacher.topology).length === 0) {
-    throw new KdError('TEACHER_MISMATCH', "the teacher's architecture cannot be copied (an ONNX teacher): born-again students and the online scheme need the built-in teacher or a TF.js one");
+    throw new KdError('TEACHER_MISMATCH', `the teacher's architecture cannot be copied: ${teacher.unmappable ?? 'it has no layers kdsearch can read'}; born-again students and the online scheme need a teacher whose layers map`);
   }
   return tf.models.modelFromJSON({ modelTopology: teacher.topology } as never) as unknown as tf.LayersModel;
 }

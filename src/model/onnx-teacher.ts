@@ -3,6 +3,8 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { KdError } from '../core/errors';
 import { quantile } from './latency';
+import { onnxArchitecture } from './onnx-architecture';
+import type { OnnxArchitecture } from './onnx-architecture';
 import type { LatencyStats } from './latency';
 
 /** How the teacher's input is laid out: images channels-first (PyTorch's NCHW) or last (NHWC), or a flat feature vector. */
@@ -74,6 +76,8 @@ export class OnnxTeacherModel {
     /** Weights counted from the graph's initializers. */
     readonly params: number,
     readonly opTypes: readonly string[],
+    /** The teacher's layers as a kdsearch spec (for born-again, teacher-copy, online), or why they have none. */
+    readonly architecture: OnnxArchitecture,
   ) {}
 
   static async open(file: string, opts: { inputShape: readonly number[]; numClasses: number; datasetSource: string }): Promise<OnnxTeacherModel> {
@@ -107,7 +111,7 @@ export class OnnxTeacherModel {
       throw new KdError('TEACHER_MISMATCH', `${file}: the teacher outputs ${classes} classes (${shapeText(outDims)}) but dataset ${opts.datasetSource} has ${opts.numClasses}`);
     }
     const params = (model.graph?.initializer ?? []).reduce((sum, t) => sum + (t.dims ?? []).reduce((a, d) => a * Number(d), 1), 0);
-    return new OnnxTeacherModel(session, file, opts.inputShape, layout, opts.numClasses, params, (model.graph?.node ?? []).map((n) => n.opType ?? ''));
+    return new OnnxTeacherModel(session, file, opts.inputShape, layout, opts.numClasses, params, (model.graph?.node ?? []).map((n) => n.opType ?? ''), onnxArchitecture(model));
   }
 
   private async run(x: Float32Array, n: number): Promise<Float32Array> {

@@ -82,7 +82,7 @@ export async function setUpTrials(
         teacherMacs: teacher.macs,
       },
       data: shareData(dataset, ctx.logits),
-      teacher: { spec: teacher.spec, topology: teacher.topology },
+      teacher: { spec: teacher.spec, topology: teacher.topology, ...(teacher.unmappable ? { unmappable: teacher.unmappable } : {}) },
       teacherFingerprint: teacher.fingerprint,
       datasetFingerprint: dataset.fingerprint,
       dataset: {

@@ -73,7 +73,10 @@ export function express(
       };
     case 'teacher-copy': {
       if (!teacherSpec) {
-        throw new KdError('SPACE_INVALID', 'the teacher-copy family copies the built-in teacher; with a teacher from disk use the other families');
+        throw new KdError(
+          'SPACE_INVALID',
+          "the teacher-copy family copies the teacher's layers: the built-in teacher's, or an ONNX teacher's that map to kdsearch's layers; a TF.js teacher from disk is not read that way yet, so use the other families",
+        );
       }
       const scale = (n: number) => Math.max(1, Math.round(n * genes.width));
       if (teacherSpec.kind === 'mlp') {

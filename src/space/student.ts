@@ -83,6 +83,8 @@ export type ConcreteSpec = z.infer<typeof concreteSpecSchema>;
 export const teacherArchitectureSchema = z.object({
   spec: concreteSpecSchema.optional(),
   topology: z.record(z.string(), z.unknown()),
+  /** Why there is neither (an ONNX teacher whose layers kdsearch cannot map): named in errors. */
+  unmappable: z.string().optional(),
 });
 export type TeacherArchitecture = z.infer<typeof teacherArchitectureSchema>;
 
