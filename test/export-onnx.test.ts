@@ -84,6 +84,14 @@ for (const [family, { spec, inputShape }] of Object.entries(FAMILIES)) {
       assert.ok(ONNX_OPSET >= 13);
       const types = new Set((decoded.graph?.initializer ?? []).map((t) => t.dataType));
       if (precision === 'float16') assert.deepEqual([...types], [onnx.TensorProto.DataType.FLOAT16], 'float16 weights stay float16 in the file');
+      if (precision === 'int8') {
+        // Codes as INT8 initializers; the only FLOAT ones are the scales.
+        const nodes = decoded.graph?.node ?? [];
+        const dequantize = nodes.filter((n) => n.opType === 'DequantizeLinear');
+        assert.equal(dequantize.length, (decoded.graph?.initializer ?? []).filter((t) => t.dataType === onnx.TensorProto.DataType.INT8 && t.name?.endsWith('_q')).length);
+        assert.ok(dequantize.length > 0, 'int8 stays int8 in the file');
+        assert.ok(dequantize.every((n) => (n.attribute ?? []).some((a) => a.name === 'axis') === (quantization === 'per-channel')), 'axis exactly when per channel');
+      }
     });
   }
 }

@@ -44,15 +44,15 @@ test('MACs of a small CNN, counted by hand', () => {
   assert.equal(measureSpec(spec, [28, 28, 1], 10).macs, 28224 + 7840);
 });
 
-test('sizeBytes counts every weight at its precision plus int8 scale and minimum', () => {
+test('sizeBytes counts every weight at its precision plus a float32 scale per int8 group', () => {
   const tensors = [
     { size: 90, channels: 10 },
     { size: 10, channels: 10 },
   ];
   assert.equal(storedBytes(tensors, 'float32', 'per-tensor'), 400);
   assert.equal(storedBytes(tensors, 'float16', 'per-tensor'), 200);
-  assert.equal(storedBytes(tensors, 'int8', 'per-tensor'), 100 + 2 * 8);
-  assert.equal(storedBytes(tensors, 'int8', 'per-channel'), 100 + 20 * 8);
+  assert.equal(storedBytes(tensors, 'int8', 'per-tensor'), 100 + 2 * 4);
+  assert.equal(storedBytes(tensors, 'int8', 'per-channel'), 100 + 20 * 4);
 });
 
 test('a spec that does not fit the input is refused before building', () => {

@@ -30,16 +30,32 @@ test('float16 round trip keeps 11 significant bits', () => {
   }
 });
 
-test('int8 per-tensor: every value within half a step, extremes exact', () => {
+test('int8 per-tensor: symmetric signed codes, zero exact, every value within half a step, the largest magnitude exact', () => {
   const rng = createRng('int8');
   const values = Float32Array.from({ length: 300 }, () => rng.normal());
+  values[7] = 0;
   const q = quantizeWeight('dense/kernel', [30, 10], values, 'int8', 'per-tensor');
+  assert.ok(q.data instanceof Int8Array);
   assert.equal(q.scale!.length, 1);
+  assert.equal(q.min, undefined, 'zero point 0: no minimum stored');
+  const maxAbs = Math.max(...Array.from(values, Math.abs));
+  assert.ok(Math.abs(q.scale![0] - maxAbs / 127) < 1e-12);
+  assert.ok(Math.max(...Array.from(q.data, Math.abs)) === 127 && Math.min(...q.data) >= -127);
   const back = dequantizeWeight(q);
   const step = q.scale![0];
   for (let i = 0; i < values.length; i++) assert.ok(Math.abs(back[i] - values[i]) <= step / 2 + 1e-6);
-  const min = Math.min(...values);
-  assert.ok(Math.abs(Math.min(...back) - min) < 1e-6);
+  assert.equal(back[7], 0);
+  const at = values.findIndex((v) => Math.abs(v) === maxAbs);
+  assert.ok(Math.abs(back[at] - values[at]) < 1e-6);
+  // By hand: [-1, 0.5, 0.25] -> scale 1/127, codes [-127, 64, 32] (0.5 * 127 = 63.5 rounds up).
+  const small = quantizeWeight('w', [3], Float32Array.from([-1, 0.5, 0.25]), 'int8', 'per-tensor');
+  assert.deepEqual(Array.from(small.data), [-127, 64, 32]);
+});
+
+test('int8 weights stored before the grid became symmetric (unsigned codes with a minimum) still read back', () => {
+  const legacy = { name: 'w', shape: [3], precision: 'int8' as const, data: Uint8Array.from([0, 128, 255]), scale: [2 / 255], min: [-1] };
+  const back = dequantizeWeight(legacy);
+  assert.ok(Math.abs(back[0] + 1) < 1e-7 && Math.abs(back[2] - 1) < 1e-6 && Math.abs(back[1] - (128 * 2) / 255 + 1) < 1e-6);
 });
 
 test('int8 per-channel uses one scale per output channel and is tighter', () => {

@@ -50,10 +50,10 @@ test('a trial learns, and its metrics follow their definitions', async () => {
   assert.ok(Math.abs(m.accuracy - m.floatAccuracy) < 0.02, 'int8 costs little accuracy');
   assert.equal(m.params, 784 * 64 + 64 + 64 * 10 + 10);
   assert.equal(m.macs, 784 * 64 + 64 * 10);
-  assert.equal(m.sizeBytes, m.params + 4 * 8, 'one byte per weight + scale/min per tensor');
+  assert.equal(m.sizeBytes, m.params + 4 * 4, 'one byte per weight + a float32 scale per tensor');
   assert.ok(m.latencyMs > 0 && m.latencyP10Ms <= m.latencyMs && m.latencyMs <= m.latencyP90Ms);
   assert.equal(result.weights.length, 4);
-  assert.ok(result.weights.every((w) => w.precision === 'int8' && w.data instanceof Uint8Array));
+  assert.ok(result.weights.every((w) => w.precision === 'int8' && w.data instanceof Int8Array));
 });
 
 test('the same seed gives the same training run', async () => {
@@ -135,9 +135,10 @@ test('fake quantization passes the gradient straight through', async () => {
   const fq = fakeQuantizer({ precision: 'int8', quantization: 'per-tensor', qat: true }, false);
   const w = tf.tensor1d([-1, -0.3, 0.0049, 0.5, 1]);
   const value = Array.from(await fq(w).data());
-  // 255 steps over [-1, 1]: step 2/255; 0.0049 rounds to the grid point nearest it.
-  const step = 2 / 255;
-  value.forEach((v, i) => assert.ok(Math.abs(v - w.arraySync()[i]) <= step / 2 + 1e-6));
+  // The symmetric grid of post-training quantization: step max|w| / 127 = 1/127, codes -127..127; by hand:
+  // -1 -> -127, -0.3 -> round(-38.1) = -38, 0.0049 -> round(0.6223) = 1, 0.5 -> round(63.5) = 64, 1 -> 127.
+  const want = [-127, -38, 1, 64, 127].map((q) => q / 127);
+  value.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `${v} vs ${want[i]}`));
   const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(fq(x), tf.tensor1d([1, 2, 3, 4, 5]))));
   assert.deepEqual(Array.from(await g(w).data()), [1, 2, 3, 4, 5]);
 });

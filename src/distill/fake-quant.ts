@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { INT8_LIMIT } from '../model/quantize';
 import type { StorageSettings } from '../space/student';
 
 /**
  * The values a weight takes once stored at `precision`, computed with tensor
- * ops (the same affine int8 grid as post-training quantization; float16 by
+ * ops (the same symmetric int8 grid as post-training quantization; float16 by
  * rounding the mantissa to 10 bits).
  */
 function quantizedValues(w: tf.Tensor, storage: StorageSettings, depthwise: boolean): tf.Tensor {
@@ -22,12 +23,10 @@ function quantizedValues(w: tf.Tensor, storage: StorageSettings, depthwise: bool
           ? [0, 1]
           : [...Array(w.rank - 1).keys()];
     if (axes.length === 0) return w.clone(); // one value per group: stored exactly
-    const lo = tf.min(w, axes, true);
-    const hi = tf.max(w, axes, true);
-    const range = tf.sub(hi, lo);
-    const scale = tf.where(tf.greater(range, 0), tf.div(range, 255), tf.onesLike(range));
-    const codes = tf.clipByValue(tf.round(tf.div(tf.sub(w, lo), scale)), 0, 255);
-    return tf.add(tf.mul(codes, scale), lo);
+    const maxAbs = tf.max(tf.abs(w), axes, true);
+    const scale = tf.where(tf.greater(maxAbs, 0), tf.div(maxAbs, INT8_LIMIT), tf.onesLike(maxAbs));
+    const codes = tf.clipByValue(tf.round(tf.div(w, scale)), -INT8_LIMIT, INT8_LIMIT);
+    return tf.mul(codes, scale);
   });
 }
 

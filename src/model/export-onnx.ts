@@ -55,8 +55,8 @@ export function topologyInputShape(topology: Record<string, unknown>): number[] 
  * graph computes in NCHW; an 'nhwc' input (kdsearch's data layout, the
  * default) enters through a Transpose, and the feature map goes back to NHWC
  * before Flatten so the dense weights keep their row order. float16 weights
- * are float16 initializers with a Cast; int8 weights are written
- * dequantized (float32) for now.
+ * are float16 initializers with a Cast; int8 weights are int8 initializers
+ * with a DequantizeLinear (per output channel with `axis` when so stored).
  */
 export function exportOnnx(opts: {
   topology: Record<string, unknown>;
@@ -92,7 +92,21 @@ export function exportOnnx(opts: {
   /** An initializer from a stored weight (reshaped by `reorder`); float16 stays float16 behind a Cast. */
   const initializer = (w: StoredWeight, dims: number[], reorder?: (v: Float32Array) => Float32Array): string => {
     const name = fresh(w.name.replace(/[^A-Za-z0-9_]/g, '_'));
-    if (w.precision === 'int8') notes.add('int8 weights are written dequantized, as float32 initializers');
+    if (w.precision === 'int8' && !w.min) {
+      // int8 stays int8: the codes, one scale per group, zero point 0, and a DequantizeLinear (along the output channels when per channel).
+      const codes = reorder ? reorder(Float32Array.from(w.data)) : Float32Array.from(w.data);
+      const scales = w.scale!;
+      const perChannel = scales.length > 1;
+      const scaleDims = perChannel ? [scales.length] : [];
+      initializers.push({ name: `${name}_q`, dims, dataType: DataType.INT8, rawData: Buffer.from(Int8Array.from(codes).buffer) });
+      initializers.push({ name: `${name}_scale`, dims: scaleDims, dataType: DataType.FLOAT, rawData: Buffer.from(Float32Array.from(scales).buffer) });
+      initializers.push({ name: `${name}_zero`, dims: scaleDims, dataType: DataType.INT8, rawData: Buffer.from(new Int8Array(scales.length).buffer) });
+      // The output-channel axis in ONNX layouts: 0 for OIHW kernels and biases, 1 for a Gemm's [in, out] weight.
+      const axis = dims.length === 2 ? 1 : 0;
+      nodes.push({ opType: 'DequantizeLinear', input: [`${name}_q`, `${name}_scale`, `${name}_zero`], output: [name], name: `${name}_dequantize`, attribute: perChannel ? [int('axis', axis)] : [] });
+      return name;
+    }
+    if (w.precision === 'int8') notes.add('int8 weights stored before int8 became symmetric are written dequantized, as float32 initializers');
     let values = dequantizeWeight(w);
     if (reorder) values = reorder(values);
     if (w.precision === 'float16') {

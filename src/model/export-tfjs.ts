@@ -27,8 +27,11 @@ export function exportTfjs(opts: { topology: object; manifest: readonly WeightEn
   const notes = new Set<string>();
   for (const w of stored) {
     if (w.precision === 'int8' && w.scale!.length === 1) {
-      entries.push({ name: w.name, shape: w.shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: w.scale![0], min: w.min![0] } });
-      chunks.push(Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+      // TF.js stores uint8 with a scale and a minimum: a symmetric code q is the unsigned code q + 128 with minimum -128 * scale.
+      const min = w.min ? w.min[0] : -128 * w.scale![0];
+      const codes = w.min ? Uint8Array.from(w.data) : Uint8Array.from(w.data, (q) => q + 128);
+      entries.push({ name: w.name, shape: w.shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: w.scale![0], min } });
+      chunks.push(Buffer.from(codes.buffer));
     } else if (w.precision === 'float16') {
       entries.push({ name: w.name, shape: w.shape, dtype: 'float32', quantization: { dtype: 'float16' } });
       chunks.push(Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength));

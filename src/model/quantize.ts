@@ -5,10 +5,11 @@ import { fromFloat16Bits, toFloat16Bits } from './float16';
 /**
  * One weight tensor as stored: the manifest's description plus its raw
  * values at its precision (float32: Float32Array; float16: Uint16Array of
- * half bits; int8: Uint8Array codes, value = code * scale[g] + min[g], g = index % groups).
+ * half bits; int8: Int8Array codes, value = code * scale[g], g = index % groups; int8 weights stored
+ * before the grid became symmetric are Uint8Array codes with value = code * scale[g] + min[g]).
  */
 export type StoredWeight = Pick<WeightEntry, 'name' | 'shape' | 'precision' | 'scale' | 'min'> & {
-  data: Float32Array | Uint16Array | Uint8Array;
+  data: Float32Array | Uint16Array | Int8Array | Uint8Array;
 };
 
 /**
@@ -22,29 +23,31 @@ export function channelGroups(name: string, shape: readonly number[]): number {
   return shape[shape.length - 1];
 }
 
-function quantizeInt8(values: Float32Array, groups: number): { data: Uint8Array; scale: number[]; min: number[] } {
-  const min = new Array<number>(groups).fill(Infinity);
-  const max = new Array<number>(groups).fill(-Infinity);
+/** The largest int8 code: codes run from -127 to 127, so zero is exact and the grid is symmetric. */
+export const INT8_LIMIT = 127;
+
+/**
+ * Symmetric signed int8, zero point 0, as ONNX, TFLite and TensorRT store
+ * weights: value = code * scale[g], one scale per group (the tensor, or each
+ * output channel), scale = max |value| / 127.
+ */
+function quantizeInt8(values: Float32Array, groups: number): { data: Int8Array; scale: number[] } {
+  const maxAbs = new Array<number>(groups).fill(0);
   for (let i = 0; i < values.length; i++) {
     const g = i % groups;
-    if (values[i] < min[g]) min[g] = values[i];
-    if (values[i] > max[g]) max[g] = values[i];
+    maxAbs[g] = Math.max(maxAbs[g], Math.abs(values[i]));
   }
-  const scale = min.map((lo, g) => {
-    const s = (max[g] - lo) / 255;
-    return s > 0 ? s : 1;
-  });
-  const data = new Uint8Array(values.length);
+  const scale = maxAbs.map((m) => (m > 0 ? m / INT8_LIMIT : 1));
+  const data = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const g = i % groups;
-    data[i] = Math.min(255, Math.max(0, Math.round((values[i] - min[g]) / scale[g])));
+    data[i] = Math.min(INT8_LIMIT, Math.max(-INT8_LIMIT, Math.round(values[i] / scale[i % groups])));
   }
-  return { data, scale, min };
+  return { data, scale };
 }
 
 /**
- * Post-training quantization of one weight tensor: affine 8-bit (per tensor
- * or per output channel) or IEEE half precision.
+ * Post-training quantization of one weight tensor: symmetric int8 (per
+ * tensor or per output channel) or IEEE half precision.
  */
 export function quantizeWeight(
   name: string,
@@ -70,9 +73,11 @@ export function dequantizeWeight(w: StoredWeight): Float32Array {
   else if (w.precision === 'float16') for (let i = 0; i < out.length; i++) out[i] = fromFloat16Bits(w.data[i]);
   else {
     const groups = w.scale!.length;
+    // Weights stored before int8 became symmetric carry a minimum: unsigned codes on an affine grid.
+    const min = w.min;
     for (let i = 0; i < out.length; i++) {
       const g = i % groups;
-      out[i] = w.data[i] * w.scale![g] + w.min![g];
+      out[i] = w.data[i] * w.scale![g] + (min ? min[g] : 0);
     }
   }
   return out;

@@ -26,7 +26,13 @@ export function unpackWeights(manifest: readonly WeightEntry[], data: Uint8Array
     // A copy into its own ArrayBuffer: Buffer#slice would share (and expose) a larger pool.
     const slice = new Uint8Array(data.buffer, data.byteOffset + m.byteOffset, m.byteLength).slice();
     const view =
-      m.precision === 'float32' ? new Float32Array(slice.buffer) : m.precision === 'float16' ? new Uint16Array(slice.buffer) : new Uint8Array(slice.buffer);
+      m.precision === 'float32'
+        ? new Float32Array(slice.buffer)
+        : m.precision === 'float16'
+          ? new Uint16Array(slice.buffer)
+          : m.min
+            ? new Uint8Array(slice.buffer) // stored before int8 became symmetric: unsigned affine codes
+            : new Int8Array(slice.buffer);
     return { name: m.name, shape: m.shape, precision: m.precision, data: view, scale: m.scale, min: m.min };
   });
 }

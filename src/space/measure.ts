@@ -80,12 +80,12 @@ export function measureSpec(spec: ConcreteSpec, inputShape: readonly number[], n
 
 /** Bytes per stored weight at each precision. */
 export const BYTES_PER_WEIGHT: Record<Precision, number> = { float32: 4, float16: 2, int8: 1 };
-/** An int8 quantization group stores its scale and minimum as float32. */
-export const INT8_GROUP_OVERHEAD_BYTES = 8;
+/** An int8 quantization group stores its scale as float32 (symmetric: the zero point is 0). */
+export const INT8_GROUP_OVERHEAD_BYTES = 4;
 
 /**
  * Stored weight bytes at the given precision (DESIGN.md rule 8): every weight
- * at its precision, plus scale and minimum per int8 group (one per tensor, or
+ * at its precision, plus a scale per int8 group (one per tensor, or
  * one per output channel with per-channel quantization).
  */
 export function storedBytes(
