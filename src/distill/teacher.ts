@@ -14,6 +14,7 @@ import { accuracy, predictLogits } from './evaluate';
 import { measureLatency } from '../model/latency';
 import type { LatencyStats } from '../model/latency';
 import { OnnxTeacherModel } from '../model/onnx-teacher';
+import { kerasArchitecture } from '../model/keras-architecture';
 import { measureSpec } from '../space/measure';
 import { trainLoop } from './loop';
 import { distillStep } from './distill-step';
@@ -234,7 +235,8 @@ export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; pat
       throw new KdError('TEACHER_INVALID', `${opts.path}: cannot load as a TF.js layers model (${(err as Error).message})`);
     }
     checkFits(model, dataset, opts.path);
-    return tfjsTeacher(model, opts.path, dataset);
+    // A chain of student layers reads as a spec: teacher-copies and the online peer build from it.
+    return tfjsTeacher(model, opts.path, dataset, undefined, kerasArchitecture(model.toJSON(null, false) as unknown as Record<string, unknown>));
   }
   const dir = builtinDir(opts.dataDir, dataset);
   const metaFile = join(dir, 'meta.json');

@@ -75,7 +75,7 @@ export function express(
       if (!teacherSpec) {
         throw new KdError(
           'SPACE_INVALID',
-          "the teacher-copy family copies the teacher's layers: the built-in teacher's, or an ONNX teacher's that map to kdsearch's layers; a TF.js teacher from disk is not read that way yet, so use the other families",
+          "the teacher-copy family copies the teacher's layers, and this teacher's do not map to kdsearch's (conv / separable conv + relu, 2x2 max-pool, dense, dropout); use the other families",
         );
       }
       const scale = (n: number) => Math.max(1, Math.round(n * genes.width));

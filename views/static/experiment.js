@@ -174,7 +174,7 @@
   for (const id of ['x', 'y', 'c', 'enc']) {
     document.getElementById(id).addEventListener('change', (e) => {
       settings[id] = e.target.value;
-      history.replaceState(null, '', '?' + addressQuery(table.query).toString());
+      history.replaceState(null, '', '?' + addressQuery(wanted).toString());
       redraw();
     });
   }
@@ -234,19 +234,25 @@
     return p;
   }
   let asked = 0;
+  // The query last asked for: changes made before an answer arrives build on it, not on the table shown.
+  let wanted = table.query;
   async function loadTable(change) {
-    const q = Object.assign({}, table.query, change);
+    const q = Object.assign({}, wanted, change);
+    wanted = q;
     const mine = ++asked;
     history.replaceState(null, '', '?' + addressQuery(q).toString());
     const res = await fetch(base + '/trials.json?' + tableParams(q).toString(), { cache: 'no-store' });
     if (!res.ok || mine !== asked) return; // a later request has been made: its answer wins
-    table = await res.json();
+    const answer = await res.json();
+    if (mine !== asked) return;
+    table = answer;
+    wanted = table.query; // the server's answer: e.g. a page clamped to the last one
     renderTable();
   }
   for (const th of tableEl.querySelectorAll('th')) {
     th.addEventListener('click', () => {
       const key = th.dataset.key;
-      const q = table.query;
+      const q = wanted;
       const dir = q.sort === key ? (q.dir === 'asc' ? 'desc' : 'asc') : th.dataset.type === 'number' && key !== 'number' ? 'desc' : 'asc';
       void loadTable({ sort: key, dir, page: 1 });
     });
@@ -254,8 +260,8 @@
   document.getElementById('filter').addEventListener('input', (e) => void loadTable({ q: e.target.value, page: 1 }));
   document.getElementById('state-filter').addEventListener('input', (e) => void loadTable({ state: e.target.value || undefined, page: 1 }));
   document.getElementById('front-only').addEventListener('input', (e) => void loadTable({ front: e.target.checked, page: 1 }));
-  document.getElementById('prev-page').addEventListener('click', () => void loadTable({ page: table.query.page - 1 }));
-  document.getElementById('next-page').addEventListener('click', () => void loadTable({ page: table.query.page + 1 }));
+  document.getElementById('prev-page').addEventListener('click', () => void loadTable({ page: wanted.page - 1 }));
+  document.getElementById('next-page').addEventListener('click', () => void loadTable({ page: wanted.page + 1 }));
 
   redraw();
   renderTable();
