@@ -13,7 +13,6 @@ import { sha256 } from '../core/hash';
 import { accuracy, predictLogits } from './evaluate';
 import { measureLatency } from '../model/latency';
 import type { LatencyStats } from '../model/latency';
-import { OnnxTeacherModel } from '../model/onnx-teacher';
 import { kerasArchitecture } from '../model/keras-architecture';
 import { measureSpec } from '../space/measure';
 import { trainLoop } from './loop';
@@ -135,6 +134,8 @@ async function tfjsTeacher(model: tf.LayersModel, source: string, dataset: Datas
 
 /** An ONNX teacher, run by onnxruntime-node; its accuracy measured on the test split. */
 async function onnxTeacher(file: string, dataset: Dataset): Promise<Teacher> {
+  // onnxruntime's native library loads only when a teacher is an .onnx file, not in every command's start-up.
+  const { OnnxTeacherModel } = await import('../model/onnx-teacher');
   const model = await OnnxTeacherModel.open(file, { inputShape: dataset.inputShape, numClasses: dataset.numClasses, datasetSource: dataset.source });
   try {
     const logits = (x: Float32Array, n: number) => model.logits(x, n);
