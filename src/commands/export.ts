@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { writeAtomic } from '../core/data-dir';
 import { KdError } from '../core/errors';
-import { exportOnnx, topologyInputShape } from '../model/export-onnx';
+import { exportOnnx } from '../model/export-onnx';
 import type { OnnxLayout } from '../model/export-onnx';
 import { exportTfjs } from '../model/export-tfjs';
 import { Store } from '../store/store';
@@ -26,7 +26,7 @@ export function exportCommand(opts: ExportOptions): { experiment: string; trial:
     if (!weights) throw new KdError('USAGE', `--trial ${opts.trial}: the trial is ${trial.state} and has no stored weights; export a COMPLETE trial (kdsearch front ${exp.name} lists them)`);
     const topology = weights.topology as Record<string, unknown>;
     if (opts.format === 'onnx') {
-      const { model, notes } = exportOnnx({ topology, manifest: weights.manifest, data: weights.data, inputShape: topologyInputShape(topology), layout: opts.layout, name: `${exp.name}-trial-${opts.trial}` });
+      const { model, notes } = exportOnnx({ topology, manifest: weights.manifest, data: weights.data, layout: opts.layout, name: `${exp.name}-trial-${opts.trial}` });
       const file = join(opts.out, 'model.onnx');
       writeAtomic(file, model);
       return { experiment: exp.name, trial: opts.trial, format: 'onnx', files: [file], notes };

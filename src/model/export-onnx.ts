@@ -4,6 +4,7 @@ import { KdError } from '../core/errors';
 import { toFloat16Bits } from './float16';
 import { dequantizeWeight } from './quantize';
 import type { StoredWeight } from './quantize';
+import { kerasLayers, sizePair } from './keras-topology';
 import { unpackWeights } from './weights-pack';
 
 export const ONNX_OPSET = 13;
@@ -13,12 +14,6 @@ export type OnnxLayout = 'nhwc' | 'nchw';
 const { DataType } = onnx.TensorProto;
 const { AttributeType } = onnx.AttributeProto;
 
-interface KerasLayer {
-  class_name: string;
-  config: Record<string, unknown> & { name?: string };
-}
-
-const pair = (v: unknown, fallback: number): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1])] : v === undefined ? [fallback, fallback] : [Number(v), Number(v)]);
 
 /** TF's 'same' padding as ONNX pads [top, left, bottom, right]: the odd pixel goes at the end. */
 function samePads(inH: number, inW: number, k: [number, number], s: [number, number]): number[] {
@@ -38,8 +33,8 @@ function oihw(values: Float32Array, [kh, kw, cin, cout]: readonly number[]): Flo
 }
 
 /** The input shape a stored topology was built for (its first layer's batch_input_shape, without the batch). */
-export function topologyInputShape(topology: Record<string, unknown>): number[] {
-  const layers = (topology as { config?: { layers?: KerasLayer[] } }).config?.layers ?? [];
+function topologyInputShape(topology: Record<string, unknown>): number[] {
+  const layers = kerasLayers(topology) ?? [];
   const shape = layers[0]?.config.batch_input_shape;
   if (!Array.isArray(shape) || shape.length < 2 || shape.slice(1).some((d) => typeof d !== 'number')) {
     throw new KdError('STORE_CORRUPT', 'the stored topology does not say its input shape (batch_input_shape of its first layer)');
@@ -62,14 +57,15 @@ export function exportOnnx(opts: {
   topology: Record<string, unknown>;
   manifest: readonly WeightEntry[];
   data: Uint8Array;
-  inputShape: readonly number[];
+  /** Default: the shape the topology was built for. */
+  inputShape?: readonly number[];
   layout?: OnnxLayout;
   name?: string;
 }): { model: Uint8Array; notes: string[] } {
   const layout = opts.layout ?? 'nhwc';
-  const config = (opts.topology as { config?: { layers?: KerasLayer[] } }).config;
-  const layers = config?.layers;
-  if (!Array.isArray(layers)) throw new KdError('INTERNAL', 'the stored topology has no layer list (expected a Keras Sequential model)');
+  const inputShape = opts.inputShape ?? topologyInputShape(opts.topology);
+  const layers = kerasLayers(opts.topology);
+  if (!layers) throw new KdError('INTERNAL', 'the stored topology has no layer list (expected a Keras Sequential model)');
   const weights = unpackWeights(opts.manifest, opts.data);
   let next = 0;
   const nodes: onnx.INodeProto[] = [];
@@ -127,13 +123,13 @@ export function exportOnnx(opts: {
     throw new KdError('INTERNAL', `layer ${layer}: activation "${String(activation)}" has no ONNX mapping in kdsearch`);
   };
 
-  const image = opts.inputShape.length === 3;
-  const inputDims = image ? (layout === 'nhwc' ? ['batch', ...opts.inputShape] : ['batch', opts.inputShape[2], opts.inputShape[0], opts.inputShape[1]]) : ['batch', ...opts.inputShape];
+  const image = inputShape.length === 3;
+  const inputDims = image ? (layout === 'nhwc' ? ['batch', ...inputShape] : ['batch', inputShape[2], inputShape[0], inputShape[1]]) : ['batch', ...inputShape];
   let x = 'input';
   if (image && layout === 'nhwc') x = node('Transpose', [x], [ints('perm', [0, 3, 1, 2])]);
-  let [h, w, c] = image ? opts.inputShape : [1, 1, opts.inputShape[0]];
+  let [h, w, c] = image ? inputShape : [1, 1, inputShape[0]];
   let nchw = image;
-  let units = image ? 0 : opts.inputShape[0];
+  let units = image ? 0 : inputShape[0];
   for (const layer of layers) {
     const cfg = layer.config;
     const name = String(cfg.name ?? layer.class_name);
@@ -143,9 +139,9 @@ export function exportOnnx(opts: {
         break;
       case 'Conv2D':
       case 'SeparableConv2D': {
-        const k = pair(cfg.kernel_size, 1);
-        const s = pair(cfg.strides, 1);
-        const dil = pair(cfg.dilation_rate, 1);
+        const k = sizePair(cfg.kernel_size, 1);
+        const s = sizePair(cfg.strides, 1);
+        const dil = sizePair(cfg.dilation_rate, 1);
         if (dil[0] !== 1 || dil[1] !== 1 || cfg.data_format === 'channels_first') throw new KdError('INTERNAL', `layer ${name}: dilation or channels_first has no ONNX mapping in kdsearch`);
         const padding = String(cfg.padding ?? 'valid');
         const pads = padding === 'same' ? samePads(h, w, k, s) : [0, 0, 0, 0];
@@ -173,8 +169,8 @@ export function exportOnnx(opts: {
         break;
       }
       case 'MaxPooling2D': {
-        const k = pair(cfg.pool_size, 2);
-        const s = pair(cfg.strides ?? cfg.pool_size, 2);
+        const k = sizePair(cfg.pool_size, 2);
+        const s = sizePair(cfg.strides ?? cfg.pool_size, 2);
         const padding = String(cfg.padding ?? 'valid');
         x = node('MaxPool', [x], [ints('kernel_shape', k), ints('strides', s), ints('pads', padding === 'same' ? samePads(h, w, k, s) : [0, 0, 0, 0])]);
         h = outSize(h, k[0], s[0], padding);

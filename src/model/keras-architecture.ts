@@ -1,11 +1,6 @@
 import type { ConcreteSpec, ConvBlock } from '../space/student';
+import { kerasLayers, sizePair } from './keras-topology';
 
-interface KerasLayer {
-  class_name: string;
-  config: Record<string, unknown>;
-}
-
-const pair = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : v === undefined ? [1, 1] : [Number(v), Number(v)]);
 
 /**
  * A TF.js (Keras) teacher's layers as a kdsearch spec when they are a chain
@@ -16,8 +11,8 @@ const pair = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : v ===
  * born-again copies the topology as it is).
  */
 export function kerasArchitecture(topology: Record<string, unknown>): ConcreteSpec | undefined {
-  const layers = (topology as { config?: { layers?: KerasLayer[] } }).config?.layers;
-  if (!Array.isArray(layers)) return undefined;
+  const layers = kerasLayers(topology);
+  if (!layers) return undefined;
   const blocks: ConvBlock[] = [];
   const dense: number[] = [];
   let dropout = 0;
@@ -29,16 +24,16 @@ export function kerasArchitecture(topology: Record<string, unknown>): ConcreteSp
         break;
       case 'Conv2D':
       case 'SeparableConv2D': {
-        const k = pair(c.kernel_size);
+        const k = sizePair(c.kernel_size, 1);
         const square = k[0] === k[1];
-        const unit = pair(c.strides).every((s) => s === 1) && pair(c.dilation_rate).every((d) => d === 1);
+        const unit = sizePair(c.strides, 1).every((s) => s === 1) && sizePair(c.dilation_rate, 1).every((d) => d === 1);
         if (!square || !unit || c.activation !== 'relu' || c.use_bias === false || dense.length) return undefined;
         if (layer.class_name === 'SeparableConv2D' && c.depth_multiplier !== undefined && c.depth_multiplier !== 1) return undefined;
         blocks.push({ op: layer.class_name === 'Conv2D' ? 'conv' : 'sepconv', filters: Number(c.filters), kernel: k[0], padding: c.padding === 'same' ? 'same' : 'valid', pool: false });
         break;
       }
       case 'MaxPooling2D':
-        if (!blocks.length || blocks[blocks.length - 1].pool || pair(c.pool_size).join() !== '2,2' || pair(c.strides ?? c.pool_size).join() !== '2,2') return undefined;
+        if (!blocks.length || blocks[blocks.length - 1].pool || sizePair(c.pool_size, 2).join() !== '2,2' || sizePair(c.strides ?? c.pool_size, 2).join() !== '2,2') return undefined;
         blocks[blocks.length - 1].pool = true;
         break;
       case 'Flatten':

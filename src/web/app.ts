@@ -3,7 +3,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import { errorCodeOf, formatIssues } from '../core/errors';
-import { exportOnnx, topologyInputShape } from '../model/export-onnx';
+import { exportOnnx } from '../model/export-onnx';
 import { exportTfjs } from '../model/export-tfjs';
 import type { Store } from '../store/store';
 import { escapeHtml, scriptJson } from './escape';
@@ -119,31 +119,26 @@ export function createApp(store: Store, cache = new ReportCache(store)): express
     res.render('trial', { page: trialPage(exp, trial, store.baselines(exp).get(trial.number)), curveJson: scriptJson(trial.curve) });
   });
 
-  const exported = (req: Request) => {
+  /** A trial's stored student, for the downloads; a trial without weights (not COMPLETE) is a 404. */
+  const storedOr404 = (req: Request) => {
+    parse(noQuery, req.query, 'query');
     const { exp, trial } = trialOr404(req);
     const weights = store.trialWeights(exp, trial.number);
     if (!weights) throw new HttpError(404, `trial ${trial.number} has no stored weights (state ${trial.state})`);
-    return exportTfjs({ topology: weights.topology, manifest: weights.manifest, data: weights.data });
+    return { exp, trial, stored: { topology: weights.topology as Record<string, unknown>, manifest: weights.manifest, data: weights.data } };
   };
 
   app.get('/experiments/:name/trials/:number/model.onnx', (req, res) => {
-    parse(noQuery, req.query, 'query');
-    const { exp, trial } = trialOr404(req);
-    const weights = store.trialWeights(exp, trial.number);
-    if (!weights) throw new HttpError(404, `trial ${trial.number} has no stored weights (state ${trial.state})`);
-    const topology = weights.topology as Record<string, unknown>;
-    const { model } = exportOnnx({ topology, manifest: weights.manifest, data: weights.data, inputShape: topologyInputShape(topology), name: `${exp.name}-trial-${trial.number}` });
-    res.type('application/octet-stream').send(Buffer.from(model));
+    const { exp, trial, stored } = storedOr404(req);
+    res.type('application/octet-stream').send(Buffer.from(exportOnnx({ ...stored, name: `${exp.name}-trial-${trial.number}` }).model));
   });
 
   app.get('/experiments/:name/trials/:number/model.json', (req, res) => {
-    parse(noQuery, req.query, 'query');
-    res.json(exported(req).modelJson);
+    res.json(exportTfjs(storedOr404(req).stored).modelJson);
   });
 
   app.get('/experiments/:name/trials/:number/weights.bin', (req, res) => {
-    parse(noQuery, req.query, 'query');
-    res.type('application/octet-stream').send(exported(req).weights);
+    res.type('application/octet-stream').send(exportTfjs(storedOr404(req).stored).weights);
   });
 
   app.use((_req, _res, next) => next(new HttpError(404, 'no such page')));
