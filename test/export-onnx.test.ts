@@ -6,10 +6,13 @@ import { onnx } from 'onnx-proto';
 import type { Precision, Quantization } from '../src/core/precision';
 import { buildModel } from '../src/model/build';
 import { ONNX_IR_VERSION, ONNX_OPSET, exportOnnx } from '../src/model/export-onnx';
-import { dequantizeWeight, quantizeWeight } from '../src/model/quantize';
+import { onnxArchitecture } from '../src/model/onnx-architecture';
+import { dequantizeWeight } from '../src/model/quantize';
+import { quantizeModel } from '../src/model/quantize-model';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { packWeights } from '../src/model/weights-pack';
 import { express } from '../src/space/candidate';
+import { parseStudentSpec } from '../src/space/student';
 import type { ConcreteSpec } from '../src/space/student';
 import { useWasm } from './support/helpers';
 
@@ -23,12 +26,38 @@ const FAMILIES: Record<string, { spec: ConcreteSpec; inputShape: number[] }> = {
   separable: { spec: express({ family: 'separable', blocks: [{ filters: 4, kernel: 3 }, { filters: 8, kernel: 3 }], dense: 0 }, storage, undefined) as ConcreteSpec, inputShape: [12, 12, 3] },
   'teacher-copy': { spec: express({ family: 'teacher-copy', depth: 0.5, width: 0.25 }, storage, BUILTIN_TEACHER_SPEC) as ConcreteSpec, inputShape: [28, 28, 1] },
   'born-again': { spec: BUILTIN_TEACHER_SPEC, inputShape: [28, 28, 1] },
+  'cnn with batch norm, average pooling and a global-average-pooling head': {
+    spec: parseStudentSpec(
+      { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, norm: true, pool: 'avg' }, { op: 'sepconv', filters: 8, kernel: 3, norm: true, padding: 'valid' }], head: 'gap', dense: [16], denseNorm: true },
+      'test',
+    ) as ConcreteSpec,
+    inputShape: [13, 13, 3],
+  },
+  'mlp with batch norm': { spec: parseStudentSpec({ kind: 'mlp', hidden: [24], denseNorm: true }, 'test') as ConcreteSpec, inputShape: [28, 28, 1] },
 };
+
+/**
+ * Batch norms as training leaves them, not the identity they start as: a
+ * swapped mean and variance, or a missing epsilon, changes the logits.
+ */
+function trainedNorms(model: tf.LayersModel): void {
+  tf.tidy(() => {
+  const values = model.weights.map((w, i) => {
+    const t = model.getWeights()[i];
+    const name = w.originalName;
+    if (!/batch_normalization/.test(name)) return t;
+    const v = new Float32Array(t.size).map((_, k) => Math.sin(k * 1.7 + name.length));
+    return tf.tensor(/moving_variance|gamma/.test(name) ? v.map((u) => 1.2 + u) : v, t.shape);
+  });
+  model.setWeights(values);
+  });
+}
 
 /** A stored student as the search stores it, its inputs, and kdsearch's own logits with the stored (quantized) weights. */
 function stored(spec: ConcreteSpec, inputShape: number[], precision: Precision, quantization: Quantization) {
   const model = buildModel(spec, { inputShape, numClasses: 10, seed: 3 });
-  const weights = model.weights.map((w, i) => quantizeWeight(w.originalName, w.shape as number[], model.getWeights()[i].dataSync() as Float32Array, precision, quantization));
+  trainedNorms(model);
+  const weights = quantizeModel(model, { precision, quantization });
   const dequantized = weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape));
   model.setWeights(dequantized);
   tf.dispose(dequantized);
@@ -82,7 +111,9 @@ for (const [family, { spec, inputShape }] of Object.entries(FAMILIES)) {
       assert.equal(Number(decoded.irVersion), ONNX_IR_VERSION);
       assert.equal(Number(decoded.opsetImport[0].version), ONNX_OPSET);
       assert.ok(ONNX_OPSET >= 13);
-      const types = new Set((decoded.graph?.initializer ?? []).map((t) => t.dataType));
+      // Batch norms' vectors are stored, and written, as float32 at every precision.
+      const initializers = (decoded.graph?.initializer ?? []).filter((t) => !/batch_normalization/.test(t.name ?? ''));
+      const types = new Set(initializers.map((t) => t.dataType));
       if (precision === 'float16') assert.deepEqual([...types], [onnx.TensorProto.DataType.FLOAT16], 'float16 weights stay float16 in the file');
       if (precision === 'int8') {
         // Codes as INT8 initializers; the only FLOAT ones are the scales.
@@ -95,3 +126,15 @@ for (const [family, { spec, inputShape }] of Object.entries(FAMILIES)) {
     });
   }
 }
+
+test("an exported student, read back as a teacher, is the spec that built it (its architecture, NHWC or NCHW)", () => {
+  for (const [family, { spec, inputShape }] of Object.entries(FAMILIES)) {
+    const s = stored(spec, inputShape, 'float32', 'per-tensor');
+    for (const layout of ['nhwc', 'nchw'] as const) {
+      const { model } = exportOnnx({ topology: s.topology, manifest: s.manifest, data: s.data, inputShape, layout });
+      const read = onnxArchitecture(onnx.ModelProto.decode(model));
+      // The export writes no Dropout node (inference): the rest is the spec.
+      assert.deepEqual<object>(read, { spec: { ...spec, dropout: 0 } }, `${family}, ${layout}`);
+    }
+  }
+});

@@ -18,6 +18,11 @@ const specs: ConcreteSpec[] = [
   parseStudentSpec({ kind: 'mlp' }, 'test') as ConcreteSpec,
   parseStudentSpec({ kind: 'cnn', blocks: [{ filters: 8, kernel: 5 }, { op: 'sepconv', filters: 16, kernel: 3, padding: 'valid' }], dense: [20] }, 'test') as ConcreteSpec,
   parseStudentSpec({ kind: 'cnn', blocks: [{ op: 'sepconv', filters: 4, kernel: 3, pool: false }] }, 'test') as ConcreteSpec,
+  parseStudentSpec(
+    { kind: 'cnn', blocks: [{ filters: 8, kernel: 3, norm: true, pool: 'avg' }, { op: 'sepconv', filters: 12, kernel: 3, norm: true }], head: 'gap', dense: [16], denseNorm: true },
+    'test',
+  ) as ConcreteSpec,
+  parseStudentSpec({ kind: 'mlp', hidden: [24, 12], denseNorm: true, dropout: 0.2 }, 'test') as ConcreteSpec,
 ];
 
 test('params and MACs from the spec equal the built model\'s', () => {
@@ -42,6 +47,21 @@ test('MACs of a small CNN, counted by hand', () => {
   const spec = parseStudentSpec({ kind: 'cnn', blocks: [{ filters: 4, kernel: 3 }] }, 'test') as ConcreteSpec;
   // conv same 28x28x4 from 1 channel, 3x3: 28*28*9*4 = 28,224; dense 14*14*4 -> 10: 7,840
   assert.equal(measureSpec(spec, [28, 28, 1], 10).macs, 28224 + 7840);
+});
+
+test('batch norm, average pooling and global average pooling, counted by hand', () => {
+  const spec = parseStudentSpec({ kind: 'cnn', blocks: [{ filters: 4, kernel: 3, norm: true, pool: 'avg' }], head: 'gap', dense: [6], denseNorm: true }, 'test') as ConcreteSpec;
+  const m = measureSpec(spec, [8, 8, 1], 3);
+  // conv 3*3*1*4 (no bias) = 36; its norm 4*4 = 16; dense 4*6 (no bias) = 24; its norm 4*6 = 24; classifier 6*3+3 = 21
+  assert.equal(m.params, 36 + 16 + 24 + 24 + 21);
+  // conv 8*8*9*4 = 2,304; norm 8*8*4 = 256; the pools 0; dense 24; norm 6; classifier 18
+  assert.equal(m.macs, 2304 + 256 + 24 + 6 + 18);
+  assert.deepEqual(
+    m.layers.map((l) => l.type),
+    ['conv2d', 'batch_normalization', 'activation', 'average_pooling2d', 'global_average_pooling2d', 'dense', 'batch_normalization', 'activation', 'dense'],
+  );
+  // The norms' vectors stay float32 at int8: 36 + 24 + 21 weights at 1 byte in 4 tensors (4 scales); 16 + 24 at 4 bytes.
+  assert.equal(storedBytes(m.weightTensors, 'int8', 'per-tensor'), 36 + 24 + 21 + 4 * 4 + (16 + 24) * 4);
 });
 
 test('sizeBytes counts every weight at its precision plus a float32 scale per int8 group', () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { errorCodeOf } from '../src/core/errors';
 import { candidateHash, candidateKey } from '../src/space/candidate';
+import { parseStudentSpec } from '../src/space/student';
 import { loadSearchSpace, parseSearchSpace } from '../src/space/load';
 import { crossover, mutate } from '../src/space/mutate';
 import { estimateSize, sampleCandidate, violation } from '../src/space/sample';
@@ -118,4 +119,45 @@ test('mutation changes exactly one thing; crossover mixes parents', () => {
       assert.ok(mixed.training[k] === parent.training[k] || mixed.training[k] === other.training[k]);
     }
   }
+});
+
+test('batch norm, average pooling and a global-average-pooling head are searched choices of the conv families', () => {
+  const space = parseSearchSpace(
+    [
+      'name: styles',
+      'reference: { accuracy: 0.9, sizeBytes: 1000000, latencyMs: 5 }',
+      'training: { epochs: 2 }',
+      'families:',
+      '  cnn: { depth: [1, 2], filters: [4, 8], kernel: 3, dense: [0, 16], norm: [false, true], pool: [max, avg], head: [flatten, gap] }',
+    ].join('\n'),
+    't',
+  );
+  const rng = createRng(4);
+  const seen = new Set<string>();
+  for (let i = 0; i < 80; i++) {
+    const c = sampleCandidate(space, ctx, rng);
+    assert.equal(c.genes.family, 'cnn');
+    if (c.genes.family !== 'cnn' || c.student.kind !== 'cnn') continue;
+    const { genes, student } = c;
+    seen.add(`${genes.norm ?? false} ${genes.pool ?? 'max'} ${genes.head ?? 'flatten'}`);
+    // The genes are in the student: every block, the head, and the hidden dense layer when there is one.
+    assert.ok(student.blocks.every((b) => (b.norm ?? false) === (genes.norm ?? false) && (b.pool === 'avg') === (genes.pool === 'avg')), JSON.stringify(c));
+    assert.equal(student.head ?? 'flatten', genes.head ?? 'flatten');
+    assert.equal(student.denseNorm ?? false, Boolean(genes.norm) && genes.dense > 0);
+    // Defaults stay out of the genes and the spec, so students of older spaces keep their hashes.
+    for (const key of ['norm', 'pool', 'head'] as const) assert.notEqual(genes[key], { norm: false, pool: 'max', head: 'flatten' }[key]);
+    const child = mutate(space, ctx, c, rng);
+    assert.notEqual(candidateHash(child), candidateHash(c));
+  }
+  assert.equal(seen.size, 8, `every combination sampled: ${[...seen].join(', ')}`);
+  // A space without these choices samples students without these keys.
+  const plain = sampleCandidate(parseSearchSpace(VALID, 't'), ctx, createRng(1));
+  assert.ok(!/"(norm|head|denseNorm)"/.test(candidateKey(plain)) && !/"pool":"avg"/.test(candidateKey(plain)), candidateKey(plain));
+});
+
+test('every example student is a valid spec', () => {
+  const dir = join(ROOT, 'examples', 'students');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  assert.ok(files.includes('batchnorm-cnn.json'));
+  for (const f of files) parseStudentSpec(JSON.parse(readFileSync(join(dir, f), 'utf8')), f);
 });

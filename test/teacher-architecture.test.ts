@@ -10,10 +10,20 @@ before(useWasm);
 
 const common = { precision: 'float32' as const, quantization: 'per-tensor' as const, qat: false };
 
-test("a TF.js teacher's layers read back as the spec that built them; a layer students do not have gives none", () => {
+test("a TF.js teacher's layers read back as the spec that built them (batch norm, average and global pooling too); a layer students do not have gives none", () => {
   const specs: ConcreteSpec[] = [
     { kind: 'cnn', blocks: [{ op: 'conv', filters: 8, kernel: 3, padding: 'valid', pool: true }, { op: 'sepconv', filters: 16, kernel: 5, padding: 'same', pool: true }], dense: [32], dropout: 0.25, ...common },
     { kind: 'mlp', hidden: [32, 16], dropout: 0, ...common },
+    {
+      kind: 'cnn',
+      blocks: [{ op: 'conv', filters: 8, kernel: 3, padding: 'same', pool: 'avg', norm: true }, { op: 'sepconv', filters: 12, kernel: 3, padding: 'valid', pool: true, norm: true }, { op: 'conv', filters: 6, kernel: 3, padding: 'same', pool: false }],
+      head: 'gap',
+      dense: [16],
+      denseNorm: true,
+      dropout: 0,
+      ...common,
+    },
+    { kind: 'mlp', hidden: [20], denseNorm: true, dropout: 0.1, ...common },
   ];
   for (const spec of specs) {
     const model = buildModel(spec, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });

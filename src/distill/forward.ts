@@ -19,16 +19,23 @@ function activate(name: string, x: tf.Tensor): tf.Tensor {
 
 /**
  * Why the replay cannot run a layer (undefined when it can): it covers what
- * src/model/build.ts makes, and a teacher-copy student of a user's teacher
- * may hold anything else (batch norm, convolutions without bias, dilation).
+ * src/model/build.ts makes, and a born-again student of a user's teacher
+ * may hold anything else (dilation, channels-first data, other activations).
  */
 function notReplayable(layer: tf.layers.Layer): string | undefined {
   const c = layer.getConfig() as Record<string, unknown>;
   const name = layer.getClassName();
   if (['Flatten', 'Dropout'].includes(name)) return undefined;
-  if (name === 'MaxPooling2D') return c.dataFormat === 'channelsFirst' ? `${name} with channelsFirst data` : undefined;
+  if (['MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D'].includes(name)) {
+    return c.dataFormat === 'channelsFirst' ? `${name} with channelsFirst data` : undefined;
+  }
+  if (name === 'BatchNormalization') {
+    const last = (layer.outputShape as number[]).length - 1;
+    if (c.axis !== -1 && c.axis !== last) return `${name} over axis ${String(c.axis)}`;
+    return c.center === false || c.scale === false ? `${name} without center or scale` : undefined;
+  }
+  if (name === 'Activation') return ACTIVATIONS.has(String(c.activation)) ? undefined : `activation "${String(c.activation)}"`;
   if (!['Dense', 'Conv2D', 'SeparableConv2D'].includes(name)) return `layer ${name}`;
-  if (c.useBias === false) return `${name} without a bias`;
   if (!ACTIVATIONS.has(String(c.activation ?? 'linear'))) return `${name} with activation "${String(c.activation)}"`;
   if (name !== 'Dense' && (c.dataFormat === 'channelsFirst' || !isUnit(c.dilationRate))) return `${name} with channelsFirst data or dilation`;
   return undefined;
@@ -36,7 +43,7 @@ function notReplayable(layer: tf.layers.Layer): string | undefined {
 
 const unchanged = (w: tf.Tensor) => w;
 
-const isReluConv = (kind: string, c: Record<string, any>) => (kind === 'Conv2D' || kind === 'SeparableConv2D') && c.activation === 'relu';
+const isReluConv = (kind: string, c: Record<string, any>) => (kind === 'Conv2D' || kind === 'SeparableConv2D') && c.activation === 'relu' && c.useBias !== false;
 
 /** A 2x2 max pool at stride 2 without padding (the students' pool). */
 const isPool2x2 = (kind: string | undefined, c: Record<string, any> | undefined) =>
@@ -72,10 +79,59 @@ function replaySteps(layers: ReplayLayer[]): (ReplayLayer & { pool: PoolFusion }
 }
 
 /**
+ * Batch normalization over the last axis, as tfjs-layers computes it: in
+ * training, with the batch's mean and (biased) variance, which also move
+ * the layer's moving statistics by its momentum; otherwise with the moving
+ * statistics. Weights in the layer's order: gamma, beta, moving mean,
+ * moving variance. Quantization leaves them alone (stored as float32).
+ */
+function batchNorm(x: tf.Tensor, [gamma, beta, movingMean, movingVariance]: tf.Tensor[], c: Record<string, any>, training: boolean): tf.Tensor {
+  if (!training) return tf.batchNorm(x, movingMean, movingVariance, beta, gamma, c.epsilon);
+  return trainingBatchNorm(c.epsilon, (mean, variance) => {
+    // The moving statistics are state, not part of the loss: their update is no path for gradients.
+    const follow = (moving: tf.Tensor, batch: tf.Tensor) =>
+      tf.tidy(() => (moving as tf.Variable).assign(tf.add(tf.mul(moving, c.momentum), tf.mul(batch, 1 - c.momentum))));
+    follow(movingMean, mean);
+    follow(movingVariance, variance);
+  })(x, gamma, beta);
+}
+
+/**
+ * Training-mode batch normalization with its gradient written out (Ioffe &
+ * Szegedy 2015): dx = gamma / sqrt(var + eps) / n * (n dy - sum dy - xhat
+ * sum(dy xhat)). Twelve full-size passes where autodiff through tf.moments
+ * and tf.batchNorm took over forty (its gradient tiles the per-channel
+ * vectors to the input's shape), which made a batch-normed student's step
+ * 9x slower than the same student without norms on wasm.
+ */
+function trainingBatchNorm(epsilon: number, onMoments: (mean: tf.Tensor, variance: tf.Tensor) => void) {
+  return tf.customGrad(((x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const axes = [...Array(x.rank - 1).keys()];
+    const { mean, variance } = tf.moments(x, axes);
+    onMoments(mean, variance);
+    const inverse = tf.rsqrt(tf.add(variance, epsilon));
+    const normalized = tf.mul(tf.sub(x, mean), inverse);
+    save([normalized, inverse, gamma]);
+    return {
+      value: tf.add(tf.mul(normalized, gamma), beta),
+      gradFunc: (dy: tf.Tensor, [xhat, inv, g]: tf.Tensor[]) => {
+        const n = dy.size / g.size;
+        const dBeta = tf.sum(dy, axes);
+        const dGamma = tf.sum(tf.mul(dy, xhat), axes);
+        const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, n), dBeta), tf.mul(xhat, dGamma)), tf.div(tf.mul(g, inv), n));
+        return [dx, dGamma, dBeta];
+      },
+    };
+  }) as never) as (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor;
+}
+
+/**
  * A convolution with its bias, then its activation (ReLU fused into one
  * kernel, the common case), or its ReLU and the pool it absorbs.
  */
-function convolutionBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, geometry: ConvGeometry, activation: string, pool: PoolFusion): tf.Tensor {
+function convolutionBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D | undefined, geometry: ConvGeometry, activation: string, pool: PoolFusion): tf.Tensor {
+  // Without a bias (a batch norm follows): the bare convolution.
+  if (!bias) return activate(activation, tf.conv2d(x, filter, geometry.strides, geometry.pad));
   if (pool === 'direct') return convReluPool(x, filter, bias, geometry.pad);
   if (pool === 'epilogue') return biasReluMaxPool(tf.conv2d(x, filter, geometry.strides, geometry.pad), bias);
   if (activation === 'relu') return conv2dBiasRelu(x, filter, bias, geometry);
@@ -111,20 +167,34 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
         case 'Flatten':
           h = tf.reshape(h, [h.shape[0], -1]);
           break;
-        case 'Dense':
-          h = activate(c.activation ?? 'linear', tf.add(tf.matMul(h, plain(w[0])), plain(w[1])));
+        case 'Dense': {
+          const product = tf.matMul(h, plain(w[0]));
+          h = activate(c.activation ?? 'linear', w[1] ? tf.add(product, plain(w[1])) : product);
           break;
+        }
         case 'Conv2D':
-          h = convolutionBlock(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, plain(w[1]) as tf.Tensor1D, { strides: c.strides, pad: c.padding }, c.activation ?? 'linear', pool);
+          h = convolutionBlock(h as tf.Tensor4D, plain(w[0]) as tf.Tensor4D, w[1] && (plain(w[1]) as tf.Tensor1D), { strides: c.strides, pad: c.padding }, c.activation ?? 'linear', pool);
           break;
         case 'SeparableConv2D': {
           // Keras' order: depthwise (no bias), then pointwise 1x1 with the bias
           const spatial = tf.depthwiseConv2d(h as tf.Tensor4D, depthwise(w[0]) as tf.Tensor4D, c.strides, c.padding);
-          h = convolutionBlock(spatial, plain(w[1]) as tf.Tensor4D, plain(w[2]) as tf.Tensor1D, { strides: 1, pad: 'valid' }, c.activation ?? 'linear', pool);
+          h = convolutionBlock(spatial, plain(w[1]) as tf.Tensor4D, w[2] && (plain(w[2]) as tf.Tensor1D), { strides: 1, pad: 'valid' }, c.activation ?? 'linear', pool);
           break;
         }
+        case 'BatchNormalization':
+          h = batchNorm(h, w, c, training);
+          break;
+        case 'Activation':
+          h = activate(c.activation, h);
+          break;
         case 'MaxPooling2D':
           h = tf.maxPool(h as tf.Tensor4D, c.poolSize, c.strides, c.padding);
+          break;
+        case 'AveragePooling2D':
+          h = tf.avgPool(h as tf.Tensor4D, c.poolSize, c.strides, c.padding);
+          break;
+        case 'GlobalAveragePooling2D':
+          h = tf.mean(h, [1, 2]);
           break;
         case 'Dropout':
           if (training && c.rate > 0) h = tf.dropout(h, c.rate);

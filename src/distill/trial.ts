@@ -8,7 +8,8 @@ import type { ModelShape } from '../model/build';
 import { inspectModel } from '../model/inspect';
 import { measureSpec, storedBytes } from '../space/measure';
 import { measureLatency } from '../model/latency';
-import { dequantizeWeight, quantizeWeight } from '../model/quantize';
+import { dequantizeWeight } from '../model/quantize';
+import { quantizeModel } from '../model/quantize-model';
 import type { StoredWeight } from '../model/quantize';
 import type { StorageSettings, StudentSpec, TeacherArchitecture } from '../space/student';
 import { studentFamily } from '../space/student';
@@ -107,11 +108,7 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     const floatAccuracy = curve.length && !spec.qat ? curve[curve.length - 1].valAccuracy : await accuracy(model, test.x, test.y);
     const extra = (await run.extraMetrics?.()) ?? {};
 
-    const trained = model.getWeights();
-    const weights = model.weights.map((w, i) => {
-      const values = trained[i];
-      return quantizeWeight(w.originalName, values.shape, values.dataSync() as Float32Array, spec.precision, spec.quantization);
-    });
+    const weights = quantizeModel(model, spec);
     let quantizedAccuracy = floatAccuracy;
     if (spec.precision !== 'float32') {
       const dequantized = weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape));
@@ -124,7 +121,7 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     const concrete = spec.kind === 'teacher' ? input.teacher.spec : spec;
     const sizeSource = concrete
       ? measureSpec(concrete, dataset.inputShape, dataset.numClasses).weightTensors
-      : weights.map((w) => ({ size: w.data.length, channels: w.shape[w.shape.length - 1] ?? 1 }));
+      : weights.map((w) => ({ size: w.data.length, channels: w.shape[w.shape.length - 1] ?? 1, float: w.precision === 'float32' }));
     return {
       family: studentFamily(spec),
       metrics: {

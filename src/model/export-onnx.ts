@@ -45,8 +45,10 @@ function topologyInputShape(topology: Record<string, unknown>): number[] {
 /**
  * A stored student (its Keras topology, weight manifest and packed weights)
  * as an ONNX model, opset 13: the layers kdsearch builds (Conv2D,
- * SeparableConv2D, MaxPooling2D, Flatten, Dense, Dropout) map to Conv
- * (depthwise with group = channels), Relu, MaxPool, Flatten, Gemm. The
+ * SeparableConv2D, BatchNormalization, Activation, MaxPooling2D,
+ * AveragePooling2D, GlobalAveragePooling2D, Flatten, Dense, Dropout) map
+ * to Conv (depthwise with group = channels), BatchNormalization, Relu,
+ * MaxPool, AveragePool, GlobalAveragePool, Flatten, Gemm. The
  * graph computes in NCHW; an 'nhwc' input (kdsearch's data layout, the
  * default) enters through a Transpose, and the feature map goes back to NHWC
  * before Flatten so the dense weights keep their row order. float16 weights
@@ -66,8 +68,9 @@ export function exportOnnx(opts: {
   const inputShape = opts.inputShape ?? topologyInputShape(opts.topology);
   const layers = kerasLayers(opts.topology);
   if (!layers) throw new KdError('INTERNAL', 'the stored topology has no layer list (expected a Keras Sequential model)');
-  const weights = unpackWeights(opts.manifest, opts.data);
-  let next = 0;
+  // By name, not by position: a model lists its batch norms' moving statistics after every trained weight.
+  const weights = new Map(unpackWeights(opts.manifest, opts.data).map((w) => [w.name, w]));
+  const used = new Set<string>();
   const nodes: onnx.INodeProto[] = [];
   const initializers: onnx.ITensorProto[] = [];
   const notes = new Set<string>();
@@ -81,8 +84,9 @@ export function exportOnnx(opts: {
   const ints = (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: AttributeType.INTS, ints: values });
   const int = (name: string, value: number): onnx.IAttributeProto => ({ name, type: AttributeType.INT, i: value });
   const takeWeight = (layer: string, what: string): StoredWeight => {
-    const w = weights[next++];
-    if (!w) throw new KdError('INTERNAL', `layer ${layer}: no stored weight left for its ${what}`);
+    const w = weights.get(`${layer}/${what}`);
+    if (!w) throw new KdError('STORE_CORRUPT', `layer ${layer}: no stored weight named ${layer}/${what}`);
+    used.add(w.name);
     return w;
   };
   /** An initializer from a stored weight (reshaped by `reorder`); float16 stays float16 behind a Cast. */
@@ -153,11 +157,11 @@ export function exportOnnx(opts: {
           if (cfg.use_bias !== false) inputs.push(initializer(takeWeight(name, 'bias'), [filters]));
           x = node('Conv', inputs, geometry);
         } else {
-          const depth = takeWeight(name, 'depthwise kernel');
+          const depth = takeWeight(name, 'depthwise_kernel');
           const multiplier = depth.shape[3];
           // [kh, kw, C, M] -> [C*M, 1, kh, kw], one group per input channel.
           const dw = node('Conv', [x, initializer(depth, [c * multiplier, 1, k[0], k[1]], (v) => oihw(v, [k[0], k[1], 1, c * multiplier]))], [...geometry, int('group', c)]);
-          const point = takeWeight(name, 'pointwise kernel');
+          const point = takeWeight(name, 'pointwise_kernel');
           const inputs = [dw, initializer(point, [filters, c * multiplier, 1, 1], (v) => oihw(v, point.shape))];
           if (cfg.use_bias !== false) inputs.push(initializer(takeWeight(name, 'bias'), [filters]));
           x = node('Conv', inputs, [ints('kernel_shape', [1, 1])]);
@@ -168,15 +172,34 @@ export function exportOnnx(opts: {
         x = activate(x, cfg.activation, name);
         break;
       }
-      case 'MaxPooling2D': {
+      case 'MaxPooling2D':
+      case 'AveragePooling2D': {
         const k = sizePair(cfg.pool_size, 2);
         const s = sizePair(cfg.strides ?? cfg.pool_size, 2);
         const padding = String(cfg.padding ?? 'valid');
-        x = node('MaxPool', [x], [ints('kernel_shape', k), ints('strides', s), ints('pads', padding === 'same' ? samePads(h, w, k, s) : [0, 0, 0, 0])]);
+        const pads = padding === 'same' ? samePads(h, w, k, s) : [0, 0, 0, 0];
+        // AveragePool's count_include_pad 0 (the default): TF averages over the pixels inside the image only.
+        x = node(layer.class_name === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x], [ints('kernel_shape', k), ints('strides', s), ints('pads', pads)]);
         h = outSize(h, k[0], s[0], padding);
         w = outSize(w, k[1], s[1], padding);
         break;
       }
+      case 'GlobalAveragePooling2D':
+        // [N, C, 1, 1] flattened to [N, C]: the channel order is the same in both layouts.
+        x = node('Flatten', [node('GlobalAveragePool', [x])], [int('axis', 1)]);
+        nchw = false;
+        units = c;
+        break;
+      case 'BatchNormalization': {
+        // Over the channels: axis 1 of an NCHW feature map, or of a dense layer's [N, units].
+        if (cfg.center === false || cfg.scale === false) throw new KdError('INTERNAL', `layer ${name}: a batch norm without center or scale has no ONNX mapping in kdsearch`);
+        const stats = ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((what) => initializer(takeWeight(name, what), [nchw ? c : units]));
+        x = node('BatchNormalization', [x, ...stats], [{ name: 'epsilon', type: AttributeType.FLOAT, f: Number(cfg.epsilon ?? 1e-3) }]);
+        break;
+      }
+      case 'Activation':
+        x = activate(x, cfg.activation, name);
+        break;
       case 'Flatten':
         // Back to NHWC first: Keras flattens height, width, channels in that order, and the dense rows follow it.
         if (nchw) x = node('Transpose', [x], [ints('perm', [0, 2, 3, 1])]);
@@ -197,7 +220,7 @@ export function exportOnnx(opts: {
         throw new KdError('INTERNAL', `layer ${name}: ${layer.class_name} has no ONNX mapping in kdsearch`);
     }
   }
-  if (next !== weights.length) throw new KdError('INTERNAL', `the topology used ${next} of ${weights.length} stored weights`);
+  if (used.size !== weights.size) throw new KdError('STORE_CORRUPT', `the topology used ${used.size} of ${weights.size} stored weights`);
   const dim = (d: number | string): onnx.TensorShapeProto.IDimension => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
   const tensorType = (dims: Array<number | string>) => ({ tensorType: { elemType: DataType.FLOAT, shape: { dim: dims.map(dim) } } });
   nodes.push({ opType: 'Identity', input: [x], output: ['logits'], name: 'logits' });

@@ -7,6 +7,10 @@ const LAYER_TYPES: Record<string, string> = {
   SeparableConv2D: 'separable_conv2d',
   DepthwiseConv2D: 'depthwise_conv2d',
   MaxPooling2D: 'max_pooling2d',
+  AveragePooling2D: 'average_pooling2d',
+  GlobalAveragePooling2D: 'global_average_pooling2d',
+  BatchNormalization: 'batch_normalization',
+  Activation: 'activation',
   Flatten: 'flatten',
   Dropout: 'dropout',
 };
@@ -30,7 +34,7 @@ export function inspectModel(model: tf.LayersModel): { params: number; macs: num
     else if (className === 'DepthwiseConv2D') macs = outPixels * size(weights[0]);
     else if (className === 'SeparableConv2D') {
       macs = outPixels * (size(weights[0]) + size(weights[1]));
-    }
+    } else if (className === 'BatchNormalization') macs = size(outputShape); // a multiply-add per value, as measure.ts counts it
     return { type: LAYER_TYPES[className] ?? className, outputShape, params: layer.countParams(), macs };
   });
   return { params: model.countParams(), macs: layers.reduce((a, l) => a + l.macs, 0), layers };

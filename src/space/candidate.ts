@@ -14,6 +14,10 @@ const genesSchema = z.discriminatedUnion('family', [
     family: z.enum(['cnn', 'separable']),
     blocks: z.array(z.object({ filters: z.number().int().positive(), kernel: z.number().int().positive() })),
     dense: z.number().int().min(0),
+    /** Network-wide layer choices, absent when at their defaults (no norm, max pooling, a flatten). */
+    norm: z.boolean().optional(),
+    pool: z.enum(['max', 'avg']).optional(),
+    head: z.enum(['flatten', 'gap']).optional(),
   }),
   z.object({ family: z.literal('teacher-copy'), depth: z.number().positive(), width: z.number().positive() }),
   z.object({ family: z.literal('born-again') }),
@@ -65,9 +69,12 @@ export function express(
           filters: b.filters,
           kernel: b.kernel,
           padding: 'same',
-          pool: true,
+          pool: genes.pool === 'avg' ? 'avg' : true,
+          ...(genes.norm ? { norm: true } : {}),
         })),
+        ...(genes.head === 'gap' ? { head: 'gap' } : {}),
         dense: genes.dense > 0 ? [genes.dense] : [],
+        ...(genes.norm && genes.dense > 0 ? { denseNorm: true } : {}),
         dropout: 0,
         ...common,
       };
@@ -75,20 +82,24 @@ export function express(
       if (!teacherSpec) {
         throw new KdError(
           'SPACE_INVALID',
-          "the teacher-copy family copies the teacher's layers, and this teacher's do not map to kdsearch's (conv / separable conv + relu, 2x2 max-pool, dense, dropout); use the other families",
+          "the teacher-copy family copies the teacher's layers, and this teacher's do not map to kdsearch's (conv / separable conv with an optional batch norm and relu, 2x2 max or average pool, global average pool, dense, dropout); use the other families",
         );
       }
       const scale = (n: number) => Math.max(1, Math.round(n * genes.width));
       if (teacherSpec.kind === 'mlp') {
         // An MLP teacher's blocks are its hidden layers: keep a prefix, thinner.
         const kept = Math.round(teacherSpec.hidden.length * genes.depth);
-        return { kind: 'mlp', hidden: teacherSpec.hidden.slice(0, kept).map(scale), dropout: 0, ...common };
+        const hidden = teacherSpec.hidden.slice(0, kept).map(scale);
+        return { kind: 'mlp', hidden, ...(teacherSpec.denseNorm && hidden.length ? { denseNorm: true } : {}), dropout: 0, ...common };
       }
       const keep = Math.max(1, Math.round(teacherSpec.blocks.length * genes.depth));
       return {
         kind: 'cnn',
+        // Blocks keep their batch norm and pooling, the head its kind, dense layers their norm.
         blocks: teacherSpec.blocks.slice(0, keep).map((b) => ({ ...b, filters: scale(b.filters) })),
+        ...(teacherSpec.head ? { head: teacherSpec.head } : {}),
         dense: teacherSpec.dense.map(scale),
+        ...(teacherSpec.denseNorm && teacherSpec.dense.length ? { denseNorm: true } : {}),
         dropout: 0,
         ...common,
       };

@@ -7,9 +7,22 @@ export interface ArchitectureSize {
   params: number;
   macs: number;
   layers: LayerSummary[];
-  /** Element count of each weight tensor, in build order (kernel, bias, ...). */
-  weightTensors: Array<{ size: number; channels: number }>;
+  /**
+   * Element count of each weight tensor in the built model's order: the
+   * trainable ones layer by layer (kernel, bias, ...), then the batch norms'
+   * moving statistics. `float`: kept at float32 whatever the precision.
+   */
+  weightTensors: WeightTensor[];
 }
+
+export interface WeightTensor {
+  size: number;
+  channels: number;
+  float?: boolean;
+}
+
+/** What batch normalization adds per channel: gamma and beta (trained), moving mean and variance (tracked). */
+const NORM_TENSORS_PER_LAYER = 4;
 
 function convOut(size: number, kernel: number, padding: 'same' | 'valid'): number {
   return padding === 'same' ? size : size - kernel + 1;
@@ -22,10 +35,23 @@ function convOut(size: number, kernel: number, padding: 'same' | 'valid'): numbe
  */
 export function measureSpec(spec: ConcreteSpec, inputShape: readonly number[], numClasses: number): ArchitectureSize {
   const layers: LayerSummary[] = [];
-  const weightTensors: ArchitectureSize['weightTensors'] = [];
+  const weightTensors: WeightTensor[] = [];
+  const movingStatistics: WeightTensor[] = [];
   let shape = [...inputShape];
   const addWeights = (...tensors: Array<[number, number]>) => {
     for (const [size, channels] of tensors) weightTensors.push({ size, channels });
+  };
+  /**
+   * Batch normalization over `channels` of `elements` values: a multiply-add
+   * per value (what a runtime computes unless it folds the layer into the
+   * one before). Its four vectors stay float32 in every precision.
+   */
+  const addNorm = (outputShape: number[]) => {
+    const channels = outputShape[outputShape.length - 1];
+    const elements = outputShape.reduce((a, b) => a * b, 1);
+    layers.push({ type: 'batch_normalization', outputShape, params: NORM_TENSORS_PER_LAYER * channels, macs: elements });
+    weightTensors.push({ size: channels, channels, float: true }, { size: channels, channels, float: true });
+    movingStatistics.push({ size: channels, channels, float: true }, { size: channels, channels, float: true });
   };
   if (spec.kind === 'cnn') {
     if (shape.length !== 3) {
@@ -39,32 +65,48 @@ export function measureSpec(spec: ConcreteSpec, inputShape: readonly number[], n
         throw new KdError('SPEC_INVALID', `blocks.${i}: a ${block.kernel}x${block.kernel} '${block.padding}' convolution does not fit a ${h}x${w} input`);
       }
       const k2 = block.kernel * block.kernel;
+      // A convolution followed by batch normalization has no bias: the norm's beta is one.
+      const bias = block.norm ? 0 : block.filters;
+      const biasTensor: Array<[number, number]> = bias ? [[bias, bias]] : [];
       if (block.op === 'conv') {
-        const params = k2 * c * block.filters + block.filters;
+        const params = k2 * c * block.filters + bias;
         layers.push({ type: 'conv2d', outputShape: [oh, ow, block.filters], params, macs: oh * ow * k2 * c * block.filters });
-        addWeights([k2 * c * block.filters, block.filters], [block.filters, block.filters]);
+        addWeights([k2 * c * block.filters, block.filters], ...biasTensor);
       } else {
-        const params = k2 * c + c * block.filters + block.filters;
+        const params = k2 * c + c * block.filters + bias;
         const macs = oh * ow * k2 * c + oh * ow * c * block.filters;
         layers.push({ type: 'separable_conv2d', outputShape: [oh, ow, block.filters], params, macs });
-        addWeights([k2 * c, c], [c * block.filters, block.filters], [block.filters, block.filters]);
+        addWeights([k2 * c, c], [c * block.filters, block.filters], ...biasTensor);
       }
       shape = [oh, ow, block.filters];
+      if (block.norm) {
+        addNorm(shape);
+        layers.push({ type: 'activation', outputShape: shape, params: 0, macs: 0 });
+      }
       if (block.pool) {
         const ph = Math.floor(oh / 2);
         const pw = Math.floor(ow / 2);
         if (ph < 1 || pw < 1) throw new KdError('SPEC_INVALID', `blocks.${i}: 2x2 pooling does not fit a ${oh}x${ow} feature map`);
         shape = [ph, pw, block.filters];
-        layers.push({ type: 'max_pooling2d', outputShape: shape, params: 0, macs: 0 });
+        layers.push({ type: block.pool === 'avg' ? 'average_pooling2d' : 'max_pooling2d', outputShape: shape, params: 0, macs: 0 });
       }
+    }
+    if (spec.head === 'gap') {
+      shape = [shape[2]];
+      layers.push({ type: 'global_average_pooling2d', outputShape: shape, params: 0, macs: 0 });
     }
   }
   let width = shape.reduce((a, b) => a * b, 1);
   if (shape.length > 1) layers.push({ type: 'flatten', outputShape: [width], params: 0, macs: 0 });
   const hidden = spec.kind === 'mlp' ? spec.hidden : spec.dense;
   for (const units of hidden) {
-    layers.push({ type: 'dense', outputShape: [units], params: width * units + units, macs: width * units });
-    addWeights([width * units, units], [units, units]);
+    const bias = spec.denseNorm ? 0 : units;
+    layers.push({ type: 'dense', outputShape: [units], params: width * units + bias, macs: width * units });
+    addWeights([width * units, units], ...(bias ? [[bias, bias] as [number, number]] : []));
+    if (spec.denseNorm) {
+      addNorm([units]);
+      layers.push({ type: 'activation', outputShape: [units], params: 0, macs: 0 });
+    }
     width = units;
   }
   if (spec.dropout > 0) layers.push({ type: 'dropout', outputShape: [width], params: 0, macs: 0 });
@@ -74,7 +116,7 @@ export function measureSpec(spec: ConcreteSpec, inputShape: readonly number[], n
     params: layers.reduce((a, l) => a + l.params, 0),
     macs: layers.reduce((a, l) => a + l.macs, 0),
     layers,
-    weightTensors,
+    weightTensors: [...weightTensors, ...movingStatistics],
   };
 }
 
@@ -85,18 +127,15 @@ export const INT8_GROUP_OVERHEAD_BYTES = 4;
 
 /**
  * Stored weight bytes at the given precision (DESIGN.md rule 8): every weight
- * at its precision, plus a scale per int8 group (one per tensor, or
+ * at its precision (batch norms' vectors at float32), plus a scale per int8 group (one per tensor, or
  * one per output channel with per-channel quantization).
  */
-export function storedBytes(
-  weightTensors: ReadonlyArray<{ size: number; channels: number }>,
-  precision: Precision,
-  granularity: Quantization,
-): number {
+export function storedBytes(weightTensors: readonly WeightTensor[], precision: Precision, granularity: Quantization): number {
   let bytes = 0;
   for (const t of weightTensors) {
-    bytes += t.size * BYTES_PER_WEIGHT[precision];
-    if (precision === 'int8') bytes += (granularity === 'per-channel' ? t.channels : 1) * INT8_GROUP_OVERHEAD_BYTES;
+    const stored = t.float ? 'float32' : precision;
+    bytes += t.size * BYTES_PER_WEIGHT[stored];
+    if (stored === 'int8') bytes += (granularity === 'per-channel' ? t.channels : 1) * INT8_GROUP_OVERHEAD_BYTES;
   }
   return bytes;
 }

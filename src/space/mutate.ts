@@ -3,8 +3,8 @@ import type { TrainingSettings } from '../core/training';
 import type { Candidate, Genes } from './candidate';
 import { enabledFamilies, makeCandidate, sampleGenes } from './sample';
 import type { SpaceContext } from './sample';
-import { options } from './schema';
-import type { SearchSpace } from './schema';
+import { CONV_STYLE_DEFAULTS, options } from './schema';
+import type { ConvStyleKey, SearchSpace } from './schema';
 import type { Precision } from '../core/precision';
 import type { StorageSettings } from './student';
 
@@ -81,6 +81,17 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
       }
     }
     if (options(fam.dense).length > 1) list.push(() => withGenes(ctx, c, { ...g, dense: neighbour(options(fam.dense), g.dense, rng) }));
+    for (const key of Object.keys(CONV_STYLE_DEFAULTS) as ConvStyleKey[]) {
+      const values: unknown[] = options(fam[key]);
+      const current = g[key] ?? CONV_STYLE_DEFAULTS[key];
+      const others = values.filter((v) => v !== current);
+      if (values.length > 1 && others.length) {
+        list.push(() => {
+          const value = rng.pick(others);
+          return withGenes(ctx, c, { ...g, [key]: value === CONV_STYLE_DEFAULTS[key] ? undefined : value });
+        });
+      }
+    }
   } else if (g.family === 'teacher-copy') {
     const fam = f['teacher-copy']!;
     for (const key of ['depth', 'width'] as const) {
@@ -147,6 +158,11 @@ export function crossover(ctx: SpaceContext, a: Candidate, b: Candidate, rng: Rn
       blocks: Array.from({ length: len }, (_, i) => ({ ...coin(ga.blocks[i] ?? gb.blocks[i], gb.blocks[i] ?? ga.blocks[i]) })),
       dense: coin(ga.dense, gb.dense),
     };
+    // A coin only where the parents differ: parents without these choices cross as they always have.
+    for (const key of Object.keys(CONV_STYLE_DEFAULTS) as ConvStyleKey[]) {
+      const value = ga[key] === gb[key] ? ga[key] : coin(ga[key], gb[key]);
+      if (value !== undefined) Object.assign(genes, { [key]: value });
+    }
   } else if (ga.family === 'teacher-copy' && gb.family === 'teacher-copy') {
     genes = { family: 'teacher-copy', depth: coin(ga.depth, gb.depth), width: coin(ga.width, gb.width) };
   } else {

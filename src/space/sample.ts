@@ -4,8 +4,8 @@ import type { Rng } from '../core/rng';
 import type { TrainingSettings } from '../core/training';
 import type { Candidate, Genes } from './candidate';
 import { express } from './candidate';
-import { FAMILY_NAMES, options } from './schema';
-import type { FamilyName, SearchSpace } from './schema';
+import { CONV_STYLE_DEFAULTS, FAMILY_NAMES, options } from './schema';
+import type { ConvStyleKey, FamilyName, SearchSpace } from './schema';
 import type { SizeEstimate } from '../core/metrics';
 import type { Precision } from '../core/precision';
 import type { ConcreteSpec, StorageSettings } from './student';
@@ -37,11 +37,18 @@ export function sampleGenes(space: SearchSpace, family: FamilyName, rng: Rng): G
     case 'separable': {
       const conv = f[family]!;
       const depth = rng.pick(options(conv.depth));
-      return {
+      const genes: Genes = {
         family,
         blocks: Array.from({ length: depth }, () => ({ filters: rng.pick(options(conv.filters)), kernel: rng.pick(options(conv.kernel)) })),
         dense: rng.pick(options(conv.dense)),
       };
+      // Drawn only when there is a choice, so spaces without one sample as they always have.
+      for (const key of Object.keys(CONV_STYLE_DEFAULTS) as ConvStyleKey[]) {
+        const values: unknown[] = options(conv[key]);
+        const value = values.length > 1 ? rng.pick(values) : values[0];
+        if (value !== CONV_STYLE_DEFAULTS[key]) Object.assign(genes, { [key]: value });
+      }
+      return genes;
     }
     case 'teacher-copy':
       return { family, depth: rng.pick(options(f['teacher-copy']!.depth)), width: rng.pick(options(f['teacher-copy']!.width)) };

@@ -27,10 +27,13 @@ const mlpFamily = z
 
 const convFamily = z
   .object({
-    depth: depths.describe('number of conv blocks (each conv + 2x2 max-pool)'),
+    depth: depths.describe('number of conv blocks (each conv + 2x2 pool)'),
     filters: widths.describe('filters per block'),
     kernel: kernels.describe('square kernel size'),
     dense: choice(z.number().int().min(0).max(4096)).default(0).describe('units of a hidden dense layer before the classifier; 0 = none'),
+    norm: choice(z.boolean()).default(false).describe("batch normalization before every block's ReLU (and the hidden dense layer's)"),
+    pool: choice(z.enum(['max', 'avg'])).default('max').describe("each block's 2x2 pooling: max or average"),
+    head: choice(z.enum(['flatten', 'gap'])).default('flatten').describe('how the last feature map reaches the dense layers: flattened, or global average pooling (gap)'),
   })
   .strict();
 
@@ -113,6 +116,10 @@ export const searchSpaceSchema = z
 export type SearchSpaceInput = z.input<typeof searchSpaceSchema>;
 export type SearchSpace = z.output<typeof searchSpaceSchema>;
 export type FamilyName = keyof z.output<typeof familiesSchema>;
+/** The conv families' network-wide layer choices, each with the value that leaves it out of the genes. */
+export const CONV_STYLE_DEFAULTS = { norm: false, pool: 'max', head: 'flatten' } as const;
+export type ConvStyleKey = keyof typeof CONV_STYLE_DEFAULTS;
+
 export const FAMILY_NAMES: FamilyName[] = ['mlp', 'cnn', 'separable', 'teacher-copy', 'born-again'];
 
 /** A fixed value or a list, as a list. */

@@ -6,8 +6,10 @@ import { precisionSchema, quantizationSchema } from '../core/precision';
  * A student architecture as plain JSON. `kind` picks the builder:
  *  - mlp: dense layers;
  *  - cnn: blocks of convolution (`conv`) or depthwise-separable convolution
- *    (`sepconv`, the efficient operation), each optionally followed by 2x2
- *    max-pooling, then dense layers;
+ *    (`sepconv`, the efficient operation), each optionally with batch
+ *    normalization before its ReLU and followed by 2x2 max- or
+ *    average-pooling, then a flatten or global average pooling, then dense
+ *    layers;
  *  - teacher: the teacher's own architecture, trained afresh (born-again).
  * `precision` says how the trained weights are stored: quantized after
  * training, and with `qat` also trained for that precision.
@@ -16,6 +18,16 @@ const precision = precisionSchema.default('float32');
 const granularity = quantizationSchema.default('per-tensor');
 const units = z.number().int().min(1).max(8192);
 const dropout = z.number().min(0).max(0.9).default(0);
+/**
+ * An optional switch whose "off" is left out of the parsed spec, so specs
+ * written before the switch existed keep their candidate hash.
+ */
+const optionalFlag = z
+  .boolean()
+  .transform((on) => (on ? true : undefined))
+  .optional();
+/** Batch normalization after every hidden dense layer, before its ReLU. */
+const denseNorm = optionalFlag;
 
 export const convBlockSchema = z
   .object({
@@ -23,7 +35,13 @@ export const convBlockSchema = z
     filters: z.number().int().min(1).max(1024),
     kernel: z.number().int().min(1).max(11),
     padding: z.enum(['same', 'valid']).default('same'),
-    pool: z.boolean().default(true),
+    /** 2x2 pooling at stride 2 after the block: true or 'max' (stored as true), 'avg', or false. */
+    pool: z
+      .union([z.boolean(), z.enum(['max', 'avg'])])
+      .default(true)
+      .transform((p): boolean | 'avg' => (p === 'max' ? true : p)),
+    /** Batch normalization between the convolution (then without bias) and its ReLU. */
+    norm: optionalFlag,
   })
   .strict();
 
@@ -38,6 +56,7 @@ export const mlpSpecSchema = z
   .object({
     kind: z.literal('mlp'),
     hidden: z.array(units).max(16).default([]),
+    denseNorm,
     dropout,
     ...common,
   })
@@ -47,7 +66,13 @@ export const cnnSpecSchema = z
   .object({
     kind: z.literal('cnn'),
     blocks: z.array(convBlockSchema).min(1).max(12),
+    /** How the feature map becomes a vector: flatten (the default, stored as absent) or global average pooling. */
+    head: z
+      .enum(['flatten', 'gap'])
+      .transform((h) => (h === 'gap' ? h : undefined))
+      .optional(),
     dense: z.array(units).max(8).default([]),
+    denseNorm,
     dropout,
     ...common,
   })
@@ -63,6 +88,7 @@ export const teacherSpecSchema = z
 export const studentSpecSchema = z.discriminatedUnion('kind', [mlpSpecSchema, cnnSpecSchema, teacherSpecSchema]);
 
 export type ConvBlock = z.infer<typeof convBlockSchema>;
+export type PoolChoice = ConvBlock['pool'];
 export type MlpSpec = z.infer<typeof mlpSpecSchema>;
 export type CnnSpec = z.infer<typeof cnnSpecSchema>;
 export type TeacherSpec = z.infer<typeof teacherSpecSchema>;
@@ -103,13 +129,18 @@ export function studentFamily(spec: StudentSpec): string {
   return spec.kind;
 }
 
-/** A student in a few words: "c16k3 c32k3 s64k3 d32 int8". */
+/** A block in a few letters: c16k3, s32k5bn, c8k3avg (avg: average-pooled; bn: batch-normalized). */
+function blockSummary(b: ConvBlock): string {
+  return `${b.op === 'sepconv' ? 's' : 'c'}${b.filters}k${b.kernel}${b.norm ? 'bn' : ''}${b.pool === 'avg' ? 'avg' : ''}`;
+}
+
+/** A student in a few words: "c16k3 c32k3bn s64k3 gap d32 int8". */
 export function architectureSummary(s: StudentSpec): string {
   const arch =
     s.kind === 'mlp'
-      ? `mlp ${s.hidden.join('-') || 'linear'}`
+      ? `mlp ${s.hidden.join('-') || 'linear'}${s.denseNorm && s.hidden.length ? 'bn' : ''}`
       : s.kind === 'cnn'
-        ? `${s.blocks.map((b) => `${b.op === 'sepconv' ? 's' : 'c'}${b.filters}k${b.kernel}`).join(' ')}${s.dense.length ? ` d${s.dense.join('-')}` : ''}`
+        ? `${s.blocks.map(blockSummary).join(' ')}${s.head === 'gap' ? ' gap' : ''}${s.dense.length ? ` d${s.dense.join('-')}${s.denseNorm ? 'bn' : ''}` : ''}`
         : "teacher's architecture";
   return `${arch} ${s.precision}${s.precision === 'int8' ? ` ${s.quantization}` : ''}${s.qat ? ' QAT' : ''}`;
 }
