@@ -28,8 +28,9 @@ for (const name of ['cnn-grey', 'cnn-rgb', 'cnn-bn-gap']) {
       assert.ok(worst < 1e-4, `max abs difference ${worst}`);
       assert.ok(model.params > 0);
       assert.ok(model.opTypes.includes('Conv'));
-      const latency = await model.latency({ warmup: 2, runs: 5 });
-      assert.ok(latency.medianMs > 0 && latency.p10Ms <= latency.p90Ms);
+      const latency = await model.latency({ minRuns: 5, maxRuns: 10 });
+      assert.ok(latency.medianMs > 0 && latency.p10Ms <= latency.p90Ms && latency.ciLowMs <= latency.medianMs && latency.medianMs <= latency.ciHighMs);
+      assert.ok(latency.runs >= 5 && latency.runs <= 10 && latency.quiet);
     } finally {
       await model.dispose();
     }

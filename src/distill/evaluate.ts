@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { quietly } from '../core/quiet-gate';
 
 /** A model, or a forward function (e.g. the fake-quantized pass of QAT). */
 export type Predictor = tf.LayersModel | ((x: tf.Tensor, training: boolean) => tf.Tensor2D);
@@ -17,11 +18,13 @@ async function sumOverBatches(
   let total = tf.scalar(0);
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
-    const next = tf.tidy(() => {
-      const batch = tf.slice(x, start, size);
-      const logits = typeof model === 'function' ? model(batch, false) : (model.predict(batch) as tf.Tensor2D);
-      return tf.add(total, reduce(logits, start, size));
-    });
+    const next = quietly(() =>
+      tf.tidy(() => {
+        const batch = tf.slice(x, start, size);
+        const logits = typeof model === 'function' ? model(batch, false) : (model.predict(batch) as tf.Tensor2D);
+        return tf.add(total, reduce(logits, start, size));
+      }),
+    );
     total.dispose();
     total = next as tf.Scalar;
   }

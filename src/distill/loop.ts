@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../core/errors';
 import { createRng } from '../core/rng';
+import { quietly } from '../core/quiet-gate';
 
 /** One point of a learning curve. */
 export interface EpochRecord {
@@ -56,10 +57,13 @@ export async function trainLoop(opts: LoopOptions): Promise<EpochRecord[]> {
     let batches = 0;
     for (let start = 0; start < opts.n; start += opts.batchSize) {
       const end = Math.min(opts.n, start + opts.batchSize);
-      const next = tf.tidy(() => {
-        const indices = tf.tensor1d(order.slice(start, end), 'int32');
-        return tf.add(sums, opts.step(indices));
-      });
+      // Through the machine's quiet gate: a latency measurement elsewhere waits for this step, and this step for it.
+      const next = quietly(() =>
+        tf.tidy(() => {
+          const indices = tf.tensor1d(order.slice(start, end), 'int32');
+          return tf.add(sums, opts.step(indices));
+        }),
+      );
       sums.dispose();
       sums = next;
       batches++;

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { KdError } from '../core/errors';
-import { quantile } from './latency';
+import { measureWarmAndAlone } from './latency';
 import { onnxArchitecture } from './onnx-architecture';
 import type { OnnxArchitecture } from './onnx-architecture';
-import type { LatencyStats } from './latency';
+import type { AdaptiveOptions, LatencyStats } from './latency';
 
 /** How the teacher's input is laid out: images channels-first (PyTorch's NCHW) or last (NHWC), or a flat feature vector. */
 type Layout = 'nchw' | 'nhwc' | 'flat';
@@ -140,19 +140,10 @@ export class OnnxTeacherModel {
     return out;
   }
 
-  /** Batch-1 inference time in onnxruntime, as for a student: warm-up, then the median of `runs`. */
-  async latency(opts: { warmup?: number; runs?: number } = {}): Promise<LatencyStats> {
-    const warmup = opts.warmup ?? 10;
-    const runs = opts.runs ?? 60;
+  /** Batch-1 inference time in onnxruntime, as for a student (model/latency.ts). */
+  async latency(opts: AdaptiveOptions = {}): Promise<LatencyStats> {
     const sample = new Float32Array(this.inputShape.reduce((a, b) => a * b, 1)).fill(0.5);
-    const times: number[] = [];
-    for (let i = 0; i < warmup + runs; i++) {
-      const start = performance.now();
-      await this.run(sample, 1);
-      if (i >= warmup) times.push(performance.now() - start);
-    }
-    times.sort((a, b) => a - b);
-    return { medianMs: quantile(times, 0.5), p10Ms: quantile(times, 0.1), p90Ms: quantile(times, 0.9), runs };
+    return measureWarmAndAlone(async () => void (await this.run(sample, 1)), opts);
   }
 
   async dispose(): Promise<void> {

@@ -8,6 +8,7 @@ import type { WorkerMessage } from './worker';
 import type { EpochRecord } from '../core/epoch';
 import type { TrialOutcome } from '../core/outcome';
 import { parseOutcome } from '../core/outcome';
+import { QuietGate } from '../core/quiet-gate';
 
 export interface PoolOptions {
   /** Worker threads; default: the number of cores. */
@@ -20,6 +21,11 @@ export interface PoolOptions {
   workerFile?: string;
   /** Handed to every worker thread as workerData. */
   workerData?: unknown;
+  /**
+   * Measure latency while no other worker trains (core/quiet-gate.ts); on
+   * by default. Off only to measure what the gate costs in throughput.
+   */
+  quietLatency?: boolean;
 }
 
 export const DEFAULT_MEMORY_LIMIT_MB = 4096;
@@ -42,10 +48,15 @@ export class PiscinaExecutor implements TrialExecutor {
   readonly concurrency: number;
   private readonly pool: Piscina;
   private readonly timeLimitMs?: number;
+  /** The quiet gate's shared state, and the slots no run holds. */
+  private readonly gate?: SharedArrayBuffer;
+  private readonly freeSlots: number[];
 
   constructor(opts: PoolOptions = {}) {
     this.concurrency = opts.workers ?? availableParallelism();
     this.timeLimitMs = opts.timeLimitSec ? opts.timeLimitSec * 1000 : undefined;
+    this.gate = opts.quietLatency === false ? undefined : QuietGate.create(this.concurrency);
+    this.freeSlots = Array.from({ length: this.concurrency }, (_, i) => i);
     this.pool = new Piscina({
       filename: opts.workerFile ?? join(__dirname, 'worker.js'),
       workerData: opts.workerData,
@@ -72,8 +83,10 @@ export class PiscinaExecutor implements TrialExecutor {
         }, this.timeLimitMs)
       : undefined;
     const started = performance.now();
+    // The search never runs more tasks than the pool's concurrency, so a slot is always free.
+    const slot = this.freeSlots.shift();
     try {
-      const message: WorkerMessage = { task, progress: channel.port2 };
+      const message: WorkerMessage = { task, progress: channel.port2, ...(this.gate && slot !== undefined ? { gate: { buffer: this.gate, slot } } : {}) };
       return parseOutcome(await this.pool.run(message, { transferList: [channel.port2], signal: abort.signal }));
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
@@ -83,6 +96,11 @@ export class PiscinaExecutor implements TrialExecutor {
       if (hooks.signal.aborted) return { ok: false, code: 'INTERRUPTED', message: 'the search was stopped', seconds };
       return { ok: false, ...describeCrash(err), seconds };
     } finally {
+      if (slot !== undefined) {
+        // Whatever way the run ended (a worker killed inside a step too), its slot no longer holds the gate.
+        if (this.gate) QuietGate.clear(this.gate, slot);
+        this.freeSlots.push(slot);
+      }
       if (timer) clearTimeout(timer);
       hooks.signal.removeEventListener('abort', onStop);
       channel.port1.close();

@@ -2,18 +2,25 @@ import type { MessagePort } from 'node:worker_threads';
 import Piscina from 'piscina';
 import type { TrialOutcome } from '../core/outcome';
 import { executeTask } from './execute-task';
+import { QuietGate, useQuietGate } from '../core/quiet-gate';
 
-/** What the pool hands a worker thread: the task (validated inside) and the port its epochs go to. */
+/**
+ * What the pool hands a worker thread: the task (validated inside), the
+ * port its epochs go to, and the pool's quiet gate with this run's slot.
+ */
 export interface WorkerMessage {
   task: unknown;
   progress: MessagePort;
+  gate?: { buffer: SharedArrayBuffer; slot: number };
 }
 
 /** Runs one message's trial, reporting each epoch on its port; closes the port when done. */
 export async function runMessage(message: WorkerMessage): Promise<TrialOutcome> {
+  useQuietGate(message.gate ? new QuietGate(message.gate.buffer, message.gate.slot) : undefined);
   try {
     return await executeTask(message.task, (record) => message.progress.postMessage(record));
   } finally {
+    useQuietGate(undefined);
     message.progress.close();
   }
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { quietly } from '../../core/quiet-gate';
 import { distillStep } from '../distill-step';
 import type { Forward } from '../forward';
 import type { TrainingScheme } from './scheme';
@@ -7,7 +8,7 @@ async function predictAll(forward: Forward, x: tf.Tensor, batchSize = 500): Prom
   const parts: tf.Tensor2D[] = [];
   for (let start = 0; start < x.shape[0]; start += batchSize) {
     const size = Math.min(batchSize, x.shape[0] - start);
-    parts.push(tf.tidy(() => forward(tf.slice(x, start, size), false)));
+    parts.push(quietly(() => tf.tidy(() => forward(tf.slice(x, start, size), false))));
     await new Promise<void>((r) => setImmediate(r));
   }
   const all = tf.concat(parts) as tf.Tensor2D;

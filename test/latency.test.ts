@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { measureAdaptive, medianInterval, quantile } from '../src/model/latency';
+import { ranks, spearman } from '../src/core/rank';
+
+test('the median and its 95% interval, from order statistics, by hand', () => {
+  const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(quantile(sorted, 0.5), 50.5);
+  // n = 100: ranks 50 -/+ 1.96 * 10 / 2 = 40.2 and 59.8, floor and ceil: the 40th and 60th values.
+  assert.deepEqual(medianInterval(sorted), [40, 60]);
+  assert.deepEqual(medianInterval([3]), [3, 3]);
+});
+
+test('timed runs stop once the median is known to +/- 3%, and run on to the budget when it is not', async () => {
+  const busy = (ms: number) => {
+    const start = performance.now();
+    while (performance.now() - start < ms);
+  };
+  const steady = await measureAdaptive(async () => busy(0.3));
+  assert.ok(steady.runs >= 30 && steady.runs <= 60, `a steady 0.3 ms settles at once: ${steady.runs} runs`);
+  assert.ok(Math.abs(steady.medianMs - 0.3) < 0.1 && steady.ciLowMs <= steady.medianMs && steady.medianMs <= steady.ciHighMs);
+  // Half the runs 0.1 ms, half 1 ms: the median is never pinned down; the run cap ends it.
+  let k = 0;
+  const bimodal = await measureAdaptive(async () => busy(k++ % 2 ? 1 : 0.1), { maxRuns: 200 });
+  assert.equal(bimodal.runs, 200);
+  assert.ok(bimodal.p10Ms < 0.3 && bimodal.p90Ms > 0.9);
+});
+
+test('ranks share ties; Spearman correlation by hand', () => {
+  assert.deepEqual(ranks([10, 30, 20, 30]), [1, 3.5, 2, 3.5]);
+  assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1);
+  assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
+  // d = [0, 0, 1, -1]: 1 - 6 * 2 / (4 * 15) = 0.8
+  assert.ok(Math.abs(spearman([1, 2, 3, 4], [1, 2, 4, 3]) - 0.8) < 1e-12);
+});

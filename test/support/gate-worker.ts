@@ -1,0 +1,44 @@
+import { workerData } from 'node:worker_threads';
+import { QuietGate } from '../../src/core/quiet-gate';
+
+/**
+ * A thread of the quiet-gate test: computes (3 ms busy sections) or
+ * measures (10 ms busy sections), through the gate or not, and logs each
+ * section's wall-clock interval as [role, start, end] into shared memory.
+ */
+interface GateWorkerData {
+  buffer: SharedArrayBuffer;
+  slot: number;
+  role: 'compute' | 'measure';
+  gated: boolean;
+  sections: number;
+  log: SharedArrayBuffer;
+  count: SharedArrayBuffer;
+}
+const data = workerData as GateWorkerData;
+const gate = new QuietGate(data.buffer, data.slot);
+const log = new Float64Array(data.log);
+const count = new Int32Array(data.count);
+const now = () => performance.timeOrigin + performance.now();
+const busy = (ms: number) => {
+  const start = now();
+  while (now() - start < ms);
+  return start;
+};
+const record = (start: number) => {
+  const i = Atomics.add(count, 0, 1);
+  log.set([data.role === 'compute' ? 0 : 1, start, now()], i * 3);
+};
+
+void (async () => {
+  for (let k = 0; k < data.sections; k++) {
+    if (data.role === 'compute') {
+      if (data.gated) gate.compute(() => record(busy(3)));
+      else record(busy(3));
+    } else {
+      if (data.gated) await gate.measure(async () => record(busy(10)));
+      else record(busy(10));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+})();
