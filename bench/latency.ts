@@ -26,9 +26,9 @@ import type { Candidate, Genes } from '../src/space/candidate';
 import { architectureSummary } from '../src/space/student';
 import type { StorageSettings } from '../src/space/student';
 import { DEFAULT_TRAINING } from '../src/core/training';
-import { pearson, ranks } from '../src/core/rank';
+import { describeLatencyModel, fitLatencyModel, latencyFeatures } from '../src/search/latency-model';
 import type { TrialOutcome } from '../src/core/outcome';
-import { flag, mean, median, sampleStd } from './stats';
+import { flag, mean, median, sampleStd, tiedSpearman } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
 const f32: StorageSettings = { precision: 'float32', quantization: 'per-tensor', qat: false };
@@ -132,20 +132,8 @@ async function main() {
   const aloneMedian = alone.map((a) => mean(a.map((s) => s.median)));
   const aloneInterval = alone.map((a) => [mean(a.map((s) => s.lo)), mean(a.map((s) => s.hi))] as const);
 
-  // Tie groups: students in order of their alone median, chained while their intervals overlap.
-  const order = aloneMedian.map((m, i) => [m, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
-  const group = new Array<number>(candidates.length);
-  let g = 0;
-  order.forEach((i, k) => {
-    if (k > 0 && aloneInterval[i][0] > aloneInterval[order[k - 1]][1]) g++;
-    group[i] = g;
-  });
-  /** Ranks with each tie group's members sharing the mean of their ranks. */
-  const tiedRanks = (values: number[]) => {
-    const r = ranks(values);
-    return r.map((_, i) => mean(r.filter((__, j) => group[j] === group[i])));
-  };
-  const rankCorrelation = (values: number[][]) => pearson(tiedRanks(values.map((v) => mean(v))), tiedRanks(aloneMedian));
+  const rankCorrelation = (values: number[][]) => tiedSpearman(values.map((v) => mean(v)), aloneMedian, aloneInterval);
+  const group = rankCorrelation(inSearch).groups;
 
   const students = candidates.map((c, i) => ({
     student: names[i],
@@ -162,14 +150,17 @@ async function main() {
   const summary = {
     maxCvInSearch: Math.max(...students.map((s) => s.inSearchCv)),
     maxCvAlone: Math.max(...students.map((s) => s.aloneCv)),
-    spearmanInSearchVsAlone: rankCorrelation(inSearch),
-    gateOff: { maxCvInSearch: Math.max(...students.map((s) => s.gateOffCv)), spearmanInSearchVsAlone: rankCorrelation(ungated) },
+    spearmanInSearchVsAlone: rankCorrelation(inSearch).spearman,
+    gateOff: { maxCvInSearch: Math.max(...students.map((s) => s.gateOffCv)), spearmanInSearchVsAlone: rankCorrelation(ungated).spearman },
     trialsPerMinute: { gateOn: perMinute(gated), gateOff: perMinute(open) },
     throughputCostOfGate: 1 - perMinute(gated) / perMinute(open),
-    tieGroups: g + 1,
+    tieGroups: Math.max(...group) + 1,
   };
+  // The latency model (search/latency-model.ts) on these 12 students' in-search medians, cross-validated.
+  const spaceContext = { inputShape: dataset.inputShape, numClasses: dataset.numClasses, teacherSpec: teacher.spec, teacherParams: teacher.params, teacherMacs: teacher.macs };
+  const latencyModel = fitLatencyModel(candidates.map((c, i) => ({ features: latencyFeatures(c, spaceContext)!, latencyMs: mean(inSearch[i]) })));
   const bar = { cvAtMost5Percent: summary.maxCvInSearch <= 0.05 && summary.maxCvAlone <= 0.05, spearmanAtLeast095: summary.spearmanInSearchVsAlone >= 0.95 };
-  process.stdout.write(`${JSON.stringify({ rounds, trainLimit, workers: 2, students, summary, bar }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ rounds, trainLimit, workers: 2, students, summary, latencyModel: { ...latencyModel, line: describeLatencyModel(latencyModel) }, bar }, null, 2)}\n`);
 }
 
 void main();

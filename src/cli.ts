@@ -6,6 +6,8 @@ import type { DatasetSpec } from './core/dataset-spec';
 // Commands load what they need when they run: `kdsearch front` and `--help` do not pay for tfjs, Piscina or express.
 import { DEFAULT_DATA_DIR, defaultDbPath } from './core/data-dir';
 import { intArg, readStudentSpec, schemaArg } from './commands/options';
+import { LATENCY_RUNTIMES } from './core/metrics';
+import type { LatencyRuntime } from './core/metrics';
 import { formatFrontReport, frontCommand } from './commands/front-report';
 import { CONTROLLER_NAMES } from './search/controllers';
 import type { ControllerName } from './search/controllers';
@@ -97,9 +99,14 @@ export function buildProgram(): Command {
       .option('--lr <rate>', 'Adam learning rate', schemaArg(TRAINING_FIELDS.learningRate), DEFAULT_TRAINING.learningRate)
       .option('--train-limit <n>', 'train on the first N training samples only', schemaArg(TRAINING_FIELDS.trainLimit))
       .option('--seed <s>', 'seed for initialisation and batch order', schemaArg(TRAINING_FIELDS.seed), DEFAULT_TRAINING.seed)
-      .addOption(new Option('--scheme <name>', 'offline (fixed teacher), online (learn together) or self (the student teaches itself)').choices(SCHEMES).default('offline')),
+      .addOption(new Option('--scheme <name>', 'offline (fixed teacher), online (learn together) or self (the student teaches itself)').choices(SCHEMES).default('offline'))
+      .addOption(
+        new Option('--latency-runtime <runtime>', "where latency is measured: tfjs-wasm (tfjs on the active backend) or onnxruntime (onnxruntime-node on the student's ONNX export)")
+          .choices(LATENCY_RUNTIMES)
+          .default('tfjs-wasm'),
+      ),
     { teacher: true },
-  ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number; scheme: Scheme }) => {
+  ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number; scheme: Scheme; latencyRuntime: LatencyRuntime }) => {
     const spec = readStudentSpec(flags.student);
     const { distillCommand, formatDistillReport } = await import('./commands/distill');
     const report = await distillCommand(

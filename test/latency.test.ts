@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { measureAdaptive, medianInterval, quantile } from '../src/model/latency';
-import { ranks, spearman } from '../src/core/rank';
+import { measureAdaptive, medianInterval } from '../src/model/latency';
+import { quantile, ranks, spearman } from '../src/core/rank';
 
 test('the median and its 95% interval, from order statistics, by hand', () => {
   const sorted = Array.from({ length: 100 }, (_, i) => i + 1);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { errorCodeOf } from '../src/core/errors';
 import { OnnxTeacherModel } from '../src/model/onnx-teacher';
 import { measureSpec } from '../src/space/measure';
-import { CLI, ROOT, searchSpaceLines, tempDir } from './support/helpers';
+import { CLI, ROOT, searchSpaceLines, standInSpace, tempDir } from './support/helpers';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'teachers');
 
@@ -180,4 +180,34 @@ test('a space whose teacher is an .onnx file searches and shows its front; the t
   const teacher = JSON.parse(check.prepare('SELECT teacher_json FROM experiments').get().teacher_json);
   check.close();
   assert.equal(teacher.latencyRuntime, 'onnxruntime-node (CPU, 1 thread)');
+});
+
+test("latency: { runtime: onnxruntime } times the students on their ONNX export, and a TF.js teacher the same way; every latency says what measured it", async () => {
+  const dir = tempDir();
+  await standInSpace(dir); // saves an MLP teacher as dir/teacher/model.json: no built-in teacher to train
+  const { result: r, db } = searchSpaceLines(dir, {
+    name: 'ort-latency',
+    trials: 2,
+    lines: [
+      'name: ort-latency',
+      `teacher: ${join(dir, 'teacher', 'model.json')}`,
+      'reference: { accuracy: 0.1, sizeBytes: 1000000, latencyMs: 10 }',
+      'training: { epochs: 1, trainLimit: 400 }',
+      'latency: { runtime: onnxruntime }',
+      'precision: [float32, int8]',
+      'families:',
+      '  cnn: { depth: 1, filters: [4, 8], kernel: 3, norm: [false, true] }',
+    ],
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const check = new (require('better-sqlite3'))(db, { readonly: true });
+  const teacher = JSON.parse(check.prepare('SELECT teacher_json FROM experiments').get().teacher_json);
+  const metrics = check.prepare("SELECT metrics_json FROM trials WHERE state = 'COMPLETE'").all().map((row: { metrics_json: string }) => JSON.parse(row.metrics_json));
+  check.close();
+  assert.equal(metrics.length, 2);
+  for (const m of metrics) {
+    assert.equal(m.latencyRuntime, 'onnxruntime-node (CPU, 1 thread, graph optimisation all)');
+    assert.ok(m.latencyMs > 0 && m.latencyP10Ms <= m.latencyMs && m.latencyMs <= m.latencyP90Ms);
+  }
+  assert.equal(teacher.latencyRuntime, 'onnxruntime-node (CPU, 1 thread, graph optimisation all)');
 });

@@ -163,7 +163,13 @@ test('Ctrl-C stops cleanly: running trials back to WAITING, exit non-zero with t
   store.close();
   const front = kdsearch(['front', 'interrupted', '--db', db, '--json']);
   assert.equal(front.status, 0, front.stderr);
-  assert.equal(JSON.parse(front.stdout).experiment, 'interrupted');
+  const report = JSON.parse(front.stdout);
+  assert.equal(report.experiment, 'interrupted');
+  // Too few measured students for the latency model to be judged, and it says so.
+  assert.equal(report.latencyModel.trusted, false);
+  assert.deepEqual(report.latencyModel.features, ['call', 'layers', 'convMacs', 'separableMacs', 'denseMacs', 'valuesWritten']);
+  const text = kdsearch(['front', 'interrupted', '--db', db]);
+  assert.match(text.stdout, /latency model: too few measured students to judge \(\d+ of 10\)/);
 });
 
 test('a space file changed since the experiment began is refused, and nothing stored changes', () => {

@@ -51,7 +51,8 @@ async function search(opts: Partial<SearchLoopOptions> & Pick<SearchLoopOptions,
 
 test('faults stay inside their trial: throw, memory limit and time limit fail one trial each, the search goes on', async () => {
   const { store, experiment } = setup('faults', 5);
-  const executor = new PiscinaExecutor({ workers: 2, timeLimitSec: 4, memoryLimitMb: 256, workerFile: FAULT_WORKER, workerData: { faults: { 0: 'throw', 1: 'oom', 2: 'hang' } } });
+  // 10 s: a normal trial here trains for about a second and is then warmed up to 3 s before its latency is timed.
+  const executor = new PiscinaExecutor({ workers: 2, timeLimitSec: 10, memoryLimitMb: 256, workerFile: FAULT_WORKER, workerData: { faults: { 0: 'throw', 1: 'oom', 2: 'hang' } } });
   try {
     await search({ store, experiment, executor, trials: 5 });
   } finally {
@@ -69,7 +70,7 @@ test('faults stay inside their trial: throw, memory limit and time limit fail on
     ],
   );
   assert.match(trials[0].error!, /injected failure/);
-  assert.match(trials[2].error!, /time limit of 4 s/);
+  assert.match(trials[2].error!, /time limit of 10 s/);
   assert.ok(trials[3].metrics!.accuracy > 0.2);
   assert.equal(trials[3].curve.length, 1, 'per-epoch progress was written');
   store.close();

@@ -1,6 +1,6 @@
 import { runTrial } from '../distill/trial';
 import type { TrialResult } from '../distill/trial';
-import type { TrialMetrics } from '../core/metrics';
+import type { LatencyRuntime, TrialMetrics } from '../core/metrics';
 import type { StudentSpec } from '../space/student';
 import type { CommonOptions } from '../runtime/prepare-run';
 import { prepareRun } from '../runtime/prepare-run';
@@ -23,7 +23,7 @@ export interface DistillReport extends TrialMetrics {
 }
 
 /** `kdsearch distill`: one student, distilled and measured. */
-export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; training: TrainingConfig }, log: Log): Promise<DistillReport> {
+export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; training: TrainingConfig; latencyRuntime?: LatencyRuntime }, log: Log): Promise<DistillReport> {
   const ctx = await prepareRun(opts, log);
   log(`student: ${JSON.stringify(opts.spec)}`);
   const result = await runTrial({
@@ -32,6 +32,7 @@ export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; 
     dataset: ctx.dataset,
     teacherLogits: ctx.logits,
     teacher: { spec: ctx.teacher.spec, topology: ctx.teacher.topology, ...(ctx.teacher.unmappable ? { unmappable: ctx.teacher.unmappable } : {}) },
+    latencyRuntime: opts.latencyRuntime,
     onEpoch: (r) =>
       log(
         `epoch ${r.epoch}/${opts.training.epochs}: loss ${r.loss.toFixed(4)} (kd ${r.kdLoss.toFixed(4)}, ce ${r.ceLoss.toFixed(4)}) test accuracy ${(r.valAccuracy * 100).toFixed(2)}% ${r.seconds.toFixed(1)} s`,
@@ -62,6 +63,6 @@ export function formatDistillReport(r: DistillReport): string {
     `  params      ${r.params}   teacher ${r.teacherParams} (${(r.teacherParams / r.params).toFixed(1)}x smaller)`,
     `  MACs        ${r.macs}`,
     `  size        ${r.sizeBytes} bytes at ${r.student.precision}`,
-    `  latency     ${r.latencyMs.toFixed(3)} ms median (p10 ${r.latencyP10Ms.toFixed(3)}, p90 ${r.latencyP90Ms.toFixed(3)}), batch 1`,
+    `  latency     ${r.latencyMs.toFixed(3)} ms median (p10 ${r.latencyP10Ms.toFixed(3)}, p90 ${r.latencyP90Ms.toFixed(3)}), batch 1${r.latencyRuntime ? `, ${r.latencyRuntime}` : ''}`,
   ].join('\n');
 }

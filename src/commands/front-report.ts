@@ -3,6 +3,9 @@ import { Store } from '../store/store';
 import type { Experiment } from '../store/store';
 import { architectureSummary } from '../space/student';
 import type { TrialRecord } from '../space/history';
+import { describeLatencyModel, experimentLatencyModel } from '../search/latency-model';
+import type { StoredLatencyModel } from '../search/latency-model';
+import { builtinSpecOf } from '../model/teacher-arch';
 
 export interface FrontMember {
   number: number;
@@ -24,6 +27,8 @@ export interface FrontReport {
   front: FrontMember[];
   hypervolume: number;
   trials: Array<{ number: number; state: string; family: string; accuracy?: number; params?: number; sizeBytes?: number; latencyMs?: number }>;
+  /** The per-layer latency model fitted on the measured students (search/latency-model.ts), when there are enough. */
+  latencyModel?: StoredLatencyModel;
 }
 
 export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[]): FrontReport {
@@ -44,6 +49,7 @@ export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[
       latencyMs: t.metrics!.latencyMs,
     })),
     hypervolume: frontHypervolume(exp.space, history),
+    latencyModel: experimentLatencyModel(exp, builtinSpecOf(exp), history),
     trials: history.map((t) => ({
       number: t.number,
       state: t.state,
@@ -69,6 +75,7 @@ export function formatFrontReport(r: FrontReport): string {
       `  ${String(m.number).padStart(5)}  ${m.family.padEnd(12)}  ${m.scheme.padEnd(7)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${architectureSummary(m.candidate.student)}`,
     );
   }
+  lines.push(describeLatencyModel(r.latencyModel));
   return lines.join('\n');
 }
 

@@ -17,8 +17,19 @@ export const metricsSchema = z.object({
   latencyMs: z.number(),
   latencyP10Ms: z.number(),
   latencyP90Ms: z.number(),
+  /** What measured the latency (e.g. tfjs-wasm, onnxruntime-node); absent in trials stored before the choice existed (tfjs). */
+  latencyRuntime: z.string().optional(),
 });
 export type TrialMetrics = z.infer<typeof metricsSchema>;
+
+/**
+ * Where a student's latency is measured: in tfjs on the trial's backend
+ * (the browser and Node deployment), or in onnxruntime-node on the
+ * student's ONNX export (the native runtimes' measure).
+ */
+export const LATENCY_RUNTIMES = ['tfjs-wasm', 'onnxruntime'] as const;
+export const latencyRuntimeSchema = z.enum(LATENCY_RUNTIMES);
+export type LatencyRuntime = z.infer<typeof latencyRuntimeSchema>;
 
 /** What distillation bought: accuracy with it minus that of the from-scratch twin (alpha = 0, same seed and epochs). */
 export function distillationGain(withKd: number, fromScratch: number): number {

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Dataset } from '../datasets/types';
-import { KdError } from '../core/errors';
+import { KdError, errorCodeOf } from '../core/errors';
+import type { LatencyRuntime } from '../core/metrics';
+import { quantizeModel } from '../model/quantize-model';
 import { buildModel } from '../model/build';
 import { fileLoader, fileSaver } from '../model/file-io';
 import { inspectModel } from '../model/inspect';
@@ -44,7 +46,13 @@ export interface Teacher {
   /** Logits (never probabilities: a softmax output gives its logs) for `n` samples in kdsearch's layout. */
   logits(x: Float32Array, n: number): Promise<Float32Array>;
   /** Batch-1 inference time in the teacher's own runtime. */
-  latency(inputShape: number[]): Promise<LatencyStats>;
+  /**
+   * Batch-1 latency, measured as the students' is (`runtime`: tfjs on the
+   * active backend, or onnxruntime on the teacher's ONNX export), and what
+   * measured it: an ONNX teacher always runs in onnxruntime, and a TF.js
+   * teacher whose layers have no ONNX export stays in tfjs.
+   */
+  latency(inputShape: number[], runtime?: LatencyRuntime): Promise<{ stats: LatencyStats; runtime: string }>;
   dispose(): Promise<void>;
 }
 
@@ -99,6 +107,10 @@ function builtinDir(dataDir: string, dataset: Dataset): string {
   return join(teachersDir(dataDir), `builtin-${key}`);
 }
 
+const FLOAT32_STORAGE = { precision: 'float32', quantization: 'per-tensor' } as const;
+/** How an ONNX teacher is timed (model/onnx-teacher.ts): its own session. */
+const ONNX_TEACHER_RUNTIME = 'onnxruntime-node (CPU, 1 thread)';
+
 /** A TF.js teacher; `accuracy` as measured, or (undefined) measured here on the test split. */
 async function tfjsTeacher(model: tf.LayersModel, source: string, dataset: Dataset, acc?: number, spec?: ConcreteSpec): Promise<Teacher> {
   const { params, macs } = inspectModel(model);
@@ -125,7 +137,19 @@ async function tfjsTeacher(model: tf.LayersModel, source: string, dataset: Datas
     spec,
     topology: model.toJSON(null, false) as unknown as Record<string, unknown>,
     logits,
-    latency: (inputShape) => measureLatency(model, inputShape),
+    latency: async (inputShape, runtime) => {
+      if (runtime === 'onnxruntime') {
+        const { onnxLatencyOfStored } = await import('../model/onnx-latency');
+        try {
+          const measured = await onnxLatencyOfStored({ topology: model.toJSON(null, false) as never, weights: quantizeModel(model, FLOAT32_STORAGE), inputShape });
+          return { stats: measured.latency, runtime: measured.latencyRuntime };
+        } catch (err) {
+          if (errorCodeOf(err) !== 'INTERNAL') throw err;
+          // A user's layer without an ONNX mapping: the teacher stays in tfjs, and says so.
+        }
+      }
+      return { stats: await measureLatency(model, inputShape), runtime: `tfjs-${tf.getBackend()}` };
+    },
     dispose: async () => {
       model.dispose();
     },
@@ -151,7 +175,7 @@ async function onnxTeacher(file: string, dataset: Dataset): Promise<Teacher> {
       ...('unmappable' in model.architecture ? { unmappable: model.architecture.unmappable } : {}),
       topology: {},
       logits,
-      latency: () => model.latency(),
+      latency: async () => ({ stats: await model.latency(), runtime: ONNX_TEACHER_RUNTIME }),
       dispose: () => model.dispose(),
     };
   } catch (err) {

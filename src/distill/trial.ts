@@ -22,7 +22,7 @@ import { TRAINING_SCHEMES } from './schemes';
 import type { PreparedScheme } from './schemes/scheme';
 import { toResident } from './resident';
 import { createAdam } from './adam';
-import type { TrialMetrics, LayerSummary } from '../core/metrics';
+import type { LatencyRuntime, LayerSummary, TrialMetrics } from '../core/metrics';
 import type { EpochRecord } from '../core/epoch';
 import type { TrainingConfig } from '../core/training';
 
@@ -33,6 +33,8 @@ export interface TrialInput {
   /** Cached teacher logits on the training split; used by the offline scheme when alpha > 0. */
   teacherLogits?: Float32Array;
   teacher: TeacherArchitecture;
+  /** Where the latency is measured; default tfjs on the active backend. */
+  latencyRuntime?: LatencyRuntime;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
 }
 
@@ -45,6 +47,15 @@ export interface TrialResult {
   /** Keras topology of the student, for export as a TF.js model. */
   topology: Record<string, unknown>;
   seconds: number;
+}
+
+/**
+ * The student's latency in onnxruntime-node, on its ONNX export at its
+ * stored precision (onnxruntime loads only when asked for).
+ */
+async function onnxLatency(opts: { topology: Record<string, unknown>; weights: StoredWeight[]; inputShape: number[] }) {
+  const { onnxLatencyOfStored } = await import('../model/onnx-latency');
+  return onnxLatencyOfStored(opts);
 }
 
 /** A fresh network of the teacher's architecture: from the built-in teacher's spec, or (a teacher from disk) its topology with glorot weights. */
@@ -116,7 +127,11 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
       tf.dispose(dequantized);
       quantizedAccuracy = await accuracy(model, test.x, test.y);
     }
-    const latency = await measureLatency(model, dataset.inputShape);
+    const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
+    const { latency, latencyRuntime } =
+      input.latencyRuntime === 'onnxruntime'
+        ? await onnxLatency({ topology, weights, inputShape: dataset.inputShape })
+        : { latency: await measureLatency(model, dataset.inputShape), latencyRuntime: `tfjs-${tf.getBackend()}` };
     const inspected = inspectModel(model);
     const concrete = spec.kind === 'teacher' ? input.teacher.spec : spec;
     const sizeSource = concrete
@@ -134,11 +149,12 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
         latencyMs: latency.medianMs,
         latencyP10Ms: latency.p10Ms,
         latencyP90Ms: latency.p90Ms,
+        latencyRuntime,
       },
       curve,
       layers: inspected.layers,
       weights,
-      topology: model.toJSON(null, false) as unknown as Record<string, unknown>,
+      topology,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

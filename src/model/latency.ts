@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { aloneOnMachine } from '../core/quiet-gate';
+import { quantile } from '../core/rank';
 
 export interface LatencyStats {
   /** Median single-sample inference time in milliseconds (DESIGN.md rule 8). */
@@ -13,14 +14,6 @@ export interface LatencyStats {
   runs: number;
   /** Whether no training step of the pool's workers ran meanwhile (false only when the gate's wait gave up). */
   quiet: boolean;
-}
-
-export function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
 /**
@@ -50,19 +43,21 @@ export interface AdaptiveOptions {
 export const ADAPTIVE_DEFAULTS: Required<AdaptiveOptions> = { minRuns: 30, maxRuns: 1000, relativeHalfWidth: 0.03, budgetMs: 3000 };
 
 /**
- * Warm-up: rounds of WARM_ROUND_MS, until the medians of the last
- * WARM_STABLE_ROUNDS rounds lie within WARM_TOLERANCE of each other, after
- * WARM_MIN_MS at least and WARM_MAX_MS at most. Measured here (tfjs-wasm,
- * small students): a model's batch-1 time keeps falling for 2 to 3 seconds
- * of running it (V8 optimising tfjs's JavaScript as it runs), 0.102 ms to
- * 0.081 ms for a two-layer CNN, so a fixed handful of warm-up runs ranks
- * students by how warm the process was, not by their work.
+ * Warm-up: rounds of WARM_ROUND_MS, until WARM_STALE_ROUNDS rounds in a row
+ * bring no round median WARM_TOLERANCE below the best so far (the timings
+ * stopped falling; noise from other work only ever adds time, so it does
+ * not keep the warm-up going), after WARM_MIN_MS at least and WARM_MAX_MS at
+ * most. Measured here (tfjs-wasm, small students): a model's batch-1 time
+ * keeps falling for 2 to 3 seconds of running it (V8 optimising tfjs's
+ * JavaScript as it runs), 0.102 ms to 0.081 ms for a two-layer CNN, so a
+ * fixed handful of warm-up runs ranks students by how warm the process
+ * was, not by their work.
  */
 const WARM_ROUND_MS = 100;
-const WARM_STABLE_ROUNDS = 4;
+const WARM_STALE_ROUNDS = 3;
 const WARM_TOLERANCE = 0.03;
-const WARM_MIN_MS = 600;
-const WARM_MAX_MS = 4000;
+const WARM_MIN_MS = 400;
+const WARM_MAX_MS = 3000;
 /** Runs right before the timed ones, inside the quiet section (caches refilled after others' training). */
 const SETTLE_RUNS = 10;
 
@@ -75,15 +70,17 @@ async function timeOnce(runOnce: () => Promise<void>): Promise<number> {
 /** Runs `runOnce` until its timings stop falling (see WARM_*); needs no quiet machine: it readies code, it measures nothing. */
 export async function warmUp(runOnce: () => Promise<void>): Promise<void> {
   const started = performance.now();
-  const medians: number[] = [];
+  let best = Infinity;
+  let stale = 0;
   while (performance.now() - started < WARM_MAX_MS) {
     const times: number[] = [];
     const round = performance.now();
     while (performance.now() - round < WARM_ROUND_MS) times.push(await timeOnce(runOnce));
-    medians.push(quantile(times.sort((a, b) => a - b), 0.5));
-    const last = medians.slice(-WARM_STABLE_ROUNDS);
-    const stable = last.length === WARM_STABLE_ROUNDS && Math.max(...last) - Math.min(...last) <= WARM_TOLERANCE * Math.min(...last);
-    if (stable && performance.now() - started >= WARM_MIN_MS) return;
+    const median = quantile(times.sort((a, b) => a - b), 0.5);
+    if (median < best * (1 - WARM_TOLERANCE)) stale = 0;
+    else stale++;
+    best = Math.min(best, median);
+    if (stale >= WARM_STALE_ROUNDS && performance.now() - started >= WARM_MIN_MS) return;
   }
 }
 

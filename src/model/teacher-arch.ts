@@ -35,3 +35,8 @@ export const BUILTIN_MLP_TEACHER_SPEC: MlpSpec = {
 export function builtinTeacherSpec(inputShape: readonly number[]): ConcreteSpec {
   return inputShape.length === 3 ? BUILTIN_TEACHER_SPEC : BUILTIN_MLP_TEACHER_SPEC;
 }
+
+/** The spec of an experiment's teacher when it is the built-in one (born-again students are then measurable from their spec). */
+export function builtinSpecOf(exp: { teacher: { source: string }; dataset?: { inputShape: number[] } }): ConcreteSpec | undefined {
+  return exp.teacher.source === 'builtin' && exp.dataset ? builtinTeacherSpec(exp.dataset.inputShape) : undefined;
+}

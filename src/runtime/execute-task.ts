@@ -31,6 +31,7 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
       dataset,
       teacherLogits: logits,
       teacher: task.teacher,
+      latencyRuntime: task.latencyRuntime,
       onEpoch,
     });
     const { manifest, buffer } = packWeights(result.weights);

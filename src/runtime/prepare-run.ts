@@ -6,7 +6,7 @@ import type { BackendName } from '../model/backend';
 import { initBackend } from '../model/backend';
 import { KdError } from '../core/errors';
 import type { Log } from '../core/log';
-import type { TeacherInfo } from '../core/metrics';
+import type { LatencyRuntime, TeacherInfo } from '../core/metrics';
 import { storedBytes } from '../space/measure';
 import type { SpaceContext } from '../space/sample';
 import type { SearchSpace } from '../space/schema';
@@ -64,7 +64,7 @@ export interface TrialRunSetup {
  * its architecture.
  */
 export async function setUpTrials(
-  opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string; describeTeacher: boolean },
+  opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string; describeTeacher: boolean; latencyRuntime?: LatencyRuntime },
   log: Log,
 ): Promise<TrialRunSetup> {
   const ctx = await prepareRun(
@@ -72,6 +72,19 @@ export async function setUpTrials(
     log,
   );
   const { teacher, dataset } = ctx;
+  /** The teacher as the report shows it beside the students: timed as they are. */
+  const describe = async (): Promise<TeacherInfo> => {
+    const { stats, runtime } = await teacher.latency(dataset.inputShape, opts.latencyRuntime);
+    return {
+      source: teacher.source,
+      accuracy: teacher.accuracy,
+      params: teacher.params,
+      macs: teacher.macs,
+      sizeBytes: storedBytes([{ size: teacher.params, channels: 1 }], 'float32', 'per-tensor'),
+      latencyMs: stats.medianMs,
+      latencyRuntime: runtime,
+    };
+  };
   try {
     return {
       spaceContext: {
@@ -93,17 +106,7 @@ export async function setUpTrials(
         trainN: dataset.train.n,
         testN: dataset.test.n,
       },
-      teacherInfo: opts.describeTeacher
-        ? {
-            source: teacher.source,
-            accuracy: teacher.accuracy,
-            params: teacher.params,
-            macs: teacher.macs,
-            sizeBytes: storedBytes([{ size: teacher.params, channels: 1 }], 'float32', 'per-tensor'),
-            latencyMs: (await teacher.latency(dataset.inputShape)).medianMs,
-            ...(teacher.runtime === 'onnxruntime' ? { latencyRuntime: 'onnxruntime-node (CPU, 1 thread)' } : {}),
-          }
-        : undefined,
+      teacherInfo: opts.describeTeacher ? await describe() : undefined,
     };
   } finally {
     await teacher.dispose();

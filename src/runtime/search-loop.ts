@@ -105,7 +105,16 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     const record = store.trial(exp, number)!;
     opts.onEvent?.({ type: 'trial-start', number, family: record.candidate.genes.family });
     const outcome = await executor.run(
-      { experiment: exp.name, trialNumber: number, candidate: record.candidate, seed: exp.seed, backend: opts.backend, data: opts.data, teacher: opts.teacher },
+      {
+        experiment: exp.name,
+        trialNumber: number,
+        candidate: record.candidate,
+        seed: exp.seed,
+        backend: opts.backend,
+        data: opts.data,
+        teacher: opts.teacher,
+        latencyRuntime: exp.space.latency.runtime,
+      },
       {
         signal,
         onEpoch: (r) => {

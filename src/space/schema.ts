@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { datasetSpecSchema } from '../core/dataset-spec';
+import { latencyRuntimeSchema } from '../core/metrics';
 import { PRECISIONS, QUANTIZATIONS } from '../core/precision';
 import { SCHEMES, TRAINING_FIELDS, DEFAULT_TRAINING } from '../core/training';
 
@@ -62,7 +63,7 @@ export const searchSpaceSchema = z
     name: z.string().min(1).max(100).describe('a name for the space'),
     description: z.string().optional(),
     dataset: datasetSpecSchema.default('mnist').describe('mnist, idx:DIR, csv:FILE or images:DIR; or { source, labelColumn, imageSize, channels, skipBadImages }'),
-    teacher: z.string().default('builtin').describe('"builtin" or a path to a TF.js layers model.json'),
+    teacher: z.string().default('builtin').describe('"builtin", a path to a TF.js layers model.json, or a path to an .onnx model'),
     objectives: z
       .array(z.enum(OBJECTIVE_METRICS))
       .min(1)
@@ -82,6 +83,14 @@ export const searchSpaceSchema = z
       .strict()
       .default({})
       .describe('hard limits; size limits reject a candidate before training, maxLatencyMs after measuring'),
+    latency: z
+      .object({
+        runtime: latencyRuntimeSchema
+          .default('tfjs-wasm')
+          .describe("where students' latency is measured: tfjs-wasm (browser and Node deployment) or onnxruntime (onnxruntime-node on the student's ONNX export: native runtimes)"),
+      })
+      .strict()
+      .default({ runtime: 'tfjs-wasm' }),
     trials: positiveInt.max(100000).default(20).describe('default number of trials of a search'),
     training: z
       .object({

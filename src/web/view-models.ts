@@ -1,4 +1,6 @@
 import type { DatasetInfo } from '../core/dataset-spec';
+import { describeLatencyModel, experimentLatencyModel } from '../search/latency-model';
+import { builtinSpecOf } from '../model/teacher-arch';
 import { distillationGain } from '../core/metrics';
 import type { TeacherInfo } from '../core/metrics';
 import { TRIAL_STATES } from '../core/trial-state';
@@ -73,6 +75,8 @@ export interface ExperimentData {
     updatedAt: string;
     /** Absent for experiments stored before it was recorded. */
     dataset?: DatasetInfo;
+    /** Where the students' latency is measured (the space's latency.runtime). */
+    latencyRuntime: string;
   };
   teacher: TeacherInfo;
   metrics: MetricView[];
@@ -91,7 +95,12 @@ export interface ExperimentData {
   staircases: Record<string, number[]>;
   /** The hypervolume after each trial, as a step function: the trials where it changed, and the last. */
   hypervolume: Array<{ trial: number; hypervolume: number }>;
+  /** The latency model's held-out error in a line (search/latency-model.ts), fitted on the latest LATENCY_MODEL_TRIALS complete trials. */
+  latencyModel: string;
 }
+
+/** The report fits the latency model on at most this many of the latest complete trials, so a large experiment's page stays quick. */
+export const LATENCY_MODEL_TRIALS = 2000;
 
 /** The most dominated points the plot draws; beyond it, an even sample (the page says how many of how many). */
 export const MAX_PLOTTED_DOMINATED = 2000;
@@ -196,6 +205,7 @@ function buildExperimentData(snapshot: ExperimentSnapshot, baselines: Map<number
       createdAt: exp.createdAt,
       updatedAt: exp.updatedAt,
       ...(exp.dataset ? { dataset: exp.dataset } : {}),
+      latencyRuntime: exp.space.latency.runtime,
     },
     teacher: exp.teacher,
     metrics: METRICS,
@@ -209,6 +219,7 @@ function buildExperimentData(snapshot: ExperimentSnapshot, baselines: Map<number
     failedTotal: failed.length,
     staircases,
     hypervolume: steps.map((s) => ({ trial: s.step, hypervolume: s.hypervolume })),
+    latencyModel: describeLatencyModel(experimentLatencyModel(exp, builtinSpecOf(exp), snapshot.trials.filter((t) => t.state === 'COMPLETE').slice(-LATENCY_MODEL_TRIALS))),
   };
 }
 
