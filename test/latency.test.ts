@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { measureAdaptive, medianInterval } from '../src/model/latency';
+import { measureAdaptive, measureWarmAndAlone, medianInterval } from '../src/model/latency';
 import { quantile, ranks, spearman } from '../src/core/rank';
 
 test('the median and its 95% interval, from order statistics, by hand', () => {
@@ -32,4 +32,16 @@ test('ranks share ties; Spearman correlation by hand', () => {
   assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
   // d = [0, 0, 1, -1]: 1 - 6 * 2 / (4 * 15) = 0.8
   assert.ok(Math.abs(spearman([1, 2, 3, 4], [1, 2, 4, 3]) - 0.8) < 1e-12);
+});
+
+test('the quick effort times 30 runs after 10 settling ones, with no warm-up; careful warms first', async () => {
+  let calls = 0;
+  const quick = await measureWarmAndAlone(async () => void calls++, { effort: 'quick' });
+  assert.equal(quick.runs, 30);
+  assert.equal(calls, 40);
+  calls = 0;
+  const careful = await measureWarmAndAlone(async () => void calls++, { maxRuns: 30 });
+  assert.equal(careful.runs, 30);
+  assert.ok(calls > 1000, `careful warms up for at least 0.6 s first (${calls} calls)`);
+  assert.ok(careful.quiet && quick.quiet, 'no gate in this thread: quiet');
 });

@@ -51,7 +51,7 @@ async function search(opts: Partial<SearchLoopOptions> & Pick<SearchLoopOptions,
 
 test('faults stay inside their trial: throw, memory limit and time limit fail one trial each, the search goes on', async () => {
   const { store, experiment } = setup('faults', 5);
-  // 10 s: a normal trial here trains for about a second and is then warmed up to 3 s before its latency is timed.
+  // 10 s: a normal trial here trains for about a second and is then warmed up to 4 s before its latency is timed.
   const executor = new PiscinaExecutor({ workers: 2, timeLimitSec: 10, memoryLimitMb: 256, workerFile: FAULT_WORKER, workerData: { faults: { 0: 'throw', 1: 'oom', 2: 'hang' } } });
   try {
     await search({ store, experiment, executor, trials: 5 });

@@ -31,6 +31,16 @@ export const LATENCY_RUNTIMES = ['tfjs-wasm', 'onnxruntime'] as const;
 export const latencyRuntimeSchema = z.enum(LATENCY_RUNTIMES);
 export type LatencyRuntime = z.infer<typeof latencyRuntimeSchema>;
 
+/**
+ * How hard latency is measured: careful (the definition: warm until the
+ * timings settle, alone, until the median is known to +/- 3%) or quick
+ * (10 warm-up runs and 30 timed ones, alone: for smoke runs and tests,
+ * where the ranking of close students is not to be trusted).
+ */
+export const LATENCY_EFFORTS = ['careful', 'quick'] as const;
+export const latencyEffortSchema = z.enum(LATENCY_EFFORTS);
+export type LatencyEffort = z.infer<typeof latencyEffortSchema>;
+
 /** What distillation bought: accuracy with it minus that of the from-scratch twin (alpha = 0, same seed and epochs). */
 export function distillationGain(withKd: number, fromScratch: number): number {
   return withKd - fromScratch;

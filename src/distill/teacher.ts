@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Dataset } from '../datasets/types';
 import { KdError, errorCodeOf } from '../core/errors';
-import type { LatencyRuntime } from '../core/metrics';
+import type { LatencyEffort, LatencyRuntime } from '../core/metrics';
 import { quantizeModel } from '../model/quantize-model';
 import { buildModel } from '../model/build';
 import { fileLoader, fileSaver } from '../model/file-io';
@@ -52,7 +52,7 @@ export interface Teacher {
    * measured it: an ONNX teacher always runs in onnxruntime, and a TF.js
    * teacher whose layers have no ONNX export stays in tfjs.
    */
-  latency(inputShape: number[], runtime?: LatencyRuntime): Promise<{ stats: LatencyStats; runtime: string }>;
+  latency(inputShape: number[], how?: { runtime?: LatencyRuntime; effort?: LatencyEffort }): Promise<{ stats: LatencyStats; runtime: string }>;
   dispose(): Promise<void>;
 }
 
@@ -137,18 +137,18 @@ async function tfjsTeacher(model: tf.LayersModel, source: string, dataset: Datas
     spec,
     topology: model.toJSON(null, false) as unknown as Record<string, unknown>,
     logits,
-    latency: async (inputShape, runtime) => {
-      if (runtime === 'onnxruntime') {
+    latency: async (inputShape, how = {}) => {
+      if (how.runtime === 'onnxruntime') {
         const { onnxLatencyOfStored } = await import('../model/onnx-latency');
         try {
-          const measured = await onnxLatencyOfStored({ topology: model.toJSON(null, false) as never, weights: quantizeModel(model, FLOAT32_STORAGE), inputShape });
+          const measured = await onnxLatencyOfStored({ topology: model.toJSON(null, false) as never, weights: quantizeModel(model, FLOAT32_STORAGE), inputShape, effort: how.effort });
           return { stats: measured.latency, runtime: measured.latencyRuntime };
         } catch (err) {
           if (errorCodeOf(err) !== 'INTERNAL') throw err;
           // A user's layer without an ONNX mapping: the teacher stays in tfjs, and says so.
         }
       }
-      return { stats: await measureLatency(model, inputShape), runtime: `tfjs-${tf.getBackend()}` };
+      return { stats: await measureLatency(model, inputShape, { effort: how.effort }), runtime: `tfjs-${tf.getBackend()}` };
     },
     dispose: async () => {
       model.dispose();
@@ -175,7 +175,7 @@ async function onnxTeacher(file: string, dataset: Dataset): Promise<Teacher> {
       ...('unmappable' in model.architecture ? { unmappable: model.architecture.unmappable } : {}),
       topology: {},
       logits,
-      latency: async () => ({ stats: await model.latency(), runtime: ONNX_TEACHER_RUNTIME }),
+      latency: async (_inputShape, how = {}) => ({ stats: await model.latency({ effort: how.effort }), runtime: ONNX_TEACHER_RUNTIME }),
       dispose: () => model.dispose(),
     };
   } catch (err) {

@@ -22,7 +22,7 @@ import { TRAINING_SCHEMES } from './schemes';
 import type { PreparedScheme } from './schemes/scheme';
 import { toResident } from './resident';
 import { createAdam } from './adam';
-import type { LatencyRuntime, LayerSummary, TrialMetrics } from '../core/metrics';
+import type { LatencyEffort, LatencyRuntime, LayerSummary, TrialMetrics } from '../core/metrics';
 import type { EpochRecord } from '../core/epoch';
 import type { TrainingConfig } from '../core/training';
 
@@ -35,6 +35,8 @@ export interface TrialInput {
   teacher: TeacherArchitecture;
   /** Where the latency is measured; default tfjs on the active backend. */
   latencyRuntime?: LatencyRuntime;
+  /** How hard latency is measured; default careful. */
+  latencyEffort?: LatencyEffort;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
 }
 
@@ -53,7 +55,7 @@ export interface TrialResult {
  * The student's latency in onnxruntime-node, on its ONNX export at its
  * stored precision (onnxruntime loads only when asked for).
  */
-async function onnxLatency(opts: { topology: Record<string, unknown>; weights: StoredWeight[]; inputShape: number[] }) {
+async function onnxLatency(opts: { topology: Record<string, unknown>; weights: StoredWeight[]; inputShape: number[]; effort?: LatencyEffort }) {
   const { onnxLatencyOfStored } = await import('../model/onnx-latency');
   return onnxLatencyOfStored(opts);
 }
@@ -130,8 +132,8 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
     const { latency, latencyRuntime } =
       input.latencyRuntime === 'onnxruntime'
-        ? await onnxLatency({ topology, weights, inputShape: dataset.inputShape })
-        : { latency: await measureLatency(model, dataset.inputShape), latencyRuntime: `tfjs-${tf.getBackend()}` };
+        ? await onnxLatency({ topology, weights, inputShape: dataset.inputShape, effort: input.latencyEffort })
+        : { latency: await measureLatency(model, dataset.inputShape, { effort: input.latencyEffort }), latencyRuntime: `tfjs-${tf.getBackend()}` };
     const inspected = inspectModel(model);
     const concrete = spec.kind === 'teacher' ? input.teacher.spec : spec;
     const sizeSource = concrete

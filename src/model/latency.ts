@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { aloneOnMachine } from '../core/quiet-gate';
 import { quantile } from '../core/rank';
+import type { LatencyEffort } from '../core/metrics';
 
 export interface LatencyStats {
   /** Median single-sample inference time in milliseconds (DESIGN.md rule 8). */
@@ -30,6 +31,8 @@ export function medianInterval(sorted: readonly number[]): [number, number] {
 }
 
 export interface AdaptiveOptions {
+  /** quick: no warm-up beyond the settling runs, 30 timed runs (core/metrics.ts, LATENCY_EFFORTS). */
+  effort?: LatencyEffort;
   /** Timed runs at least, and at most. */
   minRuns?: number;
   maxRuns?: number;
@@ -39,25 +42,28 @@ export interface AdaptiveOptions {
   budgetMs?: number;
 }
 
+/** The quick effort's timed runs: a fixed 30. */
+const QUICK: AdaptiveOptions = { minRuns: 30, maxRuns: 30 };
+
 /** What measurement settles for by default: +/- 3% at 95%, 30 to 1,000 runs, 3 s. */
-export const ADAPTIVE_DEFAULTS: Required<AdaptiveOptions> = { minRuns: 30, maxRuns: 1000, relativeHalfWidth: 0.03, budgetMs: 3000 };
+export const ADAPTIVE_DEFAULTS: Required<Omit<AdaptiveOptions, 'effort'>> = { minRuns: 30, maxRuns: 1000, relativeHalfWidth: 0.03, budgetMs: 3000 };
 
 /**
- * Warm-up: rounds of WARM_ROUND_MS, until WARM_STALE_ROUNDS rounds in a row
- * bring no round median WARM_TOLERANCE below the best so far (the timings
- * stopped falling; noise from other work only ever adds time, so it does
- * not keep the warm-up going), after WARM_MIN_MS at least and WARM_MAX_MS at
- * most. Measured here (tfjs-wasm, small students): a model's batch-1 time
- * keeps falling for 2 to 3 seconds of running it (V8 optimising tfjs's
- * JavaScript as it runs), 0.102 ms to 0.081 ms for a two-layer CNN, so a
- * fixed handful of warm-up runs ranks students by how warm the process
- * was, not by their work.
+ * Warm-up: rounds of WARM_ROUND_MS, until the medians of the last
+ * WARM_STABLE_ROUNDS rounds lie within WARM_TOLERANCE of each other, after
+ * WARM_MIN_MS at least and WARM_MAX_MS at most. Measured here (tfjs-wasm,
+ * small students): a model's batch-1 time keeps falling for 2 to 3 seconds
+ * of running it (V8 optimising tfjs's JavaScript as it runs), 0.102 ms to
+ * 0.081 ms for a two-layer CNN, so a fixed handful of warm-up runs ranks
+ * students by how warm the process was, not by their work. (Stopping
+ * instead once three rounds bring no 3% improvement stopped too early:
+ * bench:latency's spread went from 3% to 32%.)
  */
 const WARM_ROUND_MS = 100;
-const WARM_STALE_ROUNDS = 3;
+const WARM_STABLE_ROUNDS = 4;
 const WARM_TOLERANCE = 0.03;
-const WARM_MIN_MS = 400;
-const WARM_MAX_MS = 3000;
+const WARM_MIN_MS = 600;
+const WARM_MAX_MS = 4000;
 /** Runs right before the timed ones, inside the quiet section (caches refilled after others' training). */
 const SETTLE_RUNS = 10;
 
@@ -70,17 +76,15 @@ async function timeOnce(runOnce: () => Promise<void>): Promise<number> {
 /** Runs `runOnce` until its timings stop falling (see WARM_*); needs no quiet machine: it readies code, it measures nothing. */
 export async function warmUp(runOnce: () => Promise<void>): Promise<void> {
   const started = performance.now();
-  let best = Infinity;
-  let stale = 0;
+  const medians: number[] = [];
   while (performance.now() - started < WARM_MAX_MS) {
     const times: number[] = [];
     const round = performance.now();
     while (performance.now() - round < WARM_ROUND_MS) times.push(await timeOnce(runOnce));
-    const median = quantile(times.sort((a, b) => a - b), 0.5);
-    if (median < best * (1 - WARM_TOLERANCE)) stale = 0;
-    else stale++;
-    best = Math.min(best, median);
-    if (stale >= WARM_STALE_ROUNDS && performance.now() - started >= WARM_MIN_MS) return;
+    medians.push(quantile(times.sort((a, b) => a - b), 0.5));
+    const last = medians.slice(-WARM_STABLE_ROUNDS);
+    const stable = last.length === WARM_STABLE_ROUNDS && Math.max(...last) - Math.min(...last) <= WARM_TOLERANCE * Math.min(...last);
+    if (stable && performance.now() - started >= WARM_MIN_MS) return;
   }
 }
 
@@ -111,7 +115,8 @@ export async function measureAdaptive(runOnce: () => Promise<void>, opts: Adapti
 
 /** Warm-up (alongside the other workers), then the timed runs alone on the machine (core/quiet-gate.ts). */
 export async function measureWarmAndAlone(runOnce: () => Promise<void>, opts: AdaptiveOptions = {}): Promise<LatencyStats> {
-  await warmUp(runOnce);
+  if (opts.effort === 'quick') opts = { ...QUICK, ...opts };
+  else await warmUp(runOnce);
   const { value, quiet } = await aloneOnMachine(() => measureAdaptive(runOnce, opts));
   return { ...value, quiet };
 }

@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { measureWarmAndAlone } from './latency';
-import type { LatencyStats } from './latency';
+import type { AdaptiveOptions, LatencyStats } from './latency';
+import type { LatencyEffort } from '../core/metrics';
 import { exportOnnx } from './export-onnx';
 import type { StoredWeight } from './quantize';
 import { packWeights } from './weights-pack';
@@ -9,7 +10,7 @@ import { packWeights } from './weights-pack';
 export const ONNX_LATENCY_RUNTIME = 'onnxruntime-node (CPU, 1 thread, graph optimisation all)';
 
 /** Batch-1 inference time of an ONNX model (NHWC input, as kdsearch exports it) in onnxruntime-node, warm and alone (model/latency.ts). */
-export async function measureOnnxLatency(model: Uint8Array, inputShape: readonly number[]): Promise<LatencyStats> {
+export async function measureOnnxLatency(model: Uint8Array, inputShape: readonly number[], opts: AdaptiveOptions = {}): Promise<LatencyStats> {
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   try {
     const input = new ort.Tensor('float32', new Float32Array(inputShape.reduce((a, b) => a * b, 1)).fill(0.5), [1, ...inputShape]);
@@ -17,7 +18,7 @@ export async function measureOnnxLatency(model: Uint8Array, inputShape: readonly
     return await measureWarmAndAlone(async () => {
       const out = await session.run(feeds);
       for (const t of Object.values(out)) t.dispose();
-    });
+    }, opts);
   } finally {
     await session.release();
   }
@@ -28,8 +29,9 @@ export async function onnxLatencyOfStored(opts: {
   topology: Record<string, unknown>;
   weights: StoredWeight[];
   inputShape: number[];
+  effort?: LatencyEffort;
 }): Promise<{ latency: LatencyStats; latencyRuntime: string }> {
   const { manifest, buffer } = packWeights(opts.weights);
   const { model } = exportOnnx({ topology: opts.topology, manifest, data: new Uint8Array(buffer), inputShape: opts.inputShape });
-  return { latency: await measureOnnxLatency(model, opts.inputShape), latencyRuntime: ONNX_LATENCY_RUNTIME };
+  return { latency: await measureOnnxLatency(model, opts.inputShape, { effort: opts.effort }), latencyRuntime: ONNX_LATENCY_RUNTIME };
 }

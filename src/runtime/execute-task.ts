@@ -32,6 +32,7 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
       teacherLogits: logits,
       teacher: task.teacher,
       latencyRuntime: task.latencyRuntime,
+      latencyEffort: task.latencyEffort,
       onEpoch,
     });
     const { manifest, buffer } = packWeights(result.weights);

@@ -6,7 +6,7 @@ import type { BackendName } from '../model/backend';
 import { initBackend } from '../model/backend';
 import { KdError } from '../core/errors';
 import type { Log } from '../core/log';
-import type { LatencyRuntime, TeacherInfo } from '../core/metrics';
+import type { LatencyEffort, LatencyRuntime, TeacherInfo } from '../core/metrics';
 import { storedBytes } from '../space/measure';
 import type { SpaceContext } from '../space/sample';
 import type { SearchSpace } from '../space/schema';
@@ -64,7 +64,7 @@ export interface TrialRunSetup {
  * its architecture.
  */
 export async function setUpTrials(
-  opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string; describeTeacher: boolean; latencyRuntime?: LatencyRuntime },
+  opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string; describeTeacher: boolean; latency?: { runtime: LatencyRuntime; effort: LatencyEffort } },
   log: Log,
 ): Promise<TrialRunSetup> {
   const ctx = await prepareRun(
@@ -74,7 +74,7 @@ export async function setUpTrials(
   const { teacher, dataset } = ctx;
   /** The teacher as the report shows it beside the students: timed as they are. */
   const describe = async (): Promise<TeacherInfo> => {
-    const { stats, runtime } = await teacher.latency(dataset.inputShape, opts.latencyRuntime);
+    const { stats, runtime } = await teacher.latency(dataset.inputShape, { runtime: opts.latency?.runtime, effort: opts.latency?.effort });
     return {
       source: teacher.source,
       accuracy: teacher.accuracy,

@@ -114,6 +114,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
         data: opts.data,
         teacher: opts.teacher,
         latencyRuntime: exp.space.latency.runtime,
+        latencyEffort: exp.space.latency.effort,
       },
       {
         signal,

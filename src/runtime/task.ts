@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { candidateSchema } from '../space/candidate';
 import { teacherArchitectureSchema } from '../space/student';
 import { BACKEND_CHOICES } from '../core/backends';
-import { latencyRuntimeSchema } from '../core/metrics';
+import { latencyEffortSchema, latencyRuntimeSchema } from '../core/metrics';
 
 const sab = z.custom<SharedArrayBuffer>((v) => v instanceof SharedArrayBuffer, 'expected a SharedArrayBuffer');
 
@@ -33,6 +33,7 @@ export const trialTaskSchema = z.object({
   teacher: teacherArchitectureSchema,
   /** Where the student's latency is measured (the space's latency.runtime). */
   latencyRuntime: latencyRuntimeSchema.default('tfjs-wasm'),
+  latencyEffort: latencyEffortSchema.default('careful'),
 });
 /** A task as its makers write it: the fields with defaults may be left out. */
 export type TrialTask = z.input<typeof trialTaskSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { datasetSpecSchema } from '../core/dataset-spec';
-import { latencyRuntimeSchema } from '../core/metrics';
+import { latencyEffortSchema, latencyRuntimeSchema } from '../core/metrics';
 import { PRECISIONS, QUANTIZATIONS } from '../core/precision';
 import { SCHEMES, TRAINING_FIELDS, DEFAULT_TRAINING } from '../core/training';
 
@@ -88,9 +88,12 @@ export const searchSpaceSchema = z
         runtime: latencyRuntimeSchema
           .default('tfjs-wasm')
           .describe("where students' latency is measured: tfjs-wasm (browser and Node deployment) or onnxruntime (onnxruntime-node on the student's ONNX export: native runtimes)"),
+        effort: latencyEffortSchema
+          .default('careful')
+          .describe('careful (warm until timings settle, then until the median is known to 3%) or quick (10 warm-up and 30 timed runs: smoke runs and tests)'),
       })
       .strict()
-      .default({ runtime: 'tfjs-wasm' }),
+      .default({ runtime: 'tfjs-wasm', effort: 'careful' }),
     trials: positiveInt.max(100000).default(20).describe('default number of trials of a search'),
     training: z
       .object({
