@@ -244,8 +244,9 @@ export function buildProgram(): Command {
       .command('serve')
       .description('serve the report of every experiment in the database (read-only)')
       .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
-      .option('--db <path>', DB_HELP),
-  ).action(async (flags: { db?: string; dataDir: string; port: number; host: string }) => {
+      .option('--db <path>', DB_HELP)
+      .option('--device-bench', "accept latency timings of the students from users' own devices, with a token printed at start (writes device timings only)", false),
+  ).action(async (flags: { db?: string; dataDir: string; port: number; host: string; deviceBench: boolean }) => {
     const { startServer } = await import('./web/server');
     const server = await startServer({ ...flags, db: dbPath(flags) }, log);
     process.stdout.write(`${server.url}\n`);

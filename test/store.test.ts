@@ -38,16 +38,17 @@ function newExperiment(store: Store, name = 'e') {
 }
 
 const estimate = { params: 10, macs: 10, sizeBytes: 40 };
+const LATEST = Math.max(...MIGRATIONS.map((m) => m.version));
 const metrics = { accuracy: 0.9, floatAccuracy: 0.9, params: 10, macs: 10, sizeBytes: 40, latencyMs: 0.1, latencyP10Ms: 0.1, latencyP90Ms: 0.1 };
 
 test('migrations run once and the schema survives a reopen', () => {
   const file = join(tempDir(), 'k.db');
   const a = Store.open(file);
   newExperiment(a);
-  assert.equal(a.schemaVersion(), 3);
+  assert.equal(a.schemaVersion(), LATEST);
   a.close();
   const b = Store.open(file);
-  assert.equal(b.schemaVersion(), 3);
+  assert.equal(b.schemaVersion(), LATEST);
   assert.equal(b.getExperiment('e').space.name, 's');
   assert.equal(b.db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(b.db.pragma('foreign_keys', { simple: true }), 1);
@@ -71,8 +72,10 @@ test('a database from before the dataset column migrates, keeping its experiment
     .run(SPACE_TEXT, JSON.stringify(space), JSON.stringify({ source: 'builtin', accuracy: 0.98, params: 225034, macs: 1, sizeBytes: 900136, latencyMs: 0.5 }));
   old.close();
   const store = Store.open(file);
-  assert.equal(store.schemaVersion(), 3);
+  assert.equal(store.schemaVersion(), LATEST);
   assert.equal(store.getExperiment('e').dataset, undefined);
+  // Version 4's device tables are there, empty, for the old experiment too.
+  assert.deepEqual(store.devices(store.getExperiment('e')), []);
   const withData = store.createExperiment({ ...store.getExperiment('e'), name: 'f', dataset: { source: 'images:/x', inputShape: [8, 8, 3], numClasses: 2, classNames: ['a', 'b'], trainN: 8, testN: 2 } });
   assert.deepEqual(store.getExperiment('f').dataset?.classNames, ['a', 'b']);
   assert.equal(withData.name, 'f');

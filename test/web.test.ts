@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
@@ -251,4 +251,44 @@ test('the experiment list is read in a constant number of queries, however many 
   };
   const [one, many] = [await count(1), await count(12)];
   assert.equal(many, one, `${one} queries for 1 experiment, ${many} for 12`);
+});
+
+test('device timings: refused (405) without --device-bench; with it, only with the token (403), a JSON body (400) within the limit (413) that validates (400); nothing written until one does', async () => {
+  const refused = await get('/experiments/demo/device-timings', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  assert.equal(refused.status, 405);
+  const db = join(tempDir(), 'device.db');
+  copyFileSync(fixture.db, db);
+  const lines: string[] = [];
+  const bench = await startServer({ db, port: 0, host: '127.0.0.1', deviceBench: true }, (line) => lines.push(line));
+  try {
+    const token = /X-Device-Token: (\S+)/.exec(lines.join('\n'))?.[1];
+    assert.ok(token, lines.join('\n'));
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${bench.url}experiments/demo/device-timings`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    const timing = { trial: 0, medianMs: 1.5, p10Ms: 1.2, p90Ms: 2.1, runs: 60 };
+    const valid = JSON.stringify({ device: { name: 'Pixel 7' }, timings: [timing, { ...timing, trial: 1 }] });
+    assert.equal((await post(valid)).status, 403, 'no token');
+    assert.equal((await post(valid, { 'X-Device-Token': `${token}x` })).status, 403, 'wrong token');
+    const withToken = { 'X-Device-Token': token };
+    assert.equal((await post('{"device": ', withToken)).status, 400, 'not JSON');
+    assert.equal((await post(JSON.stringify({ device: { name: 'x'.repeat(70_000) }, timings: [timing] }), withToken)).status, 413, 'over the limit');
+    assert.equal((await post(JSON.stringify({ device: { name: 'Pixel 7' }, timings: [{ ...timing, p10Ms: 3 }] }), withToken)).status, 400, 'p10 above the median');
+    assert.equal((await post(JSON.stringify({ device: { name: 'Pixel 7' }, timings: [{ ...timing, runs: 10 }] }), withToken)).status, 400, 'too few runs');
+    const failed = await post(JSON.stringify({ device: { name: 'Pixel 7' }, timings: [timing, { ...timing, trial: 4 }] }), withToken);
+    assert.equal(failed.status, 400, 'trial 4 failed: no latency to compare');
+    assert.match(((await failed.json()) as { error: string }).error, /no complete trial 4/);
+    const store = Store.open(db, { readonly: true });
+    const exp = store.getExperiment('demo');
+    assert.deepEqual(store.devices(exp), [], 'nothing written by a refused post');
+    const ok = await post(valid, { ...withToken, 'user-agent': 'test-phone/1.0' });
+    assert.equal(ok.status, 201);
+    const [device] = store.devices(exp);
+    assert.equal(device.name, 'Pixel 7');
+    assert.equal(device.userAgent, 'test-phone/1.0');
+    assert.deepEqual([...device.timings.keys()], [0, 1]);
+    assert.equal(device.timings.get(1)!.medianMs, 1.5);
+    store.close();
+  } finally {
+    await bench.close();
+  }
 });

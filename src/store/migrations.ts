@@ -90,4 +90,26 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       ALTER TABLE experiments ADD COLUMN dataset_json TEXT;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- A user's own device (serve --device-bench) and the latencies it measured: written by serve, never by the search.
+      CREATE TABLE devices (
+        id INTEGER PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+        name TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE device_timings (
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        trial_id INTEGER NOT NULL REFERENCES trials(id),
+        median_ms REAL NOT NULL,
+        p10_ms REAL NOT NULL,
+        p90_ms REAL NOT NULL,
+        runs INTEGER NOT NULL,
+        PRIMARY KEY (device_id, trial_id)
+      );
+    `,
+  },
 ];

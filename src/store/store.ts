@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { DeviceRecord, DeviceTiming } from '../core/device';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KdError } from '../core/errors';
@@ -522,6 +523,42 @@ export class Store {
     this.db
       .prepare('INSERT OR REPLACE INTO baselines (trial_id, accuracy, float_accuracy, seconds, backend, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(this.trialId(e, number), b.accuracy, b.floatAccuracy, b.seconds, b.backend, now());
+  }
+
+  /**
+   * A device's timings of an experiment's students, in one transaction
+   * (all or nothing). Every timed trial must be a COMPLETE trial of the
+   * experiment; the device gets a new id each time it posts.
+   */
+  recordDeviceTimings(e: Pick<Experiment, 'id' | 'name'>, device: { name: string; userAgent: string }, timings: readonly DeviceTiming[]): number {
+    return this.db.transaction(() => {
+      const ids = timings.map((t) => {
+        const r = this.db.prepare("SELECT id FROM trials WHERE experiment_id = ? AND number = ? AND state = 'COMPLETE'").get(e.id, t.trial) as { id: number } | undefined;
+        if (!r) throw new KdError('USAGE', `experiment "${e.name}" has no complete trial ${t.trial}`);
+        return r.id;
+      });
+      const deviceId = Number(
+        this.db.prepare('INSERT INTO devices (experiment_id, name, user_agent, created_at) VALUES (?, ?, ?, ?)').run(e.id, device.name, device.userAgent, now()).lastInsertRowid,
+      );
+      const insert = this.db.prepare('INSERT OR REPLACE INTO device_timings (device_id, trial_id, median_ms, p10_ms, p90_ms, runs) VALUES (?, ?, ?, ?, ?, ?)');
+      timings.forEach((t, i) => insert.run(deviceId, ids[i], t.medianMs, t.p10Ms, t.p90Ms, t.runs));
+      return deviceId;
+    })();
+  }
+
+  /** The devices that timed an experiment's students, oldest first, each with its timings by trial number. */
+  devices(e: Pick<Experiment, 'id'>): DeviceRecord[] {
+    const devices = this.db.prepare('SELECT id, name, user_agent, created_at FROM devices WHERE experiment_id = ? ORDER BY id').all(e.id) as Array<{ id: number; name: string; user_agent: string; created_at: string }>;
+    const rows = this.db
+      .prepare('SELECT d.device_id, t.number, d.median_ms, d.p10_ms, d.p90_ms, d.runs FROM device_timings d JOIN trials t ON t.id = d.trial_id WHERE t.experiment_id = ?')
+      .all(e.id) as Array<{ device_id: number; number: number; median_ms: number; p10_ms: number; p90_ms: number; runs: number }>;
+    return devices.map((d) => ({
+      id: d.id,
+      name: d.name,
+      userAgent: d.user_agent,
+      createdAt: d.created_at,
+      timings: new Map(rows.filter((r) => r.device_id === d.id).map((r) => [r.number, { trial: r.number, medianMs: r.median_ms, p10Ms: r.p10_ms, p90Ms: r.p90_ms, runs: r.runs }])),
+    }));
   }
 
   /** From-scratch twins by trial number. */

@@ -1,4 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { deviceTimingsPostSchema } from '../core/device';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
@@ -14,6 +16,20 @@ import { dataJson, dataVersion, experimentData, experimentListRows, trialPage, t
 const ROOT = join(__dirname, '..', '..', '..');
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** What serve --device-bench gives the app: the token a device must send, and the one writer it may use. */
+export interface DeviceBench {
+  token: string;
+  writer: Pick<Store, 'recordDeviceTimings'>;
+}
+export const DEVICE_TOKEN_HEADER = 'X-Device-Token';
+const DEVICE_POST_LIMIT = '64kb';
+
+/** Compares a token in constant time (digests of equal length, whatever was sent). */
+function sameToken(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(token).digest());
+}
 
 class HttpError extends Error {
   constructor(
@@ -35,7 +51,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
  * parameters and query strings are validated; downloads are built from the
  * database, never from a path the client names.
  */
-export function createApp(store: Store, cache = new ReportCache(store)): express.Express {
+export function createApp(store: Store, cache = new ReportCache(store), opts: { deviceBench?: DeviceBench } = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('view engine', 'ejs');
@@ -52,6 +68,28 @@ export function createApp(store: Store, cache = new ReportCache(store)): express
   const chartJs = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
   app.get('/vendor/chart.umd.js', (_req, res) => res.sendFile(chartJs));
   app.get('/favicon.ico', (_req, res) => res.status(204).end());
+  const deviceBench = opts.deviceBench;
+  if (deviceBench) {
+    // The one route that writes, and only with serve --device-bench: a device's timings, into their own table.
+    app.post(
+      '/experiments/:name/device-timings',
+      (req, _res, next) => next(sameToken(req.get(DEVICE_TOKEN_HEADER), deviceBench.token) ? undefined : new HttpError(403, `a device post needs this serve process's token in ${DEVICE_TOKEN_HEADER}`)),
+      express.json({ limit: DEVICE_POST_LIMIT, strict: true, type: () => true }),
+      (req, res) => {
+        const { name } = parse(experimentParams, req.params, 'experiment name');
+        const body = parse(deviceTimingsPostSchema, req.body, 'device timings');
+        const exp = experimentOr404(name);
+        let id: number;
+        try {
+          id = deviceBench.writer.recordDeviceTimings(exp, { name: body.device.name, userAgent: String(req.get('user-agent') ?? '').slice(0, 300) }, body.timings);
+        } catch (err) {
+          if (errorCodeOf(err) === 'USAGE') throw new HttpError(400, (err as Error).message);
+          throw err;
+        }
+        res.status(201).json({ device: id, timings: body.timings.length });
+      },
+    );
+  }
   app.use((req, _res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : next(new HttpError(405, 'the report is read-only'))));
 
   const experimentOr404 = (name: string) => {
@@ -144,11 +182,15 @@ export function createApp(store: Store, cache = new ReportCache(store)): express
   app.use((_req, _res, next) => next(new HttpError(404, 'no such page')));
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // The JSON body parser's own refusals: a body over the limit (413), one that is not JSON (400).
+    const parserError = (err as { type?: string }).type;
+    if (parserError === 'entity.too.large') err = new HttpError(413, `the body is over ${DEVICE_POST_LIMIT}`);
+    else if (parserError === 'entity.parse.failed') err = new HttpError(400, 'the body is not JSON');
     const status = err instanceof HttpError ? err.status : (err as { status?: number }).status === 404 ? 404 : errorCodeOf(err) === 'EXPERIMENT_NOT_FOUND' ? 404 : 500;
     // A corrupt store says what is wrong; anything else is a bug whose details stay in the server log.
     const message = err instanceof HttpError || status === 404 || errorCodeOf(err) === 'STORE_CORRUPT' ? (err as Error).message : 'internal error; see the server log';
     if (status === 500) process.stderr.write(`report: ${req.method} ${req.originalUrl}: ${(err as Error).stack ?? err}\n`);
-    if (req.path.endsWith('.json') || req.path.endsWith('.bin') || req.path.startsWith('/static')) {
+    if (req.path.endsWith('.json') || req.path.endsWith('.bin') || req.path.startsWith('/static') || req.path.endsWith('/device-timings')) {
       res.status(status).json({ error: message });
       return;
     }
