@@ -242,7 +242,7 @@ export function buildProgram(): Command {
   serveFlags(
     program
       .command('serve')
-      .description('serve the report of every experiment in the database (read-only)')
+      .description('serve the report of every experiment in the database (read-only; with --device-bench it also stores device latency timings)')
       .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
       .option('--db <path>', DB_HELP)
       .option('--device-bench', "accept latency timings of the students from users' own devices, with a token printed at start (writes device timings only)", false),
