@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import { startServer } from '../src/web/server';
 import { candidateHash } from '../src/space/candidate';
 import { Store } from '../src/store/store';
-import { ROOT, useWasm } from './support/helpers';
+import { ROOT, tempDir, useWasm } from './support/helpers';
 
 const SCREENSHOTS = join(ROOT, 'data', 'screenshots');
 import { FIXTURE_CANDIDATES, XSS_NAME, buildReportFixture } from './support/web-fixture';
@@ -166,4 +166,44 @@ test('a <script> experiment name is shown as text and never runs', { skip }, asy
   assert.deepEqual([...errors, ...home.errors], [], 'no dialog, no errors');
   await page.close();
   await home.page.close();
+});
+
+test("a device opens the device page with serve's token, times the front in its own browser (TF.js wasm from the report), and its timings land in the store", { skip }, async () => {
+  const copy = join(tempDir(), 'device.db');
+  copyFileSync(db, copy);
+  const lines: string[] = [];
+  const bench = await startServer({ db: copy, port: 0, host: '127.0.0.1', deviceBench: true }, (line) => lines.push(line));
+  try {
+    const token = /X-Device-Token: (\S+)/.exec(lines.join('\n'))![1];
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('request', (r) => !r.url().startsWith(bench.url) && errors.push(`external request: ${r.url()}`));
+    assert.equal((await page.request.get(`${bench.url}experiments/demo/device?token=nope`)).status(), 403, 'a wrong token');
+    assert.equal((await page.request.get(`${server.url}experiments/demo/device?token=${encodeURIComponent(token)}`)).status(), 404, 'no device page without --device-bench');
+    await page.goto(`${bench.url}experiments/demo/device?token=${encodeURIComponent(token)}`);
+    await page.waitForFunction(() => !document.getElementById('run').disabled, undefined, { timeout: 30_000 });
+    assert.match((await page.textContent('#status')) ?? '', /on wasm: \d+ students to time/);
+    await page.fill('#device-name', 'headless Chromium');
+    await page.click('#run');
+    await page.waitForFunction(() => /^(posted|the report refused|failed)/.test(document.getElementById('status').textContent), undefined, { timeout: 120_000 });
+    const status = (await page.textContent('#status')) ?? '';
+    assert.match(status, /^posted: \d+ timings as device \d+ \(headless Chromium\)/);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'device.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+    const store = Store.open(copy, { readonly: true });
+    const exp = store.getExperiment('demo');
+    const [device] = store.devices(exp);
+    const front = store.history(exp).filter((t) => t.state === 'COMPLETE');
+    assert.equal(device.name, 'headless Chromium');
+    assert.match(device.userAgent, /Chrome/);
+    assert.ok(device.timings.size >= 1 && device.timings.size <= front.length);
+    for (const t of device.timings.values()) assert.ok(t.medianMs > 0 && t.p10Ms <= t.medianMs && t.medianMs <= t.p90Ms && t.runs >= 50);
+    store.close();
+  } finally {
+    await bench.close();
+  }
 });

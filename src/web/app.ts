@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { deviceTimingsPostSchema } from '../core/device';
+import { MIN_DEVICE_RUNS, deviceTimingsPostSchema } from '../core/device';
+import { architectureSummary } from '../space/student';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { errorCodeOf, formatIssues } from '../core/errors';
 import { exportOnnx } from '../model/export-onnx';
 import { exportTfjs } from '../model/export-tfjs';
@@ -24,6 +25,8 @@ export interface DeviceBench {
 }
 export const DEVICE_TOKEN_HEADER = 'X-Device-Token';
 const DEVICE_POST_LIMIT = '64kb';
+const deviceQuery = z.object({ token: z.string().max(200) }).strict();
+const wasmFileParams = z.object({ file: z.enum(['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) });
 
 /** Compares a token in constant time (digests of equal length, whatever was sent). */
 function sameToken(given: string | undefined, token: string): boolean {
@@ -178,6 +181,31 @@ export function createApp(store: Store, cache = new ReportCache(store), opts: { 
   app.get('/experiments/:name/trials/:number/weights.bin', (req, res) => {
     res.type('application/octet-stream').send(exportTfjs(storedOr404(req).stored).weights);
   });
+
+  if (deviceBench) {
+    // The device page: TF.js and its wasm backend from node_modules (no CDN), timing the front's students in the device's browser.
+    // Core and layers rather than the tf.min.js union bundle, whose polyfills evaluate strings (a CSP without 'unsafe-eval' stops it).
+    const dist = (pkg: string) => join(dirname(require.resolve(`@tensorflow/${pkg}/package.json`)), 'dist');
+    const wasmDist = dist('tfjs-backend-wasm');
+    app.get('/vendor/tf-core.min.js', (_req, res) => res.sendFile(join(dist('tfjs-core'), 'tf-core.min.js')));
+    app.get('/vendor/tf-layers.min.js', (_req, res) => res.sendFile(join(dist('tfjs-layers'), 'tf-layers.min.js')));
+    app.get('/vendor/tf-backend-wasm.min.js', (_req, res) => res.sendFile(join(wasmDist, 'tf-backend-wasm.min.js')));
+    app.get('/vendor/wasm/:file', (req, res) => {
+      const file = parse(wasmFileParams, req.params, 'file').file;
+      res.type('application/wasm').sendFile(join(wasmDist, file));
+    });
+    app.get('/experiments/:name/device', async (req, res) => {
+      const { name } = parse(experimentParams, req.params, 'experiment name');
+      const { token } = parse(deviceQuery, req.query, 'query');
+      if (!sameToken(token, deviceBench.token)) throw new HttpError(403, 'the device page needs the token serve --device-bench printed');
+      const exp = experimentOr404(name);
+      const snapshot = await cache.snapshot(exp);
+      const students = snapshot.front.map((t) => ({ number: t.number, arch: architectureSummary(t.candidate.student), searchMs: t.metrics?.latencyMs ?? null }));
+      // WebAssembly needs 'wasm-unsafe-eval': on this page only; every other page keeps the plain policy.
+      res.set('Content-Security-Policy', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'");
+      res.render('device', { name: exp.name, data: scriptJson({ experiment: exp.name, inputShape: exp.dataset?.inputShape ?? [28, 28, 1], students, token, runs: MIN_DEVICE_RUNS }) });
+    });
+  }
 
   app.use((_req, _res, next) => next(new HttpError(404, 'no such page')));
 

@@ -39,7 +39,10 @@ export async function startServer(opts: ServeOptions, log: Log): Promise<{ serve
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}/`;
   log(`report: ${url}`);
-  if (writer) log(`device bench: POST /experiments/NAME/device-timings with header ${DEVICE_TOKEN_HEADER}: ${token} (valid while this serve process runs)`);
+  if (writer) {
+    log(`device bench: open ${url}experiments/NAME/device?token=${encodeURIComponent(token)} on the device (valid while this serve process runs)`);
+    log(`device bench: scripts POST /experiments/NAME/device-timings with header ${DEVICE_TOKEN_HEADER}: ${token}`);
+  }
   // Read every experiment once in the background, in chunks that let requests through, so the first page is quick too.
   cache.warmUp(store.experiments(), new Map(store.listExperiments().map((e) => [e.name, e.complete + e.failed + e.pruned + e.running + e.waiting]))).catch((err: unknown) => log(`report: reading the experiments ahead failed (pages will say why): ${(err as Error).message}`));
   return {
