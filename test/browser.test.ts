@@ -203,6 +203,24 @@ test("a device opens the device page with serve's token, times the front in its 
     assert.ok(device.timings.size >= 1 && device.timings.size <= front.length);
     for (const t of device.timings.values()) assert.ok(t.medianMs > 0 && t.p10Ms <= t.medianMs && t.medianMs <= t.p90Ms && t.runs >= 50);
     store.close();
+    // The experiment page switches its latency axis, and its front, to the device.
+    const view = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    const viewErrors: string[] = [];
+    view.on('pageerror', (e) => viewErrors.push(e.message));
+    await view.goto(`${bench.url}experiments/demo`);
+    await view.click('#devices a:has-text("headless Chromium")');
+    await view.waitForURL(/device=\d+/);
+    assert.match((await view.textContent('#latency-model')) ?? '', /measured in the browser of device "headless Chromium"/);
+    const data = (await (await view.request.get(`${bench.url}experiments/demo/data.json?device=${device.id}`)).json()) as {
+      front: Array<{ number: number; latencyMs: number | null }>;
+      dominated: Array<{ number: number; latencyMs: number | null }>;
+    };
+    for (const m of data.front) assert.equal(m.latencyMs, device.timings.get(m.number)!.medianMs, `front member ${m.number} at the device's latency`);
+    for (const m of data.dominated) assert.equal(m.latencyMs, device.timings.get(m.number)?.medianMs ?? null, `trial ${m.number}: the device's latency, or none`);
+    assert.equal((await view.request.get(`${bench.url}experiments/demo/data.json?device=999`)).status(), 404);
+    await view.screenshot({ path: join(SCREENSHOTS, 'experiment-device.png'), fullPage: true });
+    assert.deepEqual(viewErrors, []);
+    await view.close();
   } finally {
     await bench.close();
   }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { MIN_DEVICE_RUNS, deviceTimingsPostSchema } from '../core/device';
+import type { DeviceRecord } from '../core/device';
 import { architectureSummary } from '../space/student';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -8,11 +9,11 @@ import { z } from 'zod';
 import { errorCodeOf, formatIssues } from '../core/errors';
 import { exportOnnx } from '../model/export-onnx';
 import { exportTfjs } from '../model/export-tfjs';
-import type { Store } from '../store/store';
+import type { Experiment, Store } from '../store/store';
 import { escapeHtml, scriptJson } from './escape';
 import { chartQuery, dataQuery, experimentParams, noQuery, tableQuery, tableSettings, trialParams } from './params';
 import { ReportCache } from './report-cache';
-import { dataJson, dataVersion, experimentData, experimentListRows, trialPage, trialTable } from './view-models';
+import { dataJson, dataVersion, experimentData, experimentListRows, onDevice, trialPage, trialTable } from './view-models';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -108,13 +109,32 @@ export function createApp(store: Store, cache = new ReportCache(store), opts: { 
     res.render('experiments', { experiments: experimentListRows(store.listExperiments(), experiments, await cache.snapshots(experiments)) });
   });
 
+  /** The experiment's devices, and its snapshot as the chosen one (if any) measured it. */
+  const seenBy = async (exp: Experiment, deviceId: number | undefined) => {
+    const devices = store.devices(exp);
+    const snapshot = await cache.snapshot(exp);
+    if (deviceId === undefined) return { snapshot, devices, device: undefined };
+    const device = devices.find((d) => d.id === deviceId);
+    if (!device) throw new HttpError(404, `experiment "${exp.name}" has no device ${deviceId}`);
+    return { snapshot: onDevice(snapshot, device), devices, device };
+  };
+  /** The page's data with the devices to switch to; the same (memoised) object when there are none. */
+  const withDevices = (data: ReturnType<typeof experimentData>, devices: DeviceRecord[], device: DeviceRecord | undefined) =>
+    devices.length === 0
+      ? data
+      : {
+          ...data,
+          devices: devices.map((d) => ({ id: d.id, name: d.name, timed: d.timings.size })),
+          device: device ? { id: device.id, name: device.name } : null,
+        };
+
   app.get('/experiments/:name', async (req, res) => {
     const { name } = parse(experimentParams, req.params, 'experiment name');
     const query = parse(chartQuery, req.query, 'query');
     const exp = experimentOr404(name);
-    const snapshot = await cache.snapshot(exp);
+    const { snapshot, devices, device } = await seenBy(exp, query.device);
     const baselines = store.baselines(exp);
-    const data = experimentData(snapshot, baselines);
+    const data = withDevices(experimentData(snapshot, baselines), devices, device);
     // The first look at a large experiment builds its rows and sort order: other requests get a turn between the parts.
     await yieldToEventLoop();
     const table = trialTable(snapshot, baselines, tableSettings(query));
@@ -126,9 +146,9 @@ export function createApp(store: Store, cache = new ReportCache(store), opts: { 
 
   app.get('/experiments/:name/data.json', async (req, res) => {
     const { name } = parse(experimentParams, req.params, 'experiment name');
-    const { since } = parse(dataQuery, req.query, 'query');
+    const { since, device: deviceId } = parse(dataQuery, req.query, 'query');
     const exp = experimentOr404(name);
-    const snapshot = await cache.snapshot(exp);
+    const { snapshot, devices, device } = await seenBy(exp, deviceId);
     const baselines = store.baselines(exp);
     const version = dataVersion(snapshot, baselines);
     // A live page that is up to date gets two fields, not the whole page again.
@@ -136,14 +156,14 @@ export function createApp(store: Store, cache = new ReportCache(store), opts: { 
       res.json({ version, unchanged: true });
       return;
     }
-    res.json(experimentData(snapshot, baselines));
+    res.json(withDevices(experimentData(snapshot, baselines), devices, device));
   });
 
   app.get('/experiments/:name/trials.json', async (req, res) => {
     const { name } = parse(experimentParams, req.params, 'experiment name');
     const query = parse(tableQuery, req.query, 'query');
     const exp = experimentOr404(name);
-    res.json(trialTable(await cache.snapshot(exp), store.baselines(exp), tableSettings(query)));
+    res.json(trialTable((await seenBy(exp, query.device)).snapshot, store.baselines(exp), tableSettings(query)));
   });
 
   const trialOr404 = (req: Request) => {

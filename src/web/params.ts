@@ -15,6 +15,8 @@ const tableFields = {
   state: trialStateSchema.optional(),
   q: z.string().max(200).optional(),
   front: z.enum(['0', '1']).optional(),
+  /** Show latencies as a device measured them (serve --device-bench), by its id. */
+  device: z.string().regex(/^\d{1,9}$/, 'a device id').transform(Number).optional(),
 };
 export const tableQuery = z.object(tableFields).strict();
 export const chartQuery = z
@@ -27,7 +29,7 @@ export const chartQuery = z
   })
   .strict();
 /** A live page's poll: the version it has. */
-export const dataQuery = z.object({ since: z.string().max(200).optional() }).strict();
+export const dataQuery = z.object({ since: z.string().max(200).optional(), device: tableFields.device }).strict();
 export const noQuery = z.object({}).strict();
 
 /** The table query with its defaults: the first page, by trial number. */

@@ -1,11 +1,12 @@
 import type { DatasetInfo } from '../core/dataset-spec';
+import type { DeviceRecord } from '../core/device';
+import { frontOf, hypervolumeCurve, tradeOffOn } from '../search/objectives';
 import { describeLatencyModel, experimentLatencyModel } from '../search/latency-model';
 import { builtinSpecOf } from '../model/teacher-arch';
 import { distillationGain } from '../core/metrics';
 import type { TeacherInfo } from '../core/metrics';
 import { TRIAL_STATES } from '../core/trial-state';
 import type { TrialState } from '../core/trial-state';
-import { tradeOffOn } from '../search/objectives';
 import { MAXIMISED, OBJECTIVE_METRICS } from '../space/schema';
 import type { ObjectiveMetric } from '../space/schema';
 import { architectureSummary } from '../space/student';
@@ -130,7 +131,8 @@ function baseRow(t: TrialDetail): Omit<TrialRow, 'kdGain' | 'onFront'> {
       params: t.metrics?.params ?? t.estimate.params,
       macs: t.metrics?.macs ?? t.estimate.macs,
       sizeBytes: t.metrics?.sizeBytes ?? t.estimate.sizeBytes,
-      latencyMs: t.metrics?.latencyMs ?? null,
+      // NaN: a device view's student that device did not time (no latency, never 0).
+      latencyMs: Number.isFinite(t.metrics?.latencyMs) ? t.metrics!.latencyMs : null,
       seconds: t.seconds ?? null,
       temperature: t.candidate.training.temperature,
       alpha: t.candidate.training.alpha,
@@ -336,5 +338,31 @@ export function trialPage(exp: Experiment, trial: TrialDetail, baseline: Baselin
     precisionNote: `${s.precision}${s.precision === 'int8' ? ` (${s.quantization})` : ''}${s.qat ? ', quantization-aware training' : s.precision !== 'float32' ? ', post-training quantization' : ''}`,
     hasWeights: trial.state === 'COMPLETE',
     base: `/experiments/${encodeURIComponent(exp.name)}/trials/${trial.number}`,
+  };
+}
+
+/**
+ * An experiment as one device sees it: each student's latency is that
+ * device's median (serve --device-bench), the front and hypervolume are
+ * recomputed over the students it timed, and a complete student it did
+ * not time has no latency (shown as not timed, never as zero).
+ */
+export function onDevice(snapshot: ExperimentSnapshot, device: DeviceRecord): ExperimentSnapshot {
+  const runtime = `device: ${device.name}`;
+  const trials = snapshot.trials.map((t) => {
+    if (t.state !== 'COMPLETE' || !t.metrics) return t;
+    const d = device.timings.get(t.number);
+    const latency = d ? { latencyMs: d.medianMs, latencyP10Ms: d.p10Ms, latencyP90Ms: d.p90Ms } : { latencyMs: Number.NaN, latencyP10Ms: Number.NaN, latencyP90Ms: Number.NaN };
+    return { ...t, metrics: { ...t.metrics, ...latency, latencyRuntime: runtime } };
+  });
+  const timed = trials.filter((t) => t.state !== 'COMPLETE' || device.timings.has(t.number));
+  const front = frontOf(snapshot.experiment.space, timed);
+  return {
+    ...snapshot,
+    trials,
+    front,
+    onFront: new Set(front.map((t) => t.number)),
+    curve: hypervolumeCurve(snapshot.experiment.space, timed).map((p) => ({ step: p.trial, hypervolume: p.hypervolume })),
+    version: `${snapshot.version}:device-${device.id}`,
   };
 }

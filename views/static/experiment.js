@@ -9,6 +9,8 @@
   const settings = JSON.parse(document.getElementById('chart-settings').textContent);
   let table = JSON.parse(document.getElementById('table-data').textContent);
   const base = '/experiments/' + encodeURIComponent(data.experiment.name);
+  // Latencies as a device measured them (serve --device-bench): every later fetch asks for the same device.
+  const deviceParam = data.device ? '&device=' + data.device.id : '';
   const metric = (key) => data.metrics.find((m) => m.key === key);
   const fmt = (m, v) => (v === null || v === undefined ? '—' : m === 'accuracy' ? (v * 100).toFixed(2) + '%' : m === 'latencyMs' ? v.toFixed(3) + ' ms' : Math.round(v).toLocaleString('en'));
 
@@ -241,7 +243,7 @@
     wanted = q;
     const mine = ++asked;
     history.replaceState(null, '', '?' + addressQuery(q).toString());
-    const res = await fetch(base + '/trials.json?' + tableParams(q).toString(), { cache: 'no-store' });
+    const res = await fetch(base + '/trials.json?' + tableParams(q).toString() + deviceParam, { cache: 'no-store' });
     if (!res.ok || mine !== asked) return; // a later request has been made: its answer wins
     const answer = await res.json();
     if (mine !== asked) return;
@@ -269,7 +271,7 @@
   // ---- live updates while the search runs: ask what changed since this page's version, redraw in place, no reload ----
   async function poll() {
     try {
-      const res = await fetch(base + '/data.json?since=' + encodeURIComponent(data.version), { cache: 'no-store' });
+      const res = await fetch(base + '/data.json?since=' + encodeURIComponent(data.version) + deviceParam, { cache: 'no-store' });
       if (res.ok) {
         const answer = await res.json();
         if (!answer.unchanged) {
