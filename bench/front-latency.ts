@@ -8,17 +8,14 @@
  * latency model (held-out error).
  *   npm run bench:front-latency -- --name quick1 [--db data/kdsearch.db] [--rounds 3]
  */
-import * as tf from '@tensorflow/tfjs';
 import { spearman } from '../src/core/rank';
 import { initBackend } from '../src/model/backend';
-import { measureLatency } from '../src/model/latency';
-import { dequantizeWeight } from '../src/model/quantize';
 import { builtinSpecOf } from '../src/model/teacher-arch';
-import { unpackWeights } from '../src/model/weights-pack';
 import { describeLatencyModel, experimentLatencyModel } from '../src/search/latency-model';
 import { frontOf } from '../src/search/objectives';
 import { architectureSummary } from '../src/space/student';
 import { Store } from '../src/store/store';
+import { timeStoredAlone } from './alone';
 import { flag, mean, median, tiedSpearman } from './stats';
 
 async function main() {
@@ -31,26 +28,14 @@ async function main() {
   const history = store.history(exp);
   const front = frontOf(exp.space, history);
   const inputShape = exp.dataset?.inputShape ?? [28, 28, 1];
-  const models = await Promise.all(
-    front.map(async (t) => {
+  const alone = await timeStoredAlone(
+    front.map((t) => {
       const stored = store.trialWeights(exp, t.number)!;
-      const model = await tf.models.modelFromJSON(stored.topology as never);
-      const tensors = unpackWeights(stored.manifest, new Uint8Array(stored.data)).map((w) => tf.tensor(dequantizeWeight(w), w.shape));
-      model.setWeights(tensors);
-      tf.dispose(tensors);
-      return model;
+      return { ...stored, data: new Uint8Array(stored.data) };
     }),
+    inputShape,
+    rounds,
   );
-  // One untimed pass first: this process has run none of these models yet.
-  for (const m of models) await measureLatency(m, inputShape, { minRuns: 10, maxRuns: 10 });
-  const alone: Array<Array<{ median: number; lo: number; hi: number }>> = front.map(() => []);
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, m] of models.entries()) {
-      const s = await measureLatency(m, inputShape);
-      alone[i].push({ median: s.medianMs, lo: s.ciLowMs, hi: s.ciHighMs });
-    }
-  }
-  models.forEach((m) => m.dispose());
   const storedMs = front.map((t) => t.metrics!.latencyMs);
   const aloneMs = alone.map((a) => median(a.map((s) => s.median)));
   const intervals = alone.map((a) => [mean(a.map((s) => s.lo)), mean(a.map((s) => s.hi))] as const);

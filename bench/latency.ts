@@ -12,13 +12,9 @@
  *   npm run bench:latency -- [--rounds 3] [--train-limit 12000]
  */
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { loadDataset } from '../src/datasets/load';
 import { loadTeacher, teacherLogits } from '../src/distill/teacher';
 import { initBackend } from '../src/model/backend';
-import { measureLatency } from '../src/model/latency';
-import { dequantizeWeight } from '../src/model/quantize';
-import { unpackWeights } from '../src/model/weights-pack';
 import { PiscinaExecutor } from '../src/runtime/piscina-executor';
 import { shareData } from '../src/runtime/shared-data';
 import { express } from '../src/space/candidate';
@@ -28,6 +24,7 @@ import type { StorageSettings } from '../src/space/student';
 import { DEFAULT_TRAINING } from '../src/core/training';
 import { describeLatencyModel, fitLatencyModel, latencyFeatures } from '../src/search/latency-model';
 import type { TrialOutcome } from '../src/core/outcome';
+import { timeStoredAlone } from './alone';
 import { flag, mean, median, sampleStd, tiedSpearman } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
@@ -103,28 +100,12 @@ async function main() {
   }
 
   // Alone: the first round's trained students, rebuilt here with their stored weights, timed one after another.
-  const models = gated[0].outcomes;
-  const alone: Array<Array<{ median: number; lo: number; hi: number }>> = candidates.map(() => []);
-  const built = await Promise.all(
-    models.map(async (o) => {
-      const m = await tf.models.modelFromJSON(o.topology as never);
-      const weights = unpackWeights(o.manifest, new Uint8Array(o.weights));
-      const tensors = weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape));
-      m.setWeights(tensors);
-      tf.dispose(tensors);
-      return m;
-    }),
+  const alone = await timeStoredAlone(
+    gated[0].outcomes.map((o) => ({ topology: o.topology, manifest: o.manifest, data: new Uint8Array(o.weights) })),
+    dataset.inputShape,
+    rounds,
+    (round) => log(`round ${round + 1}: alone done`),
   );
-  // One untimed pass first: this thread has run none of these models yet.
-  for (const m of built) await measureLatency(m, dataset.inputShape, { minRuns: 10, maxRuns: 10 });
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, m] of built.entries()) {
-      const stats = await measureLatency(m, dataset.inputShape);
-      alone[i].push({ median: stats.medianMs, lo: stats.ciLowMs, hi: stats.ciHighMs });
-    }
-    log(`round ${round + 1}: alone done`);
-  }
-  built.forEach((m) => m.dispose());
 
   const cv = (values: number[]) => sampleStd(values) / mean(values);
   const inSearch = candidates.map((_, i) => gated.map((r) => r.outcomes[i].metrics.latencyMs));
