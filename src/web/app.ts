@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { MIN_DEVICE_RUNS, deviceTimingsPostSchema } from '../core/device';
-import type { DeviceRecord } from '../core/device';
 import { architectureSummary } from '../space/student';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -13,7 +12,7 @@ import type { Experiment, Store } from '../store/store';
 import { escapeHtml, scriptJson } from './escape';
 import { chartQuery, dataQuery, experimentParams, noQuery, tableQuery, tableSettings, trialParams } from './params';
 import { ReportCache } from './report-cache';
-import { dataJson, dataVersion, experimentData, experimentListRows, onDevice, trialPage, trialTable } from './view-models';
+import { dataJson, dataVersion, experimentData, experimentListRows, onDevice, trialPage, trialTable, withDevices } from './view-models';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -118,16 +117,6 @@ export function createApp(store: Store, cache = new ReportCache(store), opts: { 
     if (!device) throw new HttpError(404, `experiment "${exp.name}" has no device ${deviceId}`);
     return { snapshot: onDevice(snapshot, device), devices, device };
   };
-  /** The page's data with the devices to switch to; the same (memoised) object when there are none. */
-  const withDevices = (data: ReturnType<typeof experimentData>, devices: DeviceRecord[], device: DeviceRecord | undefined) =>
-    devices.length === 0
-      ? data
-      : {
-          ...data,
-          devices: devices.map((d) => ({ id: d.id, name: d.name, timed: d.timings.size })),
-          device: device ? { id: device.id, name: device.name } : null,
-        };
-
   app.get('/experiments/:name', async (req, res) => {
     const { name } = parse(experimentParams, req.params, 'experiment name');
     const query = parse(chartQuery, req.query, 'query');

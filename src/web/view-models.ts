@@ -98,6 +98,10 @@ export interface ExperimentData {
   hypervolume: Array<{ trial: number; hypervolume: number }>;
   /** The latency model's held-out error in a line (search/latency-model.ts), fitted on the latest LATENCY_MODEL_TRIALS complete trials. */
   latencyModel: string;
+  /** The devices that timed this experiment's students (serve --device-bench), when there are any. */
+  devices?: Array<{ id: number; name: string; timed: number }>;
+  /** The device whose latencies this data shows, or null for the search's own. */
+  device?: { id: number; name: string } | null;
 }
 
 /** The report fits the latency model on at most this many of the latest complete trials, so a large experiment's page stays quick. */
@@ -364,5 +368,15 @@ export function onDevice(snapshot: ExperimentSnapshot, device: DeviceRecord): Ex
     onFront: new Set(front.map((t) => t.number)),
     curve: hypervolumeCurve(snapshot.experiment.space, timed).map((p) => ({ step: p.trial, hypervolume: p.hypervolume })),
     version: `${snapshot.version}:device-${device.id}`,
+  };
+}
+
+/** The page's data with the devices to switch to; the same (memoised) object when there are none. */
+export function withDevices(data: ExperimentData, devices: readonly DeviceRecord[], device: DeviceRecord | undefined): ExperimentData {
+  if (devices.length === 0) return data;
+  return {
+    ...data,
+    devices: devices.map((d) => ({ id: d.id, name: d.name, timed: d.timings.size })),
+    device: device ? { id: device.id, name: device.name } : null,
   };
 }
