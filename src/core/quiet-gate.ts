@@ -16,7 +16,7 @@
 const OWNER = 0;
 
 /** The longest a compute section waits for a measurement, and a measurement for running sections. */
-export const GATE_WAIT_LIMIT_MS = 20_000;
+const GATE_WAIT_LIMIT_MS = 20_000;
 
 export class QuietGate {
   private readonly state: Int32Array;

@@ -46,7 +46,7 @@ export interface AdaptiveOptions {
 const QUICK: AdaptiveOptions = { minRuns: 30, maxRuns: 30 };
 
 /** What measurement settles for by default: +/- 3% at 95%, 30 to 1,000 runs, 3 s. */
-export const ADAPTIVE_DEFAULTS: Required<Omit<AdaptiveOptions, 'effort'>> = { minRuns: 30, maxRuns: 1000, relativeHalfWidth: 0.03, budgetMs: 3000 };
+const ADAPTIVE_DEFAULTS: Required<Omit<AdaptiveOptions, 'effort'>> = { minRuns: 30, maxRuns: 1000, relativeHalfWidth: 0.03, budgetMs: 3000 };
 
 /**
  * Warm-up: rounds of WARM_ROUND_MS, until the medians of the last

@@ -21,11 +21,11 @@ import type { ConcreteSpec } from '../space/student';
  */
 export const LATENCY_FEATURES = ['call', 'layers', 'convMacs', 'separableMacs', 'denseMacs', 'valuesWritten'] as const;
 
-/** The model is trusted (used before training) from this many measured students and at most this held-out error. */
-export const TRUST_MIN_STUDENTS = 10;
+/** The model is trusted (used before training) at most at this held-out error. */
 export const TRUST_MAX_ERROR = 0.1;
 const FOLDS = 5;
-// TRUST_MIN_STUDENTS is 2 * FOLDS: cross-validation needs two held-out students per fold.
+/** Cross-validation needs two held-out students per fold: below this the model is not judged, so not trusted. */
+export const TRUST_MIN_STUDENTS = 2 * FOLDS;
 const RIDGE = 1e-6;
 
 /**
@@ -119,7 +119,7 @@ export function fitLatencyModel(points: ReadonlyArray<{ features: number[]; late
     const errors = usable.map((p, i) => Math.abs(predicted[i] - p.latencyMs) / p.latencyMs);
     heldOut = { medianAbsPercentError: quantile([...errors].sort((a, b) => a - b), 0.5), spearman: spearman(predicted, usable.map((p) => p.latencyMs)) };
   }
-  const trusted = heldOut !== undefined && usable.length >= TRUST_MIN_STUDENTS && heldOut.medianAbsPercentError <= TRUST_MAX_ERROR;
+  const trusted = heldOut !== undefined && heldOut.medianAbsPercentError <= TRUST_MAX_ERROR;
   return { coefficients, n: usable.length, heldOut, trusted };
 }
 
