@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { measureLatency } from '../src/model/latency';
+import { latencyReference } from '../src/model/latency-reference';
 import { dequantizeWeight } from '../src/model/quantize';
 import { unpackWeights } from '../src/model/weights-pack';
 import type { WeightEntry } from '../src/core/weights';
@@ -14,14 +15,19 @@ export interface AloneTiming {
 /**
  * Stored students (topology, manifest, packed weights) rebuilt in this
  * process and timed alone, one after another, `rounds` times each, after
- * one untimed pass (this process has run none of them yet). Disposes them.
+ * one untimed pass (this process has run none of them yet), scaled to the
+ * reference time `referenceMs` as a search scales them (model/latency-reference.ts;
+ * raw times without it). Disposes them.
  */
-export async function timeStoredAlone(
-  stored: ReadonlyArray<{ topology: object; manifest: readonly WeightEntry[]; data: Uint8Array }>,
-  inputShape: number[],
-  rounds: number,
-  onRound: (round: number) => void = () => {},
-): Promise<AloneTiming[][]> {
+export async function timeStoredAlone(opts: {
+  stored: ReadonlyArray<{ topology: object; manifest: readonly WeightEntry[]; data: Uint8Array }>;
+  inputShape: number[];
+  rounds: number;
+  referenceMs?: number;
+  onRound?: (round: number) => void;
+}): Promise<AloneTiming[][]> {
+  const { stored, inputShape, rounds, onRound = () => {} } = opts;
+  const reference = opts.referenceMs ? await latencyReference('tfjs-wasm', opts.referenceMs) : undefined;
   const models = await Promise.all(
     stored.map(async (s) => {
       const model = await tf.models.modelFromJSON(s.topology as never);
@@ -36,7 +42,7 @@ export async function timeStoredAlone(
     const alone: AloneTiming[][] = models.map(() => []);
     for (let round = 0; round < rounds; round++) {
       for (const [i, m] of models.entries()) {
-        const s = await measureLatency(m, inputShape);
+        const s = await measureLatency(m, inputShape, { reference });
         alone[i].push({ median: s.medianMs, lo: s.ciLowMs, hi: s.ciHighMs });
       }
       onRound(round);

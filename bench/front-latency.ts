@@ -28,14 +28,15 @@ async function main() {
   const history = store.history(exp);
   const front = frontOf(exp.space, history);
   const inputShape = exp.dataset?.inputShape ?? [28, 28, 1];
-  const alone = await timeStoredAlone(
-    front.map((t) => {
+  const alone = await timeStoredAlone({
+    stored: front.map((t) => {
       const stored = store.trialWeights(exp, t.number)!;
       return { ...stored, data: new Uint8Array(stored.data) };
     }),
     inputShape,
     rounds,
-  );
+    referenceMs: exp.latencyReferenceMs,
+  });
   const storedMs = front.map((t) => t.metrics!.latencyMs);
   const aloneMs = alone.map((a) => median(a.map((s) => s.median)));
   const intervals = alone.map((a) => [mean(a.map((s) => s.lo)), mean(a.map((s) => s.hi))] as const);

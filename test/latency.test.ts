@@ -26,6 +26,29 @@ test('timed runs stop once the median is known to +/- 3%, and run on to the budg
   assert.ok(bimodal.p10Ms < 0.3 && bimodal.p90Ms > 0.9);
 });
 
+test('with a reference, each run is scaled by the reference run beside it: a machine switching speeds mid-measurement changes nothing', async () => {
+  const busy = (ms: number) => {
+    const start = performance.now();
+    while (performance.now() - start < ms);
+  };
+  // The machine runs at full speed, then at half speed every other block of 15 runs: model 0.4 ms, reference 0.2 ms at full speed.
+  let runs = 0;
+  const slow = () => Math.floor(runs / 30) % 2 === 1;
+  const reference = { runOnce: async () => busy(slow() ? 0.4 : 0.2), nominalMs: 0.1 };
+  const model = async () => {
+    busy(slow() ? 0.8 : 0.4);
+    runs += 2;
+  };
+  const scaled = await measureAdaptive(model, { reference, minRuns: 120, maxRuns: 120 });
+  // 2 x the reference's nominal 0.1 ms, whatever the speed.
+  assert.ok(Math.abs(scaled.medianMs - 0.2) < 0.02, `scaled median ${scaled.medianMs}`);
+  assert.ok(scaled.p90Ms - scaled.p10Ms < 0.05, `scaled spread ${scaled.p10Ms}..${scaled.p90Ms}`);
+  assert.ok(scaled.referenceMs! > 0.19 && scaled.referenceMs! < 0.42, `the reference's raw median ${scaled.referenceMs}`);
+  runs = 0;
+  const raw = await measureAdaptive(model, { minRuns: 120, maxRuns: 120 });
+  assert.ok(raw.p90Ms > 0.7 && raw.p10Ms < 0.5, `raw times show both speeds: ${raw.p10Ms}..${raw.p90Ms}`);
+});
+
 test('ranks share ties; Spearman correlation by hand', () => {
   assert.deepEqual(ranks([10, 30, 20, 30]), [1, 3.5, 2, 3.5]);
   assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1);

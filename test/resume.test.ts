@@ -112,6 +112,12 @@ test('killed at random moments again and again, a search resumes every time: not
   check.close();
   const report = JSON.parse(resumed.stdout);
   assert.ok(report.front.length >= 1);
+  // Latencies are scaled to the reference time calibrated when the experiment began: a resume reuses it, never recalibrates.
+  const stored = Store.open(db, { readonly: true });
+  assert.ok(stored.getExperiment('crashy').latencyReferenceMs! > 0);
+  stored.close();
+  assert.doesNotMatch(resumed.stderr, /latency reference:/);
+  assert.match(straight.stderr, /latency reference: [\d.]+ ms at this machine's full speed \(tfjs-wasm\)/);
 });
 
 function safeTrials(db: string) {

@@ -76,6 +76,11 @@ test('a database from before the dataset column migrates, keeping its experiment
   assert.equal(store.getExperiment('e').dataset, undefined);
   // Version 4's device tables are there, empty, for the old experiment too.
   assert.deepEqual(store.devices(store.getExperiment('e')), []);
+  // Version 5: an old experiment has no latency reference until its first resume sets one; a set one is never replaced.
+  assert.equal(store.getExperiment('e').latencyReferenceMs, undefined);
+  store.setLatencyReference(store.getExperiment('e').id, 0.0925);
+  store.setLatencyReference(store.getExperiment('e').id, 0.2);
+  assert.equal(store.getExperiment('e').latencyReferenceMs, 0.0925);
   const withData = store.createExperiment({ ...store.getExperiment('e'), name: 'f', dataset: { source: 'images:/x', inputShape: [8, 8, 3], numClasses: 2, classNames: ['a', 'b'], trainN: 8, testN: 2 } });
   assert.deepEqual(store.getExperiment('f').dataset?.classNames, ['a', 'b']);
   assert.equal(withData.name, 'f');

@@ -14,7 +14,7 @@ import type { ConcreteSpec } from '../space/student';
 import { sha256 } from '../core/hash';
 import { accuracy, predictLogits } from './evaluate';
 import { measureLatency } from '../model/latency';
-import type { LatencyStats } from '../model/latency';
+import type { LatencyReference, LatencyStats } from '../model/latency';
 import { kerasArchitecture } from '../model/keras-architecture';
 import { measureSpec } from '../space/measure';
 import { trainLoop } from './loop';
@@ -45,14 +45,13 @@ export interface Teacher {
   unmappable?: string;
   /** Logits (never probabilities: a softmax output gives its logs) for `n` samples in kdsearch's layout. */
   logits(x: Float32Array, n: number): Promise<Float32Array>;
-  /** Batch-1 inference time in the teacher's own runtime. */
   /**
    * Batch-1 latency, measured as the students' is (`runtime`: tfjs on the
    * active backend, or onnxruntime on the teacher's ONNX export), and what
    * measured it: an ONNX teacher always runs in onnxruntime, and a TF.js
    * teacher whose layers have no ONNX export stays in tfjs.
    */
-  latency(inputShape: number[], how?: { runtime?: LatencyRuntime; effort?: LatencyEffort }): Promise<{ stats: LatencyStats; runtime: string }>;
+  latency(inputShape: number[], how?: { runtime?: LatencyRuntime; effort?: LatencyEffort; reference?: LatencyReference }): Promise<{ stats: LatencyStats; runtime: string }>;
   dispose(): Promise<void>;
 }
 
@@ -141,14 +140,14 @@ async function tfjsTeacher(model: tf.LayersModel, source: string, dataset: Datas
       if (how.runtime === 'onnxruntime') {
         const { onnxLatencyOfStored } = await import('../model/onnx-latency');
         try {
-          const measured = await onnxLatencyOfStored({ topology: model.toJSON(null, false) as never, weights: quantizeModel(model, FLOAT32_STORAGE), inputShape, effort: how.effort });
+          const measured = await onnxLatencyOfStored({ topology: model.toJSON(null, false) as never, weights: quantizeModel(model, FLOAT32_STORAGE), inputShape, effort: how.effort, reference: how.reference });
           return { stats: measured.latency, runtime: measured.latencyRuntime };
         } catch (err) {
           if (errorCodeOf(err) !== 'INTERNAL') throw err;
           // A user's layer without an ONNX mapping: the teacher stays in tfjs, and says so.
         }
       }
-      return { stats: await measureLatency(model, inputShape, { effort: how.effort }), runtime: `tfjs-${tf.getBackend()}` };
+      return { stats: await measureLatency(model, inputShape, { effort: how.effort, reference: how.reference }), runtime: `tfjs-${tf.getBackend()}` };
     },
     dispose: async () => {
       model.dispose();
@@ -175,7 +174,7 @@ async function onnxTeacher(file: string, dataset: Dataset): Promise<Teacher> {
       ...('unmappable' in model.architecture ? { unmappable: model.architecture.unmappable } : {}),
       topology: {},
       logits,
-      latency: async (_inputShape, how = {}) => ({ stats: await model.latency({ effort: how.effort }), runtime: ONNX_TEACHER_RUNTIME }),
+      latency: async (_inputShape, how = {}) => ({ stats: await model.latency({ effort: how.effort, reference: how.reference }), runtime: ONNX_TEACHER_RUNTIME }),
       dispose: () => model.dispose(),
     };
   } catch (err) {

@@ -8,6 +8,7 @@ import type { ModelShape } from '../model/build';
 import { inspectModel } from '../model/inspect';
 import { measureSpec, storedBytes } from '../space/measure';
 import { measureLatency } from '../model/latency';
+import { latencyReference } from '../model/latency-reference';
 import { dequantizeWeight } from '../model/quantize';
 import { quantizeModel } from '../model/quantize-model';
 import type { StoredWeight } from '../model/quantize';
@@ -37,6 +38,8 @@ export interface TrialInput {
   latencyRuntime?: LatencyRuntime;
   /** How hard latency is measured; default careful. */
   latencyEffort?: LatencyEffort;
+  /** The reference network's calibrated time (model/latency-reference.ts): the latency is scaled to it; absent, raw times. */
+  latencyReferenceMs?: number;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
 }
 
@@ -55,7 +58,7 @@ export interface TrialResult {
  * The student's latency in onnxruntime-node, on its ONNX export at its
  * stored precision (onnxruntime loads only when asked for).
  */
-async function onnxLatency(opts: { topology: Record<string, unknown>; weights: StoredWeight[]; inputShape: number[]; effort?: LatencyEffort }) {
+async function onnxLatency(opts: Parameters<typeof import('../model/onnx-latency').onnxLatencyOfStored>[0]) {
   const { onnxLatencyOfStored } = await import('../model/onnx-latency');
   return onnxLatencyOfStored(opts);
 }
@@ -130,10 +133,11 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
       quantizedAccuracy = await accuracy(model, test.x, test.y);
     }
     const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
+    const reference = input.latencyReferenceMs ? await latencyReference(input.latencyRuntime ?? 'tfjs-wasm', input.latencyReferenceMs, input.latencyEffort) : undefined;
     const { latency, latencyRuntime } =
       input.latencyRuntime === 'onnxruntime'
-        ? await onnxLatency({ topology, weights, inputShape: dataset.inputShape, effort: input.latencyEffort })
-        : { latency: await measureLatency(model, dataset.inputShape, { effort: input.latencyEffort }), latencyRuntime: `tfjs-${tf.getBackend()}` };
+        ? await onnxLatency({ topology, weights, inputShape: dataset.inputShape, effort: input.latencyEffort, reference })
+        : { latency: await measureLatency(model, dataset.inputShape, { effort: input.latencyEffort, reference }), latencyRuntime: `tfjs-${tf.getBackend()}` };
     const inspected = inspectModel(model);
     const concrete = spec.kind === 'teacher' ? input.teacher.spec : spec;
     const sizeSource = concrete

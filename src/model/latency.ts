@@ -15,6 +15,19 @@ export interface LatencyStats {
   runs: number;
   /** Whether no training step of the pool's workers ran meanwhile (false only when the gate's wait gave up). */
   quiet: boolean;
+  /** With a reference: its median time in this measurement, unscaled (the machine's speed at the time). */
+  referenceMs?: number;
+}
+
+/**
+ * A fixed network timed alternately with the model (model/latency-reference.ts):
+ * each timed run of the model is divided by the reference run just before it,
+ * and the median of those ratios times `nominalMs` (the reference's time at
+ * the machine's full speed) is the latency.
+ */
+export interface LatencyReference {
+  runOnce: () => Promise<void>;
+  nominalMs: number;
 }
 
 /**
@@ -40,13 +53,15 @@ export interface AdaptiveOptions {
   relativeHalfWidth?: number;
   /** Time budget of the timed runs (ms): a slow model stops here with what it has. */
   budgetMs?: number;
+  /** Scale every run by a reference run beside it (see LatencyReference); without, the raw times. */
+  reference?: LatencyReference;
 }
 
 /** The quick effort's timed runs: a fixed 30. */
 const QUICK: AdaptiveOptions = { minRuns: 30, maxRuns: 30 };
 
 /** What measurement settles for by default: +/- 3% at 95%, 30 to 1,000 runs, 3 s. */
-const ADAPTIVE_DEFAULTS: Required<Omit<AdaptiveOptions, 'effort'>> = { minRuns: 30, maxRuns: 1000, relativeHalfWidth: 0.03, budgetMs: 3000 };
+const ADAPTIVE_DEFAULTS: Required<Omit<AdaptiveOptions, 'effort' | 'reference'>> = { minRuns: 30, maxRuns: 1000, relativeHalfWidth: 0.03, budgetMs: 3000 };
 
 /**
  * Warm-up: rounds of WARM_ROUND_MS, until the medians of the last
@@ -95,11 +110,20 @@ export async function warmUp(runOnce: () => Promise<void>): Promise<void> {
  */
 export async function measureAdaptive(runOnce: () => Promise<void>, opts: AdaptiveOptions = {}): Promise<Omit<LatencyStats, 'quiet'>> {
   const o = { ...ADAPTIVE_DEFAULTS, ...opts };
-  for (let i = 0; i < SETTLE_RUNS; i++) await runOnce();
+  const reference = opts.reference;
+  for (let i = 0; i < SETTLE_RUNS; i++) {
+    if (reference) await reference.runOnce();
+    await runOnce();
+  }
   const times: number[] = [];
+  const referenceTimes: number[] = [];
   const started = performance.now();
   for (;;) {
-    times.push(await timeOnce(runOnce));
+    if (reference) {
+      const r = await timeOnce(reference.runOnce);
+      referenceTimes.push(r);
+      times.push(((await timeOnce(runOnce)) / r) * reference.nominalMs);
+    } else times.push(await timeOnce(runOnce));
     const n = times.length;
     if (n >= o.maxRuns || (n >= o.minRuns && performance.now() - started >= o.budgetMs)) break;
     if (n >= o.minRuns && n % 10 === 0) {
@@ -110,7 +134,8 @@ export async function measureAdaptive(runOnce: () => Promise<void>, opts: Adapti
   }
   times.sort((a, b) => a - b);
   const [ciLowMs, ciHighMs] = medianInterval(times);
-  return { medianMs: quantile(times, 0.5), p10Ms: quantile(times, 0.1), p90Ms: quantile(times, 0.9), ciLowMs, ciHighMs, runs: times.length };
+  const stats = { medianMs: quantile(times, 0.5), p10Ms: quantile(times, 0.1), p90Ms: quantile(times, 0.9), ciLowMs, ciHighMs, runs: times.length };
+  return reference ? { ...stats, referenceMs: quantile(referenceTimes.sort((a, b) => a - b), 0.5) } : stats;
 }
 
 /** Warm-up (alongside the other workers), then the timed runs alone on the machine (core/quiet-gate.ts). */

@@ -33,6 +33,7 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
       teacher: task.teacher,
       latencyRuntime: task.latencyRuntime,
       latencyEffort: task.latencyEffort,
+      latencyReferenceMs: task.latencyReferenceMs,
       onEpoch,
     });
     const { manifest, buffer } = packWeights(result.weights);

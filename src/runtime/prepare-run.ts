@@ -4,6 +4,7 @@ import type { Teacher } from '../distill/teacher';
 import { loadTeacher, teacherLogits } from '../distill/teacher';
 import type { BackendName } from '../model/backend';
 import { initBackend } from '../model/backend';
+import { calibrateReference, latencyReference } from '../model/latency-reference';
 import { KdError } from '../core/errors';
 import type { Log } from '../core/log';
 import type { LatencyEffort, LatencyRuntime, TeacherInfo } from '../core/metrics';
@@ -55,6 +56,8 @@ export interface TrialRunSetup {
   dataset: DatasetInfo;
   /** The teacher as it ships (float32 weights, timed like every student), when asked for: a new experiment stores it. */
   teacherInfo?: TeacherInfo;
+  /** With `latency`: the reference network's time every latency of the run is scaled to (the stored one, or calibrated now). */
+  latencyReferenceMs?: number;
 }
 
 /**
@@ -64,7 +67,14 @@ export interface TrialRunSetup {
  * its architecture.
  */
 export async function setUpTrials(
-  opts: { space: Pick<SearchSpace, 'dataset' | 'teacher'>; backend: BackendChoice; dataDir: string; describeTeacher: boolean; latency?: { runtime: LatencyRuntime; effort: LatencyEffort } },
+  opts: {
+    space: Pick<SearchSpace, 'dataset' | 'teacher'>;
+    backend: BackendChoice;
+    dataDir: string;
+    describeTeacher: boolean;
+    /** How the run measures latency; `referenceMs` is an experiment's stored calibration, calibrated here when absent. */
+    latency?: { runtime: LatencyRuntime; effort: LatencyEffort; referenceMs?: number };
+  },
   log: Log,
 ): Promise<TrialRunSetup> {
   const ctx = await prepareRun(
@@ -72,9 +82,14 @@ export async function setUpTrials(
     log,
   );
   const { teacher, dataset } = ctx;
+  const latency = opts.latency;
+  // Calibrated before any worker starts, so nothing else runs on the machine.
+  const referenceMs = latency ? (latency.referenceMs ?? (await calibrateReference(latency.runtime, latency.effort))) : undefined;
+  if (latency && latency.referenceMs === undefined) log(`latency reference: ${referenceMs!.toFixed(4)} ms at this machine's full speed (${latency.runtime})`);
   /** The teacher as the report shows it beside the students: timed as they are. */
   const describe = async (): Promise<TeacherInfo> => {
-    const { stats, runtime } = await teacher.latency(dataset.inputShape, { runtime: opts.latency?.runtime, effort: opts.latency?.effort });
+    const reference = latency && referenceMs ? await latencyReference(latency.runtime, referenceMs, latency.effort) : undefined;
+    const { stats, runtime } = await teacher.latency(dataset.inputShape, { runtime: latency?.runtime, effort: latency?.effort, reference });
     return {
       source: teacher.source,
       accuracy: teacher.accuracy,
@@ -107,6 +122,7 @@ export async function setUpTrials(
         testN: dataset.test.n,
       },
       teacherInfo: opts.describeTeacher ? await describe() : undefined,
+      latencyReferenceMs: referenceMs,
     };
   } finally {
     await teacher.dispose();

@@ -30,6 +30,8 @@ export interface SearchLoopOptions {
   data: SharedData;
   teacher: TeacherArchitecture;
   backend: BackendChoice;
+  /** The experiment's calibrated reference time, handed to every trial (model/latency-reference.ts). */
+  latencyReferenceMs?: number;
   /** Total trials the experiment should have when the loop ends. */
   trials: number;
   /** Aborting stops the loop: in-flight trials go back to WAITING. */
@@ -115,6 +117,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
         teacher: opts.teacher,
         latencyRuntime: exp.space.latency.runtime,
         latencyEffort: exp.space.latency.effort,
+        latencyReferenceMs: opts.latencyReferenceMs,
       },
       {
         signal,

@@ -34,6 +34,8 @@ export const trialTaskSchema = z.object({
   /** Where the student's latency is measured (the space's latency.runtime). */
   latencyRuntime: latencyRuntimeSchema.default('tfjs-wasm'),
   latencyEffort: latencyEffortSchema.default('careful'),
+  /** The experiment's calibrated reference time (model/latency-reference.ts): latencies are scaled to it; absent, raw times. */
+  latencyReferenceMs: z.number().positive().optional(),
 });
 /** A task as its makers write it: the fields with defaults may be left out. */
 export type TrialTask = z.input<typeof trialTaskSchema>;

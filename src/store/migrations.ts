@@ -112,4 +112,12 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- The reference network's time at the machine's full speed, which every latency of the experiment is scaled to
+      -- (model/latency-reference.ts); NULL for experiments made before (their trials' latencies are raw times).
+      ALTER TABLE experiments ADD COLUMN latency_reference_ms REAL;
+    `,
+  },
 ];

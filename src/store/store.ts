@@ -46,6 +46,8 @@ export interface Experiment {
   datasetFingerprint: string;
   /** Absent for experiments stored before it was recorded. */
   dataset?: DatasetInfo;
+  /** The reference time its latencies are scaled to (model/latency-reference.ts); absent for experiments stored before. */
+  latencyReferenceMs?: number;
   status: ExperimentStatus;
   createdAt: string;
   updatedAt: string;
@@ -112,6 +114,7 @@ interface ExperimentRow {
   teacher_fingerprint: string;
   dataset_fingerprint: string;
   dataset_json: string | null;
+  latency_reference_ms: number | null;
   status: ExperimentStatus;
   created_at: string;
   updated_at: string;
@@ -199,11 +202,11 @@ export class Store {
     const info = this.db
       .prepare(
         `INSERT INTO experiments (name, space_text, space_json, space_hash, space_file, controller, seed, planned_trials,
-           teacher_json, teacher_fingerprint, dataset_fingerprint, dataset_json, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+           teacher_json, teacher_fingerprint, dataset_fingerprint, dataset_json, latency_reference_ms, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
       )
       .run(e.name, e.spaceText, JSON.stringify(e.space), e.spaceHash, e.spaceFile, e.controller, e.seed, e.plannedTrials,
-        JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, e.dataset ? JSON.stringify(e.dataset) : null, t, t);
+        JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, e.dataset ? JSON.stringify(e.dataset) : null, e.latencyReferenceMs ?? null, t, t);
     return this.experimentById(Number(info.lastInsertRowid))!;
   }
 
@@ -223,6 +226,7 @@ export class Store {
       teacherFingerprint: r.teacher_fingerprint,
       datasetFingerprint: r.dataset_fingerprint,
       ...(r.dataset_json ? { dataset: readJson(datasetInfoSchema, r.dataset_json, `${where}, dataset`) } : {}),
+      ...(r.latency_reference_ms !== null ? { latencyReferenceMs: r.latency_reference_ms } : {}),
       status: r.status,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -251,6 +255,11 @@ export class Store {
     } else {
       this.db.prepare('UPDATE experiments SET status = ?, updated_at = ? WHERE id = ?').run(status, now(), id);
     }
+  }
+
+  /** An experiment stored before latencies were scaled gets its reference time on its first resume: its later trials are scaled. */
+  setLatencyReference(id: number, referenceMs: number): void {
+    this.db.prepare('UPDATE experiments SET latency_reference_ms = ?, updated_at = ? WHERE id = ? AND latency_reference_ms IS NULL').run(referenceMs, now(), id);
   }
 
   listExperiments(): ExperimentSummary[] {
