@@ -31,6 +31,27 @@ module.exports = {
       to: { path: '@tensorflow/' },
     },
     {
+      name: 'wasm-kernels-only-in-model-and-distill',
+      comment: 'the wasm training kernels are tfjs: DESIGN.md rule 9 holds for them as for tfjs',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/model/', '^src/distill/'] },
+      to: { path: '^packages/wasm-train-kernels/' },
+    },
+    {
+      name: 'wasm-kernels-through-their-index',
+      comment: "kdsearch uses the kernels package's public API (register, capabilities, the op wrappers), never its files",
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^packages/wasm-train-kernels/', pathNot: '^packages/wasm-train-kernels/dist/src/index\\.(js|d\\.ts)$' },
+    },
+    {
+      name: 'wasm-kernels-know-no-kdsearch',
+      comment: 'the kernels package stands alone: it never imports kdsearch',
+      severity: 'error',
+      from: { path: '^packages/wasm-train-kernels/' },
+      to: { path: '^(src|test|bench)/' },
+    },
+    {
       name: 'onnxruntime-only-in-model',
       comment: 'teachers and exports in ONNX are read and run by src/model/ alone',
       severity: 'error',
@@ -55,7 +76,7 @@ module.exports = {
       name: 'no-circular',
       comment: 'a cycle makes load order matter and hides which part depends on which',
       severity: 'error',
-      from: { path: '^src/' },
+      from: { path: '^(src|packages/[^/]+/src)/' },
       to: { circular: true },
     },
     {

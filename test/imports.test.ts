@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tempDir } from './support/helpers';
@@ -9,7 +9,8 @@ const CRUISER = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'depende
 const CONFIG = join(ROOT, '.dependency-cruiser.js');
 
 function cruise(cwd: string) {
-  return spawnSync(process.execPath, [CRUISER, 'src', '--config', CONFIG, '--output-type', 'err'], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const roots = ['src', 'packages/wasm-train-kernels/src'].filter((r) => existsSync(join(cwd, r)));
+  return spawnSync(process.execPath, [CRUISER, ...roots, '--config', CONFIG, '--output-type', 'err'], { cwd, encoding: 'utf8', timeout: 120_000 });
 }
 
 test("kdsearch's imports follow DESIGN.md's layers (dependency-cruiser)", () => {
@@ -17,7 +18,7 @@ test("kdsearch's imports follow DESIGN.md's layers (dependency-cruiser)", () => 
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
 });
 
-test('a wrong import is refused by name: the store importing distill, tfjs outside model and distill, a cycle', () => {
+test('a wrong import is refused by name: the store importing distill, tfjs outside model and distill, a cycle, the kernels package importing kdsearch', () => {
   const dir = tempDir();
   const file = (path: string, text: string) => {
     mkdirSync(join(dir, path, '..'), { recursive: true });
@@ -28,6 +29,7 @@ test('a wrong import is refused by name: the store importing distill, tfjs outsi
   file('src/runtime/task.ts', "import * as tf from '@tensorflow/tfjs';\nexport const t = tf;\n");
   file('src/space/a.ts', "import { b } from './b';\nexport const a = () => b;\n");
   file('src/space/b.ts', "import { a } from './a';\nexport const b = () => a;\n");
+  file('packages/wasm-train-kernels/src/index.ts', "import { a } from '../../../src/space/a';\nexport const k = a;\n");
   // The fixture resolves tfjs from kdsearch's own node_modules.
   file('node_modules/@tensorflow/tfjs/package.json', JSON.stringify({ name: '@tensorflow/tfjs', main: 'index.js' }));
   file('node_modules/@tensorflow/tfjs/index.js', 'module.exports = {};\n');
@@ -38,4 +40,5 @@ test('a wrong import is refused by name: the store importing distill, tfjs outsi
   assert.match(out, /store-imports: src\/store\/store\.ts → src\/distill\/trial\.ts/);
   assert.match(out, /tfjs-only-in-model-and-distill: src\/runtime\/task\.ts/);
   assert.match(out, /no-circular: src\/space\/a\.ts/);
+  assert.match(out, /wasm-kernels-know-no-kdsearch: packages\/wasm-train-kernels\/src\/index\.ts → src\/space\/a\.ts/);
 });

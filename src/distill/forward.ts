@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../core/errors';
-import { biasReluMaxPool, canBiasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool } from '../model/fused-conv';
-import type { ConvGeometry } from '../model/fused-conv';
-import { isUnit } from '../model/unit-stride';
+import { biasReluMaxPool, canBiasReluMaxPool, canConvReluPool, conv2dBiasRelu, convReluPool, isUnit } from '@kdsearch/wasm-train-kernels';
+import type { ConvGeometry } from '@kdsearch/wasm-train-kernels';
 import type { StorageSettings } from '../space/student';
 import { fakeQuantizer } from './fake-quant';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { DISTILL_LOSS } from '../model/wasm-kernels/distill-loss';
+import { capabilities, distillLoss } from '@kdsearch/wasm-train-kernels';
 
 export interface KdLossOptions {
   /** Softening temperature T > 0. */
@@ -57,7 +57,8 @@ export function kdLoss(
 
 /**
  * The loss a training step minimises, with [total, kl, ce] for the epoch
- * statistics. On wasm, one fused kernel (KdDistillLoss) computes both it and
+ * statistics. Where the wasm training kernels are active, one fused kernel
+ * (KdDistillLoss) computes both it and
  * its gradient; elsewhere it is kdLoss op by op. test/loss.test.ts checks
  * that the two agree, values and gradients.
  */
@@ -67,17 +68,10 @@ export function kdLossWithStats(
   labels: tf.Tensor1D,
   opts: KdLossOptions,
 ): { total: tf.Scalar; stats: tf.Tensor1D } {
-  if (tf.getBackend() === 'wasm' && tf.getKernel(DISTILL_LOSS, 'wasm')) {
+  if (capabilities().active) {
     // without a teacher, the student against itself at alpha 0: KL is 0, the loss plain cross-entropy, as in kdLoss
     const alpha = teacherLogits ? opts.alpha : 0;
-    return tf.tidy(() => {
-      const [total, stats] = tf.engine().runKernel(
-        DISTILL_LOSS,
-        { s: studentLogits, t: teacherLogits ?? studentLogits, y: tf.cast(labels, 'int32') },
-        { temperature: opts.temperature, alpha },
-      ) as tf.Tensor[];
-      return { total: total as tf.Scalar, stats: stats as tf.Tensor1D };
-    });
+    return distillLoss(studentLogits, teacherLogits ?? studentLogits, labels, { temperature: opts.temperature, alpha });
   }
   const parts = kdLoss(studentLogits, teacherLogits, labels, opts);
   return { total: parts.total, stats: tf.stack([parts.total, parts.kl, parts.ce]) as tf.Tensor1D };

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../core/errors';
-import { registerWasmGradientKernels } from './wasm-kernels/register';
+import { register } from '@kdsearch/wasm-train-kernels';
 import type { BackendChoice } from '../core/backends';
 
 export type BackendName = 'node' | 'wasm' | 'cpu';
@@ -24,8 +24,10 @@ async function activate(name: BackendName): Promise<boolean> {
   if (name === 'wasm') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-wasm');
-    registerWasmGradientKernels();
   }
+  // kdsearch's training kernels for wasm, and the gradients of their fused
+  // ops, which the training forward also runs on the other backends
+  register();
   // The cpu backend prints a "use tfjs-node" banner through console.warn when
   // it is created; it is chosen on purpose here, so the banner is noise.
   const warn = console.warn;

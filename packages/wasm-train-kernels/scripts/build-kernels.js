@@ -1,0 +1,187 @@
+'use strict';
+/**
+ * Builds the kernels module from wat/*.wat, the package's only sources of
+ * WebAssembly, into the two generated files under src/generated/:
+ *   simd-binary.ts   the module, base64 (users never compile WAT);
+ *   simd-exports.ts  the TypeScript interface of its exports, parsed from
+ *                    the same sources, so a caller passing the wrong number
+ *                    of arguments fails the type check.
+ *
+ *   node scripts/build-kernels.js           both files (wabt, a dev dependency)
+ *   node scripts/build-kernels.js --types   the interface only (no wabt; npm test
+ *                                           runs this before tsc)
+ *
+ * Plain JavaScript because it runs before tsc has compiled anything; tsc
+ * checks it (checkJs) and the tests call it.
+ */
+const { existsSync, readFileSync, readdirSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+
+/** The package root: this file runs from scripts/ and, compiled for the tests, from dist/scripts/. */
+const PACKAGE = (() => {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'wat'))) return dir;
+  throw new Error(`build-kernels: no wat/ folder above ${__dirname}`);
+})();
+const WAT_DIR = join(PACKAGE, 'wat');
+const BINARY_FILE = join(PACKAGE, 'src', 'generated', 'simd-binary.ts');
+const EXPORTS_FILE = join(PACKAGE, 'src', 'generated', 'simd-exports.ts');
+const MODULE_NAME = 'kernels.wat';
+const HEADER = '(module\n  (import "env" "memory" (memory 1))\n';
+
+/** @typedef {{ file: string; text: string }} WatSource */
+/** @typedef {{ name: string; file: string; params: { name: string; type: string }[]; result: string | undefined }} KernelExport */
+
+/** The .wat files, in name order (a stable build). @returns {WatSource[]} */
+function readSources() {
+  return readdirSync(WAT_DIR)
+    .filter((f) => f.endsWith('.wat'))
+    .sort()
+    .map((file) => ({ file, text: readFileSync(join(WAT_DIR, file), 'utf8') }));
+}
+
+/**
+ * The module's text and, for error messages, where each of its lines came from.
+ * @param {WatSource[]} sources
+ * @returns {{ text: string; origin: (line: number) => string }}
+ */
+function assemble(sources) {
+  /** @type {{ start: number; file: string }[]} */
+  const starts = [];
+  let text = HEADER;
+  for (const source of sources) {
+    starts.push({ start: text.split('\n').length, file: source.file });
+    text += source.text.endsWith('\n') ? source.text : `${source.text}\n`;
+  }
+  text += ')\n';
+  const origin = (/** @type {number} */ line) => {
+    const from = [...starts].reverse().find((s) => s.start <= line);
+    return from ? `wat/${from.file}:${line - from.start + 1}` : `${MODULE_NAME} (header):${line}`;
+  };
+  return { text, origin };
+}
+
+const WASM_TO_TS = { i32: 'number', f32: 'number', f64: 'number', i64: 'bigint' };
+
+/**
+ * The exported functions of the sources with their named parameters, read
+ * from the text: `(func [$name] (export "name") (param $p type) ... [(result type)]`.
+ * Parameters must be named (the interface is written with their names).
+ * @param {WatSource[]} sources
+ * @returns {KernelExport[]}
+ */
+function parseExports(sources) {
+  /** @type {KernelExport[]} */
+  const found = [];
+  for (const { file, text } of sources) {
+    const code = text.replace(/;;[^\n]*/g, '');
+    const head = /\(func\s+(?:\$[\w.]+\s+)?\(export\s+"([\w]+)"\)/g;
+    for (let m = head.exec(code); m; m = head.exec(code)) {
+      const name = m[1];
+      /** @type {{ name: string; type: string }[]} */
+      const params = [];
+      let rest = code.slice(head.lastIndex);
+      for (;;) {
+        const named = /^\s*\(param\s+\$([\w]+)\s+(\w+)\s*\)/.exec(rest);
+        if (named) {
+          if (!(named[2] in WASM_TO_TS)) throw new Error(`wat/${file}: export "${name}", parameter $${named[1]}: type ${named[2]} cannot cross to JavaScript (expected i32, i64, f32 or f64)`);
+          params.push({ name: named[1], type: named[2] });
+          rest = rest.slice(named[0].length);
+          continue;
+        }
+        if (/^\s*\(param\s+[^$]/.test(rest)) throw new Error(`wat/${file}: export "${name}" has an unnamed parameter; write (param $name type), one per parameter`);
+        break;
+      }
+      const result = /^\s*\(result\s+(\w+)\s*\)/.exec(rest);
+      if (result && !(result[1] in WASM_TO_TS)) throw new Error(`wat/${file}: export "${name}" returns ${result[1]}, which cannot cross to JavaScript`);
+      if (found.some((e) => e.name === name)) throw new Error(`wat/${file}: export "${name}" is declared twice`);
+      found.push({ name, file, params, result: result ? result[1] : undefined });
+    }
+  }
+  return found.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** @param {KernelExport[]} exports @returns {string} the generated interface file */
+function exportsSource(exports) {
+  const tsType = (/** @type {string} */ t) => WASM_TO_TS[/** @type {keyof typeof WASM_TO_TS} */ (t)];
+  const lines = [
+    '// Generated by scripts/build-kernels.js from wat/*.wat; do not edit.',
+    '',
+    '/** The exports of the kernels module; every pointer is a byte offset in the backend\'s memory. */',
+    'export interface SimdKernels {',
+    ...exports.map((e) => `  /** wat/${e.file} */\n  ${e.name}(${e.params.map((p) => `${p.name}: ${tsType(p.type)}`).join(', ')}): ${e.result ? tsType(e.result) : 'void'};`),
+    '}',
+    '',
+    '/** Each export\'s parameters as the sources name them (the exports test checks the binary against it). */',
+    'export const SIMD_EXPORT_PARAMS: Record<keyof SimdKernels, readonly string[]> = {',
+    ...exports.map((e) => `  ${e.name}: [${e.params.map((p) => `'${p.name}'`).join(', ')}],`),
+    '};',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** @param {Uint8Array} bytes @returns {string} the generated binary file */
+function binarySource(bytes) {
+  return `// Generated by scripts/build-kernels.js from wat/*.wat; do not edit.\nexport const SIMD_KERNELS_BASE64 =\n  '${Buffer.from(bytes).toString('base64')}';\n`;
+}
+
+/**
+ * Compiles the sources with wabt (SIMD and bulk memory on); errors name the
+ * .wat file and line.
+ * @param {WatSource[]} sources
+ * @returns {Promise<Uint8Array>}
+ */
+async function compile(sources) {
+  const { text, origin } = assemble(sources);
+  /** @type {any} */
+  const wabt = await require('wabt')();
+  let module;
+  try {
+    module = wabt.parseWat(MODULE_NAME, text, { simd: true, bulk_memory: true });
+    module.validate();
+    return module.toBinary({ log: false, write_debug_names: false }).buffer;
+  } catch (err) {
+    const message = String(/** @type {Error} */ (err).message).replace(new RegExp(`${MODULE_NAME.replace('.', '\\.')}:(\\d+):(\\d+)`, 'g'), (_, line, col) => `${origin(Number(line))}:${col}`);
+    throw new Error(`the kernels do not compile:\n${message}`);
+  } finally {
+    if (module) module.destroy();
+  }
+}
+
+/** Both generated files' text, built from wat/. @returns {Promise<{ binary: string; exports: string }>} */
+async function buildKernels() {
+  const sources = readSources();
+  return { binary: binarySource(await compile(sources)), exports: exportsSource(parseExports(sources)) };
+}
+
+/** The interface alone, from wat/. @returns {string} */
+function buildExports() {
+  return exportsSource(parseExports(readSources()));
+}
+
+/** Writes only what changed, so an unchanged build leaves tsc's incremental state alone. @param {string} file @param {string} text */
+function writeIfChanged(file, text) {
+  let old;
+  try {
+    old = readFileSync(file, 'utf8');
+  } catch {
+    old = undefined;
+  }
+  if (old !== text) writeFileSync(file, text);
+}
+
+async function main() {
+  const typesOnly = process.argv.includes('--types');
+  const built = typesOnly ? { exports: buildExports(), binary: undefined } : await buildKernels();
+  writeIfChanged(EXPORTS_FILE, built.exports);
+  if (built.binary !== undefined) writeIfChanged(BINARY_FILE, built.binary);
+}
+
+module.exports = { buildKernels, buildExports, compile, parseExports, BINARY_FILE, EXPORTS_FILE };
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(`build-kernels: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,340 @@
+;; Winograd: 3x3 stride-1 convolutions and their filter gradients.
+;; A fragment of one module built by scripts/build-kernels.mjs: conventions
+;; (addresses, layouts, who checks shapes) in the package README.
+
+  ;; Winograd F(2x2, 3x3) (Lavin & Gray 2016).
+  ;; A 3x3, stride-1, pad-1 ('same') convolution as 16 matrix products over
+  ;; 4x4 input tiles: 16 multiplies per 2x2 outputs and channel pair instead
+  ;; of 36. Tiles go in chunks small enough that the transformed tiles stay in
+  ;; cache between the three passes. Tile t = (b*tilesH + ty)*tilesW + tx
+  ;; reads input rows 2ty-1 .. 2ty+2 and columns 2tx-1 .. 2tx+2, and makes
+  ;; output rows 2ty, 2ty+1 and columns 2tx, 2tx+1 (those inside the output).
+  ;; Layouts, xi = 4*row + column of the 4x4 transformed tile:
+  ;;   V [16][chunk][C]    transformed input tiles  B^T d B
+  ;;   M [16][chunk][N]    products, or transformed output gradients A dY A^T
+  ;;   U [16][C][N]        transformed filter G g G^T (made by the caller)
+  ;; C and N are multiples of 4, chunk a multiple of 4.
+
+  ;; V[xi][i][c] for the n tiles t0 .. t0+n-1 of x [B, H, W, C]. Tiles that
+  ;; reach over the border are first copied into patch [4][4][C] with zeros.
+  (func $wino_input
+    (param $x i32) (param $V i32) (param $patch i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $tilesH i32) (param $tilesW i32) (param $t0 i32) (param $n i32) (param $chunk i32)
+    (local $i i32) (local $t i32) (local $b i32) (local $ty i32) (local $tx i32) (local $y0 i32) (local $x0 i32)
+    (local $base i32) (local $rs i32) (local $cs i32) (local $cb i32) (local $cEnd i32) (local $q i32) (local $o i32) (local $vs i32)
+    (local $r i32) (local $k i32) (local $yy i32) (local $xx i32)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
+    (local $e00 v128) (local $e01 v128) (local $e02 v128) (local $e03 v128) (local $e10 v128) (local $e11 v128) (local $e12 v128) (local $e13 v128) (local $e20 v128) (local $e21 v128) (local $e22 v128) (local $e23 v128) (local $e30 v128) (local $e31 v128) (local $e32 v128) (local $e33 v128)
+    (local.set $cs (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $vs (i32.shl (i32.mul (local.get $chunk) (local.get $C)) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (loop $tiles
+      (local.set $t (i32.add (local.get $t0) (local.get $i)))
+      (local.set $b (i32.div_u (local.get $t) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+      (local.set $r (i32.rem_u (local.get $t) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+      (local.set $ty (i32.div_u (local.get $r) (local.get $tilesW)))
+      (local.set $tx (i32.rem_u (local.get $r) (local.get $tilesW)))
+      (local.set $y0 (i32.sub (i32.shl (local.get $ty) (i32.const 1)) (i32.const 1)))
+      (local.set $x0 (i32.sub (i32.shl (local.get $tx) (i32.const 1)) (i32.const 1)))
+      (if (i32.and (i32.and (i32.ge_s (local.get $y0) (i32.const 0)) (i32.ge_s (local.get $x0) (i32.const 0)))
+                   (i32.and (i32.le_s (i32.add (local.get $y0) (i32.const 4)) (local.get $H)) (i32.le_s (i32.add (local.get $x0) (i32.const 4)) (local.get $W))))
+        (then
+          (local.set $base (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $y0)) (local.get $W)) (local.get $x0)) (local.get $cs))))
+          (local.set $rs (i32.mul (local.get $W) (local.get $cs))))
+        (else
+          (call $zero (local.get $patch) (i32.shl (local.get $C) (i32.const 4)))
+          (local.set $r (i32.const 0))
+          (loop $patch_rows
+            (local.set $yy (i32.add (local.get $y0) (local.get $r)))
+            (if (i32.and (i32.ge_s (local.get $yy) (i32.const 0)) (i32.lt_s (local.get $yy) (local.get $H)))
+              (then
+                (local.set $k (i32.const 0))
+                (loop $patch_cols
+                  (local.set $xx (i32.add (local.get $x0) (local.get $k)))
+                  (if (i32.and (i32.ge_s (local.get $xx) (i32.const 0)) (i32.lt_s (local.get $xx) (local.get $W)))
+                    (then (call $copy
+                      (i32.add (local.get $patch) (i32.mul (i32.add (i32.shl (local.get $r) (i32.const 2)) (local.get $k)) (local.get $cs)))
+                      (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $yy)) (local.get $W)) (local.get $xx)) (local.get $cs)))
+                      (local.get $C))))
+                  (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                  (br_if $patch_cols (i32.lt_s (local.get $k) (i32.const 4))))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br_if $patch_rows (i32.lt_s (local.get $r) (i32.const 4))))
+          (local.set $base (local.get $patch))
+          (local.set $rs (i32.shl (local.get $cs) (i32.const 2)))))
+      ;; one row at a time: d B (columns combined), then B^T over the rows
+      (local.set $o (i32.add (local.get $V) (i32.mul (local.get $i) (local.get $cs))))
+      (local.set $cb (i32.const 0))
+      (loop $channels
+        (local.set $q (i32.add (i32.add (local.get $base) (local.get $cb)) (i32.const 0)))
+        (local.set $d0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d3 (v128.load (local.get $q)))
+        (local.set $e00 (f32x4.sub (local.get $d0) (local.get $d2))) (local.set $e01 (f32x4.add (local.get $d1) (local.get $d2)))
+        (local.set $e02 (f32x4.sub (local.get $d2) (local.get $d1))) (local.set $e03 (f32x4.sub (local.get $d1) (local.get $d3)))
+        (local.set $q (i32.add (i32.add (local.get $base) (local.get $cb)) (i32.mul (local.get $rs) (i32.const 1))))
+        (local.set $d0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d3 (v128.load (local.get $q)))
+        (local.set $e10 (f32x4.sub (local.get $d0) (local.get $d2))) (local.set $e11 (f32x4.add (local.get $d1) (local.get $d2)))
+        (local.set $e12 (f32x4.sub (local.get $d2) (local.get $d1))) (local.set $e13 (f32x4.sub (local.get $d1) (local.get $d3)))
+        (local.set $q (i32.add (i32.add (local.get $base) (local.get $cb)) (i32.mul (local.get $rs) (i32.const 2))))
+        (local.set $d0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d3 (v128.load (local.get $q)))
+        (local.set $e20 (f32x4.sub (local.get $d0) (local.get $d2))) (local.set $e21 (f32x4.add (local.get $d1) (local.get $d2)))
+        (local.set $e22 (f32x4.sub (local.get $d2) (local.get $d1))) (local.set $e23 (f32x4.sub (local.get $d1) (local.get $d3)))
+        (local.set $q (i32.add (i32.add (local.get $base) (local.get $cb)) (i32.mul (local.get $rs) (i32.const 3))))
+        (local.set $d0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (local.set $d3 (v128.load (local.get $q)))
+        (local.set $e30 (f32x4.sub (local.get $d0) (local.get $d2))) (local.set $e31 (f32x4.add (local.get $d1) (local.get $d2)))
+        (local.set $e32 (f32x4.sub (local.get $d2) (local.get $d1))) (local.set $e33 (f32x4.sub (local.get $d1) (local.get $d3)))
+        (local.set $q (i32.add (local.get $o) (local.get $cb)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e00) (local.get $e20))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e01) (local.get $e21))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e02) (local.get $e22))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e03) (local.get $e23))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.add (local.get $e10) (local.get $e20))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.add (local.get $e11) (local.get $e21))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.add (local.get $e12) (local.get $e22))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.add (local.get $e13) (local.get $e23))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e20) (local.get $e10))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e21) (local.get $e11))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e22) (local.get $e12))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e23) (local.get $e13))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e10) (local.get $e30))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e11) (local.get $e31))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e12) (local.get $e32))) (local.set $q (i32.add (local.get $q) (local.get $vs)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $e13) (local.get $e33)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br_if $channels (i32.lt_s (local.get $cb) (local.get $cs))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $tiles (i32.lt_s (local.get $i) (local.get $n)))))
+  
+
+  ;; y [B, OH, OW, N] from M: each tile's 2x2 outputs A^T m A, those inside y,
+  ;; plus bias [N] unless $bias is 0, then max(0, .) if $relu: a fused
+  ;; convolution's epilogue while the tile is in registers.
+  (func $wino_output
+    (param $M i32) (param $y i32) (param $OH i32) (param $OW i32) (param $N i32)
+    (param $tilesH i32) (param $tilesW i32) (param $t0 i32) (param $n i32) (param $chunk i32)
+    (param $bias i32) (param $relu i32)
+    (local $o0 v128) (local $o1 v128) (local $o2 v128) (local $o3 v128) (local $bv v128)
+    (local $i i32) (local $t i32) (local $b i32) (local $r i32) (local $ty i32) (local $tx i32) (local $oy i32) (local $ox i32)
+    (local $ns i32) (local $ms i32) (local $cb i32) (local $q i32) (local $yb i32) (local $yrs i32) (local $right i32) (local $down i32)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $u0 v128) (local $w0 v128) (local $u1 v128) (local $w1 v128) (local $u2 v128) (local $w2 v128) (local $u3 v128) (local $w3 v128)
+    (local.set $ns (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $ms (i32.mul (local.get $chunk) (local.get $ns)))
+    (local.set $i (i32.const 0))
+    (loop $tiles
+      (local.set $t (i32.add (local.get $t0) (local.get $i)))
+      (local.set $b (i32.div_u (local.get $t) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+      (local.set $r (i32.rem_u (local.get $t) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+      (local.set $oy (i32.shl (i32.div_u (local.get $r) (local.get $tilesW)) (i32.const 1)))
+      (local.set $ox (i32.shl (i32.rem_u (local.get $r) (local.get $tilesW)) (i32.const 1)))
+      (local.set $down (i32.lt_s (i32.add (local.get $oy) (i32.const 1)) (local.get $OH)))
+      (local.set $right (i32.lt_s (i32.add (local.get $ox) (i32.const 1)) (local.get $OW)))
+      (local.set $yrs (i32.mul (local.get $OW) (local.get $ns)))
+      (local.set $yb (i32.add (local.get $y) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $OH)) (local.get $oy)) (local.get $OW)) (local.get $ox)) (local.get $ns))))
+      (local.set $cb (i32.const 0))
+      (loop $channels
+        (local.set $q (i32.add (i32.add (local.get $M) (i32.mul (local.get $i) (local.get $ns))) (local.get $cb)))
+        ;; per row r of the tile: u = m0+m1+m2, w = m1-m2-m3 (m A)
+        (local.set $m0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m3 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $u0 (f32x4.add (f32x4.add (local.get $m0) (local.get $m1)) (local.get $m2))) (local.set $w0 (f32x4.sub (f32x4.sub (local.get $m1) (local.get $m2)) (local.get $m3)))
+        (local.set $m0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m3 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $u1 (f32x4.add (f32x4.add (local.get $m0) (local.get $m1)) (local.get $m2))) (local.set $w1 (f32x4.sub (f32x4.sub (local.get $m1) (local.get $m2)) (local.get $m3)))
+        (local.set $m0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m3 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $u2 (f32x4.add (f32x4.add (local.get $m0) (local.get $m1)) (local.get $m2))) (local.set $w2 (f32x4.sub (f32x4.sub (local.get $m1) (local.get $m2)) (local.get $m3)))
+        (local.set $m0 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m1 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m2 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $m3 (v128.load (local.get $q))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (local.set $u3 (f32x4.add (f32x4.add (local.get $m0) (local.get $m1)) (local.get $m2))) (local.set $w3 (f32x4.sub (f32x4.sub (local.get $m1) (local.get $m2)) (local.get $m3)))
+        ;; then A^T over the rows
+        (local.set $o0 (f32x4.add (f32x4.add (local.get $u0) (local.get $u1)) (local.get $u2)))
+        (local.set $o1 (f32x4.add (f32x4.add (local.get $w0) (local.get $w1)) (local.get $w2)))
+        (local.set $o2 (f32x4.sub (f32x4.sub (local.get $u1) (local.get $u2)) (local.get $u3)))
+        (local.set $o3 (f32x4.sub (f32x4.sub (local.get $w1) (local.get $w2)) (local.get $w3)))
+        (if (local.get $bias) (then
+          (local.set $bv (v128.load (i32.add (local.get $bias) (local.get $cb))))
+          (local.set $o0 (f32x4.add (local.get $o0) (local.get $bv)))
+          (local.set $o1 (f32x4.add (local.get $o1) (local.get $bv)))
+          (local.set $o2 (f32x4.add (local.get $o2) (local.get $bv)))
+          (local.set $o3 (f32x4.add (local.get $o3) (local.get $bv)))))
+        (if (local.get $relu) (then
+          ;; pmax(o, 0) is (o < 0 ? 0 : o): NaN and -0 pass through, as in tfjs's cpu Relu
+          (local.set $o0 (f32x4.pmax (local.get $o0) (v128.const f32x4 0 0 0 0)))
+          (local.set $o1 (f32x4.pmax (local.get $o1) (v128.const f32x4 0 0 0 0)))
+          (local.set $o2 (f32x4.pmax (local.get $o2) (v128.const f32x4 0 0 0 0)))
+          (local.set $o3 (f32x4.pmax (local.get $o3) (v128.const f32x4 0 0 0 0)))))
+        (local.set $q (i32.add (local.get $yb) (local.get $cb)))
+        (v128.store (local.get $q) (local.get $o0))
+        (if (local.get $right) (then (v128.store (i32.add (local.get $q) (local.get $ns)) (local.get $o1))))
+        (if (local.get $down) (then
+          (v128.store (i32.add (local.get $q) (local.get $yrs)) (local.get $o2))
+          (if (local.get $right) (then (v128.store (i32.add (i32.add (local.get $q) (local.get $yrs)) (local.get $ns)) (local.get $o3))))))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br_if $channels (i32.lt_s (local.get $cb) (local.get $ns))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $tiles (i32.lt_s (local.get $i) (local.get $n)))))
+  
+
+  ;; M[xi][i][c] = (A dY A^T) of each tile's 2x2 output gradient (0 outside dy):
+  ;; the gradient of the output transform, for the filter gradient.
+  (func $wino_output_grad
+    (param $dy i32) (param $M i32) (param $OH i32) (param $OW i32) (param $N i32)
+    (param $tilesH i32) (param $tilesW i32) (param $t0 i32) (param $n i32) (param $chunk i32)
+    (local $i i32) (local $t i32) (local $b i32) (local $r i32) (local $oy i32) (local $ox i32)
+    (local $ns i32) (local $ms i32) (local $cb i32) (local $q i32) (local $g i32) (local $grs i32) (local $right i32) (local $down i32)
+    (local $d00 v128) (local $d01 v128) (local $d10 v128) (local $d11 v128)
+    (local $f00 v128) (local $f01 v128) (local $f02 v128) (local $f03 v128) (local $f10 v128) (local $f11 v128) (local $f12 v128) (local $f13 v128)
+    (local.set $ns (i32.shl (local.get $N) (i32.const 2)))
+    (local.set $ms (i32.mul (local.get $chunk) (local.get $ns)))
+    (local.set $i (i32.const 0))
+    (loop $tiles
+      (local.set $t (i32.add (local.get $t0) (local.get $i)))
+      (local.set $b (i32.div_u (local.get $t) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+      (local.set $r (i32.rem_u (local.get $t) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+      (local.set $oy (i32.shl (i32.div_u (local.get $r) (local.get $tilesW)) (i32.const 1)))
+      (local.set $ox (i32.shl (i32.rem_u (local.get $r) (local.get $tilesW)) (i32.const 1)))
+      (local.set $down (i32.lt_s (i32.add (local.get $oy) (i32.const 1)) (local.get $OH)))
+      (local.set $right (i32.lt_s (i32.add (local.get $ox) (i32.const 1)) (local.get $OW)))
+      (local.set $grs (i32.mul (local.get $OW) (local.get $ns)))
+      (local.set $g (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $OH)) (local.get $oy)) (local.get $OW)) (local.get $ox)) (local.get $ns))))
+      (local.set $cb (i32.const 0))
+      (loop $channels
+        (local.set $q (i32.add (local.get $g) (local.get $cb)))
+        (local.set $d00 (v128.load (local.get $q)))
+        (local.set $d01 (if (result v128) (local.get $right) (then (v128.load (i32.add (local.get $q) (local.get $ns)))) (else (v128.const i32x4 0 0 0 0))))
+        (local.set $d10 (if (result v128) (local.get $down) (then (v128.load (i32.add (local.get $q) (local.get $grs)))) (else (v128.const i32x4 0 0 0 0))))
+        (local.set $d11 (if (result v128) (i32.and (local.get $down) (local.get $right)) (then (v128.load (i32.add (i32.add (local.get $q) (local.get $grs)) (local.get $ns)))) (else (v128.const i32x4 0 0 0 0))))
+        ;; each gradient row times A^T: (d0, d0+d1, d0-d1, -d1)
+        (local.set $f00 (local.get $d00)) (local.set $f01 (f32x4.add (local.get $d00) (local.get $d01)))
+        (local.set $f02 (f32x4.sub (local.get $d00) (local.get $d01))) (local.set $f03 (f32x4.neg (local.get $d01)))
+        (local.set $f10 (local.get $d10)) (local.set $f11 (f32x4.add (local.get $d10) (local.get $d11)))
+        (local.set $f12 (f32x4.sub (local.get $d10) (local.get $d11))) (local.set $f13 (f32x4.neg (local.get $d11)))
+        ;; then A over the rows: (f0, f0+f1, f0-f1, -f1)
+        (local.set $q (i32.add (i32.add (local.get $M) (i32.mul (local.get $i) (local.get $ns))) (local.get $cb)))
+        (v128.store (local.get $q) (local.get $f00)) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (local.get $f01)) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (local.get $f02)) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (local.get $f03)) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.add (local.get $f00) (local.get $f10))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.add (local.get $f01) (local.get $f11))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.add (local.get $f02) (local.get $f12))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.add (local.get $f03) (local.get $f13))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $f00) (local.get $f10))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $f01) (local.get $f11))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $f02) (local.get $f12))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.sub (local.get $f03) (local.get $f13))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.neg (local.get $f10))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.neg (local.get $f11))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.neg (local.get $f12))) (local.set $q (i32.add (local.get $q) (local.get $ms)))
+        (v128.store (local.get $q) (f32x4.neg (local.get $f13)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 16)))
+        (br_if $channels (i32.lt_s (local.get $cb) (local.get $ns))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $tiles (i32.lt_s (local.get $i) (local.get $n)))))
+
+  ;; y [B, H, W, N] = the 3x3, stride-1, pad-1 convolution of x [B, H, W, C]
+  ;; with the filter whose transform is u [16][C][N]. scratch holds
+  ;; 16*chunk*(C+N) + 16*C floats (V, M, patch). Bias and ReLU as in $wino_output.
+  (func (export "winograd_conv")
+    (param $x i32) (param $u i32) (param $y i32) (param $scratch i32) (param $B i32) (param $H i32) (param $W i32)
+    (param $C i32) (param $N i32) (param $chunk i32) (param $bias i32) (param $relu i32)
+    (local $tilesH i32) (local $tilesW i32) (local $T i32) (local $t0 i32) (local $n i32) (local $xi i32)
+    (local $V i32) (local $M i32) (local $patch i32)
+    (local.set $tilesH (i32.shr_u (i32.add (local.get $H) (i32.const 1)) (i32.const 1)))
+    (local.set $tilesW (i32.shr_u (i32.add (local.get $W) (i32.const 1)) (i32.const 1)))
+    (local.set $T (i32.mul (local.get $B) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+    (local.set $V (local.get $scratch))
+    (local.set $M (i32.add (local.get $V) (i32.shl (i32.mul (i32.mul (local.get $chunk) (local.get $C)) (i32.const 16)) (i32.const 2))))
+    (local.set $patch (i32.add (local.get $M) (i32.shl (i32.mul (i32.mul (local.get $chunk) (local.get $N)) (i32.const 16)) (i32.const 2))))
+    (local.set $t0 (i32.const 0))
+    (loop $chunks
+      (local.set $n (i32.sub (local.get $T) (local.get $t0)))
+      (if (i32.gt_s (local.get $n) (local.get $chunk)) (then (local.set $n (local.get $chunk))))
+      (call $wino_input (local.get $x) (local.get $V) (local.get $patch) (local.get $H) (local.get $W) (local.get $C)
+        (local.get $tilesH) (local.get $tilesW) (local.get $t0) (local.get $n) (local.get $chunk))
+      ;; rows past n (up to a multiple of 4) are left-over scratch; their products are never read
+      (local.set $xi (i32.const 0))
+      (loop $products
+        (call $gemm
+          (i32.add (local.get $V) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $chunk)) (local.get $C)) (i32.const 2)))
+          (i32.add (local.get $u) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $C)) (local.get $N)) (i32.const 2)))
+          (i32.add (local.get $M) (i32.shl (i32.mul (i32.mul (local.get $xi) (local.get $chunk)) (local.get $N)) (i32.const 2)))
+          (i32.and (i32.add (local.get $n) (i32.const 3)) (i32.const -4)) (local.get $C) (local.get $N))
+        (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+        (br_if $products (i32.lt_s (local.get $xi) (i32.const 16))))
+      (call $wino_output (local.get $M) (local.get $y) (local.get $H) (local.get $W) (local.get $N)
+        (local.get $tilesH) (local.get $tilesW) (local.get $t0) (local.get $n) (local.get $chunk)
+        (local.get $bias) (local.get $relu))
+      (local.set $t0 (i32.add (local.get $t0) (local.get $chunk)))
+      (br_if $chunks (i32.lt_s (local.get $t0) (local.get $T)))))
+
+  ;; du [16][C][N] = sum over tiles of V^T (A dY A^T), per xi: the filter
+  ;; gradient in the transformed domain (the caller maps it back with
+  ;; G^T du G). x [B, H, W, C], dy [B, H, W, N]; scratch as winograd_conv.
+  (func (export "winograd_filter_grad")
+    (param $x i32) (param $dy i32) (param $du i32) (param $scratch i32) (param $B i32) (param $H i32) (param $W i32)
+    (param $C i32) (param $N i32) (param $chunk i32)
+    (local $tilesH i32) (local $tilesW i32) (local $T i32) (local $t0 i32) (local $n i32) (local $xi i32)
+    (local $V i32) (local $M i32) (local $patch i32) (local $c i32) (local $k i32)
+    (local $vAt i32) (local $mAt i32) (local $uAt i32)
+    (local.set $tilesH (i32.shr_u (i32.add (local.get $H) (i32.const 1)) (i32.const 1)))
+    (local.set $tilesW (i32.shr_u (i32.add (local.get $W) (i32.const 1)) (i32.const 1)))
+    (local.set $T (i32.mul (local.get $B) (i32.mul (local.get $tilesH) (local.get $tilesW))))
+    (local.set $V (local.get $scratch))
+    (local.set $M (i32.add (local.get $V) (i32.shl (i32.mul (i32.mul (local.get $chunk) (local.get $C)) (i32.const 16)) (i32.const 2))))
+    (local.set $patch (i32.add (local.get $M) (i32.shl (i32.mul (i32.mul (local.get $chunk) (local.get $N)) (i32.const 16)) (i32.const 2))))
+    (call $zero (local.get $du) (i32.mul (i32.mul (local.get $C) (local.get $N)) (i32.const 16)))
+    (local.set $t0 (i32.const 0))
+    (loop $chunks
+      (local.set $n (i32.sub (local.get $T) (local.get $t0)))
+      (if (i32.gt_s (local.get $n) (local.get $chunk)) (then (local.set $n (local.get $chunk))))
+      (call $wino_input (local.get $x) (local.get $V) (local.get $patch) (local.get $H) (local.get $W) (local.get $C)
+        (local.get $tilesH) (local.get $tilesW) (local.get $t0) (local.get $n) (local.get $chunk))
+      (call $wino_output_grad (local.get $dy) (local.get $M) (local.get $H) (local.get $W) (local.get $N)
+        (local.get $tilesH) (local.get $tilesW) (local.get $t0) (local.get $n) (local.get $chunk))
+      (local.set $xi (i32.const 0))
+      (loop $products
+        (local.set $c (i32.const 0))
+        (loop $in_channels
+          (local.set $vAt (i32.add (local.get $V) (i32.shl (i32.add (i32.mul (i32.mul (local.get $xi) (local.get $chunk)) (local.get $C)) (local.get $c)) (i32.const 2))))
+          (local.set $k (i32.const 0))
+          (loop $out_channels
+            (local.set $mAt (i32.add (local.get $M) (i32.shl (i32.add (i32.mul (i32.mul (local.get $xi) (local.get $chunk)) (local.get $N)) (local.get $k)) (i32.const 2))))
+            (local.set $uAt (i32.add (local.get $du) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $xi) (local.get $C)) (local.get $c)) (local.get $N)) (local.get $k)) (i32.const 2))))
+            ;; a 1 x n "image" of tiles: V rows are the input, M rows the gradient
+            (if (i32.le_s (i32.add (local.get $k) (i32.const 8)) (local.get $N))
+              (then
+                (call $filter_block8 (local.get $vAt) (local.get $mAt) (local.get $uAt) (i32.const 1) (local.get $n) (i32.const 1)
+                  (local.get $C) (local.get $N) (i32.const 1) (i32.const 1))
+                (local.set $k (i32.add (local.get $k) (i32.const 8))))
+              (else
+                (call $filter_block4 (local.get $vAt) (local.get $mAt) (local.get $uAt) (i32.const 1) (local.get $n) (i32.const 1)
+                  (local.get $C) (local.get $N) (i32.const 1) (i32.const 1))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))))
+            (br_if $out_channels (i32.lt_s (local.get $k) (local.get $N))))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br_if $in_channels (i32.lt_s (local.get $c) (local.get $C))))
+        (local.set $xi (i32.add (local.get $xi) (i32.const 1)))
+        (br_if $products (i32.lt_s (local.get $xi) (i32.const 16))))
+      (local.set $t0 (i32.add (local.get $t0) (local.get $chunk)))
+      (br_if $chunks (i32.lt_s (local.get $t0) (local.get $T)))))
