@@ -14,7 +14,8 @@ import type { ControllerName } from './search/controllers';
 import { searchSpaceJsonSchema } from './space/json-schema';
 import { DATASET_HELP } from './datasets/load';
 import { ERROR_CODES, errorCodeOf } from './core/errors';
-import { DEFAULT_TRAINING, SCHEMES, TRAINING_FIELDS } from './core/training';
+import { DEFAULT_HINT, DEFAULT_TRAINING, EXIT_HEADS, SCHEMES, TRAINING_FIELDS } from './core/training';
+import type { ExitHead } from './core/training';
 import type { Scheme } from './core/training';
 import { untilSignal } from './commands/until-signal';
 import { BACKEND_CHOICES } from './core/backends';
@@ -99,14 +100,21 @@ export function buildProgram(): Command {
       .option('--lr <rate>', 'Adam learning rate', schemaArg(TRAINING_FIELDS.learningRate), DEFAULT_TRAINING.learningRate)
       .option('--train-limit <n>', 'train on the first N training samples only', schemaArg(TRAINING_FIELDS.trainLimit))
       .option('--seed <s>', 'seed for initialisation and batch order', schemaArg(TRAINING_FIELDS.seed), DEFAULT_TRAINING.seed)
-      .addOption(new Option('--scheme <name>', 'offline (fixed teacher), online (learn together) or self (the student teaches itself)').choices(SCHEMES).default('offline'))
+      .addOption(
+        new Option('--scheme <name>', 'offline (fixed teacher), online (learn together), self (earlier epochs teach later ones) or self-exits (the deepest exit teaches an exit after every earlier block)')
+          .choices(SCHEMES)
+          .default('offline'),
+      )
+      .option('--hint <w>', "self-exits: weight of the L2 between a shallow exit's features and the deepest exit's", schemaArg(TRAINING_FIELDS.hint), DEFAULT_HINT)
+      .option('--exits-teacher', 'self-exits: the deepest exit also learns from the offline teacher')
+      .addOption(new Option('--exit-head <head>', "self-exits: a shallow exit's head, the block's output flattened or averaged (gap)").choices(EXIT_HEADS).default('flatten'))
       .addOption(
         new Option('--latency-runtime <runtime>', "where latency is measured: tfjs-wasm (tfjs on the active backend) or onnxruntime (onnxruntime-node on the student's ONNX export)")
           .choices(LATENCY_RUNTIMES)
           .default('tfjs-wasm'),
       ),
     { teacher: true },
-  ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number; scheme: Scheme; latencyRuntime: LatencyRuntime }) => {
+  ).action(async (flags: GlobalFlags & { student: string; temperature: number; alpha: number; epochs: number; batchSize: number; lr: number; trainLimit?: number; seed: number; scheme: Scheme; hint: number; exitsTeacher?: boolean; exitHead: ExitHead; latencyRuntime: LatencyRuntime }) => {
     const spec = readStudentSpec(flags.student);
     const { distillCommand, formatDistillReport } = await import('./commands/distill');
     const report = await distillCommand(
@@ -123,6 +131,7 @@ export function buildProgram(): Command {
           seed: flags.seed,
           scheme: flags.scheme,
           trainLimit: flags.trainLimit,
+          ...(flags.scheme === 'self-exits' ? { hint: flags.hint, exitsTeacher: flags.exitsTeacher ?? false, exitHead: flags.exitHead } : {}),
         },
       },
       log,
@@ -221,17 +230,19 @@ export function buildProgram(): Command {
     .description('write a stored student as files: ONNX (ONNX Runtime, TensorRT, OpenVINO, converters to TFLite) or TF.js')
     .argument('<name>', 'experiment name')
     .requiredOption('--trial <n>', 'the trial to export (kdsearch front NAME lists the front)', intArg(0))
+    .option('--exit <k>', "a self-exits trial's shallow exit instead of the trial: the network up to block k and that exit's head, one output", intArg(1))
     .addOption(new Option('--format <format>', 'file format').choices(['onnx', 'tfjs']).default('onnx'))
     .addOption(new Option('--layout <layout>', 'ONNX input layout: nhwc like the data, or nchw like PyTorch').choices(['nhwc', 'nchw']).default('nhwc'))
-    .option('--out <dir>', 'folder to write into (default: <data-dir>/exports/NAME-trial-N)')
+    .option('--out <dir>', 'folder to write into (default: <data-dir>/exports/NAME-trial-N, or NAME-trial-N-exit-K)')
     .option('--data-dir <dir>', DATA_DIR_HELP, DEFAULT_DATA_DIR)
     .option('--db <path>', DB_HELP)
     .option('--json', 'print one JSON object on stdout')
-    .action(async (name: string, flags: { trial: number; format: 'onnx' | 'tfjs'; layout: 'nhwc' | 'nchw'; out?: string; dataDir: string; db?: string; json?: boolean }) => {
+    .action(async (name: string, flags: { trial: number; exit?: number; format: 'onnx' | 'tfjs'; layout: 'nhwc' | 'nchw'; out?: string; dataDir: string; db?: string; json?: boolean }) => {
       const { exportCommand } = await import('./commands/export');
-      const out = flags.out ?? join(flags.dataDir, 'exports', `${name}-trial-${flags.trial}`);
-      const result = exportCommand({ db: dbPath(flags), name, trial: flags.trial, format: flags.format, layout: flags.layout, out });
-      print(result, flags.json, () => [`trial ${result.trial} of ${result.experiment} as ${result.format}: ${result.files.join(', ')}`, ...result.notes.map((n) => `note: ${n}`)].join('\n'));
+      const out = flags.out ?? join(flags.dataDir, 'exports', `${name}-trial-${flags.trial}${flags.exit === undefined ? '' : `-exit-${flags.exit}`}`);
+      const result = exportCommand({ db: dbPath(flags), name, trial: flags.trial, exit: flags.exit, format: flags.format, layout: flags.layout, out });
+      const what = result.exit === undefined ? `trial ${result.trial}` : `exit ${result.exit} of trial ${result.trial}`;
+      print(result, flags.json, () => [`${what} of ${result.experiment} as ${result.format}: ${result.files.join(', ')}`, ...result.notes.map((n) => `note: ${n}`)].join('\n'));
     });
 
   const serveFlags = (cmd: Command) =>

@@ -114,7 +114,7 @@ test('mutation changes exactly one thing; crossover mixes parents', () => {
     const child = mutate(space, ctx, parent, rng);
     assert.notEqual(candidateHash(child), candidateHash(parent), 'a mutation changes the candidate');
     const other = sampleCandidate(space, ctx, rng);
-    const mixed = crossover(ctx, parent, other, rng);
+    const mixed = crossover(space, ctx, parent, other, rng);
     for (const k of Object.keys(mixed.training) as Array<keyof typeof mixed.training>) {
       assert.ok(mixed.training[k] === parent.training[k] || mixed.training[k] === other.training[k]);
     }

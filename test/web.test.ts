@@ -189,9 +189,9 @@ test('the page data carries the front and, for every pair of axes, the staircase
   const data = (await (await get('/experiments/demo/data.json')).json()) as {
     metrics: Array<{ key: string; label: string; maximised: boolean; direction: string }>;
     states: string[];
-    front: Array<Record<string, number | string | boolean | null> & { number: number; onFront: boolean }>;
-    dominated: Array<Record<string, number | string | boolean | null> & { number: number; onFront: boolean }>;
-    staircases: Record<string, number[]>;
+    front: Array<Record<string, number | string | boolean | null> & { number: number; key: string; onFront: boolean }>;
+    dominated: Array<Record<string, number | string | boolean | null> & { number: number; key: string; onFront: boolean }>;
+    staircases: Record<string, string[]>;
   };
   const all = (await (await get('/experiments/demo/trials.json')).json()) as { rows: typeof data.front; total: number };
   assert.equal(all.total, 5);
@@ -205,7 +205,8 @@ test('the page data carries the front and, for every pair of axes, the staircase
   assert.deepEqual(data.metrics.find((m) => m.key === 'accuracy'), { key: 'accuracy', label: 'accuracy', maximised: true, direction: 'higher is better' });
   const keys = data.metrics.map((m) => m.key);
   assert.equal(Object.keys(data.staircases).length, keys.length * (keys.length - 1));
-  const trial = new Map([...data.front, ...data.dominated].map((t) => [t.number, t]));
+  assert.ok([...data.front, ...data.dominated].every((t) => t.key === String(t.number)), 'points keyed by trial number (no exits here)');
+  const trial = new Map([...data.front, ...data.dominated].map((t) => [t.key, t]));
   const better = (m: string, a: number, b: number) => (m === 'accuracy' ? a > b : a < b);
   for (const x of keys) {
     for (const y of keys) {
@@ -213,14 +214,14 @@ test('the page data carries the front and, for every pair of axes, the staircase
       const stair = data.staircases[`${x}|${y}`];
       const front = data.front;
       assert.ok(stair.length >= 1 && stair.every((n) => trial.get(n)!.onFront), `${x}|${y}: members of the front`);
-      const v = (n: number, m: string) => trial.get(n)![m] as number;
+      const v = (k: string, m: string) => trial.get(k)![m] as number;
       for (let i = 1; i < stair.length; i++) assert.ok(v(stair[i - 1], x) <= v(stair[i], x), `${x}|${y}: ordered by x`);
       // Exactly the front members no other member beats on both axes.
       const expected = front
-        .filter((p) => !front.some((q) => q !== p && !better(x, v(p.number, x), v(q.number, x)) && !better(y, v(p.number, y), v(q.number, y)) && (better(x, v(q.number, x), v(p.number, x)) || better(y, v(q.number, y), v(p.number, y)))))
-        .map((t) => t.number)
-        .sort((a, b) => a - b);
-      assert.deepEqual([...stair].sort((a, b) => a - b), expected, `${x}|${y}`);
+        .filter((p) => !front.some((q) => q !== p && !better(x, v(p.key, x), v(q.key, x)) && !better(y, v(p.key, y), v(q.key, y)) && (better(x, v(q.key, x), v(p.key, x)) || better(y, v(q.key, y), v(p.key, y)))))
+        .map((t) => t.key)
+        .sort();
+      assert.deepEqual([...stair].sort(), expected, `${x}|${y}`);
     }
   }
 });

@@ -21,6 +21,8 @@ export interface DistillReport extends TrialMetrics {
   teacherSource: string;
   training: TrainingConfig;
   curve: TrialResult['curve'];
+  /** self-exits: each shallow exit, a student of its own (1-based: after block `exit`). */
+  exits?: Array<TrialMetrics & { exit: number; student: StudentSpec }>;
 }
 
 /** `kdsearch distill`: one student, distilled and measured. */
@@ -56,6 +58,7 @@ export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; 
     teacherSource: ctx.teacher.source,
     training: opts.training,
     curve: result.curve,
+    ...(result.exits ? { exits: result.exits.map((x) => ({ exit: x.exit, student: x.spec, ...x.metrics })) } : {}),
   };
 }
 
@@ -68,5 +71,6 @@ export function formatDistillReport(r: DistillReport): string {
     `  MACs        ${r.macs}`,
     `  size        ${r.sizeBytes} bytes at ${r.student.precision}`,
     `  latency     ${r.latencyMs.toFixed(3)} ms median (p10 ${r.latencyP10Ms.toFixed(3)}, p90 ${r.latencyP90Ms.toFixed(3)}), batch 1${r.latencyRuntime ? `, ${r.latencyRuntime}` : ''}`,
+    ...(r.exits ?? []).map((x) => `  exit ${x.exit} (after block ${x.exit}): ${pct(x.accuracy)}, ${x.params} params, ${x.sizeBytes} bytes, ${x.latencyMs.toFixed(3)} ms`),
   ].join('\n');
 }

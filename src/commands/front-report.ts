@@ -1,4 +1,5 @@
-import { frontHypervolume, frontOf } from '../search/objectives';
+import { frontHypervolume, frontMembers } from '../search/objectives';
+import { exitSpec } from '../space/exits';
 import { Store } from '../store/store';
 import type { Experiment } from '../store/store';
 import { architectureSummary } from '../space/student';
@@ -9,6 +10,8 @@ import { builtinSpecOf } from '../model/teacher-arch';
 
 export interface FrontMember {
   number: number;
+  /** A shallow exit of the trial (self-exits; 1-based: after block `exit`), a student of its own; absent for the trial itself. */
+  exit?: number;
   family: string;
   scheme: string;
   candidate: TrialRecord['candidate'];
@@ -37,16 +40,17 @@ export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[
     status: exp.status,
     objectives: exp.space.objectives,
     teacher: { accuracy: exp.teacher.accuracy, params: exp.teacher.params, source: exp.teacher.source },
-    front: frontOf(exp.space, history).map((t) => ({
+    front: frontMembers(exp.space, history).map(({ trial: t, exit, metrics }) => ({
       number: t.number,
+      ...(exit === undefined ? {} : { exit }),
       family: t.candidate.genes.family,
       scheme: t.candidate.training.scheme,
-      candidate: t.candidate,
-      accuracy: t.metrics!.accuracy,
-      params: t.metrics!.params,
-      macs: t.metrics!.macs,
-      sizeBytes: t.metrics!.sizeBytes,
-      latencyMs: t.metrics!.latencyMs,
+      candidate: exit === undefined || t.candidate.student.kind !== 'cnn' ? t.candidate : { ...t.candidate, student: exitSpec(t.candidate.student, exit) },
+      accuracy: metrics.accuracy,
+      params: metrics.params,
+      macs: metrics.macs,
+      sizeBytes: metrics.sizeBytes,
+      latencyMs: metrics.latencyMs,
     })),
     hypervolume: frontHypervolume(exp.space, history),
     latencyModel: experimentLatencyModel(exp, builtinSpecOf(exp), history),
@@ -68,11 +72,12 @@ export function formatFrontReport(r: FrontReport): string {
     `experiment ${r.experiment} (${r.status}): ${r.trials.length} trials (${Object.entries(counts).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(', ')})`,
     `teacher: ${(r.teacher.accuracy * 100).toFixed(2)}% accuracy, ${r.teacher.params} params`,
     `front over ${r.objectives.join(', ')}: ${r.front.length} students, hypervolume ${r.hypervolume.toPrecision(4)}`,
-    '  trial  family        scheme   accuracy    params   sizeBytes  latencyMs  student',
+    '      trial  family        scheme      accuracy    params   sizeBytes  latencyMs  student',
   ];
   for (const m of r.front) {
+    const id = m.exit === undefined ? String(m.number) : `${m.number} exit ${m.exit}`;
     lines.push(
-      `  ${String(m.number).padStart(5)}  ${m.family.padEnd(12)}  ${m.scheme.padEnd(7)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${architectureSummary(m.candidate.student)}`,
+      `  ${id.padStart(9)}  ${m.family.padEnd(12)}  ${m.scheme.padEnd(10)} ${(m.accuracy * 100).toFixed(2).padStart(8)}% ${String(m.params).padStart(9)} ${String(m.sizeBytes).padStart(11)} ${m.latencyMs.toFixed(3).padStart(10)}  ${architectureSummary(m.candidate.student)}`,
     );
   }
   lines.push(describeLatencyModel(r.latencyModel));

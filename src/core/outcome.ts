@@ -5,6 +5,17 @@ import type { ErrorCode } from './errors';
 import { layersSchema, metricsSchema } from './metrics';
 import { weightManifestSchema } from './weights';
 
+/** A shallow exit of a self-exits trial (1-based: after block `exit`), measured as a student of its own. */
+export const exitOutcomeSchema = z.object({
+  exit: z.number().int().min(1),
+  metrics: metricsSchema,
+  layers: layersSchema,
+  topology: z.record(z.string(), z.unknown()),
+  manifest: weightManifestSchema,
+  weights: z.instanceof(ArrayBuffer),
+});
+export type ExitOutcome = z.infer<typeof exitOutcomeSchema>;
+
 const successSchema = z.object({
   ok: z.literal(true),
   backend: z.string(),
@@ -16,6 +27,8 @@ const successSchema = z.object({
   topology: z.record(z.string(), z.unknown()),
   manifest: weightManifestSchema,
   weights: z.instanceof(ArrayBuffer),
+  /** self-exits: the shallow exits, each a student (the deepest is the trial itself). */
+  exits: z.array(exitOutcomeSchema).optional(),
   seconds: z.number(),
 });
 

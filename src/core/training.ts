@@ -1,8 +1,17 @@
 import { z } from 'zod';
 
-/** offline: a fixed teacher; online: teacher-side and student learn together; self: the student teaches itself. */
-export const SCHEMES = ['offline', 'online', 'self'] as const;
+/**
+ * offline: a fixed teacher; online: teacher-side and student learn together;
+ * self: the student's earlier epochs teach its later ones; self-exits: its
+ * deepest exit teaches an exit after every earlier block (each exit a student).
+ */
+export const SCHEMES = ['offline', 'online', 'self', 'self-exits'] as const;
 export const schemeSchema = z.enum(SCHEMES);
+
+/** A self-exits exit's head: flatten (every position, one dense layer) or gap (global average pooling, then the dense layer). */
+export const EXIT_HEADS = ['flatten', 'gap'] as const;
+export const exitHeadSchema = z.enum(EXIT_HEADS);
+export type ExitHead = z.infer<typeof exitHeadSchema>;
 export type Scheme = z.infer<typeof schemeSchema>;
 
 /**
@@ -15,6 +24,8 @@ export const TRAINING_FIELDS = {
   learningRate: z.number().positive().max(1),
   temperature: z.number().positive().max(100),
   alpha: z.number().min(0).max(1),
+  /** self-exits: weight of the L2 between a shallow exit's features and the deepest exit's. */
+  hint: z.number().min(0).max(100),
   /** Use only the first N training samples (quick experiments, tests). */
   trainLimit: z.number().int().min(1),
   seed: z.number().int().min(0),
@@ -31,12 +42,24 @@ export const trainingSettingsSchema = z
     // Rows written before schemes existed were offline.
     scheme: schemeSchema.default('offline'),
     trainLimit: TRAINING_FIELDS.trainLimit.optional(),
+    /** self-exits only (absent otherwise, so other candidates keep their hash): the hint weight. */
+    hint: TRAINING_FIELDS.hint.optional(),
+    /** self-exits only: whether the deepest exit also learns from the offline teacher (Hinton's loss). */
+    exitsTeacher: z.boolean().optional(),
+    /** self-exits only: a shallow exit's head, the classifier over its block's output flattened, or over its global average. */
+    exitHead: exitHeadSchema.optional(),
   });
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
 
 /** What one training run needs: the candidate's settings and the seed of its initialisation and batch order. */
 export const trainingConfigSchema = trainingSettingsSchema.extend({ seed: TRAINING_FIELDS.seed });
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+
+/**
+ * self-exits' hint weight when a space gives none: BYOT's (Zhang et al. 2019)
+ * feature-loss coefficient, on features averaged over positions.
+ */
+export const DEFAULT_HINT = 0.03;
 
 /** Defaults of `kdsearch distill` and of a space that leaves them out, chosen by measurement (README, "Defaults"). */
 export const DEFAULT_TRAINING = {

@@ -63,8 +63,8 @@ interface ReplayLayer {
 type PoolFusion = 'direct' | 'epilogue' | undefined;
 
 /** The layers to replay, each convolution with the pool it absorbs (that pool is no step of its own). */
-function replaySteps(layers: ReplayLayer[]): (ReplayLayer & { pool: PoolFusion })[] {
-  const steps: (ReplayLayer & { pool: PoolFusion })[] = [];
+function replaySteps(layers: ReplayLayer[]): (ReplayLayer & { pool: PoolFusion; last: number })[] {
+  const steps: (ReplayLayer & { pool: PoolFusion; last: number })[] = [];
   for (let i = 0; i < layers.length; i++) {
     const { kind, c, w } = layers[i];
     let pool: PoolFusion;
@@ -72,7 +72,8 @@ function replaySteps(layers: ReplayLayer[]): (ReplayLayer & { pool: PoolFusion }
       pool = kind === 'Conv2D' && canConvReluPool(w[0].shape, { strides: c.strides, dilationRate: c.dilationRate }) ? 'direct' : 'epilogue';
       i++;
     }
-    steps.push({ kind, c, w, pool });
+    // the index of the step's last layer: a pool it absorbs ends the step
+    steps.push({ kind, c, w, pool, last: i });
   }
   return steps;
 }
@@ -148,20 +149,44 @@ function convolutionBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D
  * current when it is made (a trial's backend does not change).
  */
 export function studentForward(model: tf.LayersModel, storage?: StorageSettings): Forward {
+  const run = tappedForward(model, storage, []);
+  return (x, training) => run(x, training).logits;
+}
+
+/** Logits and the activations after chosen layers of a sequential model, in the order of those layers. */
+export type TappedForward = (x: tf.Tensor, training: boolean) => { logits: tf.Tensor2D; taps: tf.Tensor[] };
+
+/**
+ * studentForward that also returns the outputs of the layers at `tapAfter`
+ * (indices into model.layers): the block outputs a multi-exit student's
+ * exits read. A tap after a pool that a convolution absorbs is the fused
+ * kernel's output, so taps cost nothing.
+ */
+export function tappedForward(model: tf.LayersModel, storage: StorageSettings | undefined, tapAfter: readonly number[]): TappedForward {
+  const wanted = new Set(tapAfter);
   const quantized = storage !== undefined && storage.qat && storage.precision !== 'float32';
   const uncovered = model.layers.map(notReplayable).find((why) => why !== undefined);
   if (uncovered) {
     if (quantized) throw new KdError('SPEC_INVALID', `quantization-aware training does not support ${uncovered}`);
-    return (x, training) => model.apply(x, { training }) as tf.Tensor2D;
+    if (wanted.size === 0) return (x, training) => ({ logits: model.apply(x, { training }) as tf.Tensor2D, taps: [] });
+    const outputs = [...tapAfter.map((i) => model.layers[i].output as tf.SymbolicTensor), model.outputs[0]];
+    const tapped = tf.model({ inputs: model.inputs, outputs });
+    return (x, training) => {
+      const all = tapped.apply(x, { training }) as tf.Tensor[];
+      return { logits: all[all.length - 1] as tf.Tensor2D, taps: all.slice(0, -1) };
+    };
   }
   const plain = quantized ? fakeQuantizer(storage, false) : unchanged;
   const depthwise = quantized ? fakeQuantizer(storage, true) : unchanged;
   // read once: getConfig serialises the whole layer, and the variables are
   // the same objects for the model's life (training assigns their values)
   const steps = replaySteps(model.layers.map((layer) => ({ kind: layer.getClassName(), c: layer.getConfig() as Record<string, any>, w: layer.weights.map((v) => v.read()) })));
+  const missing = tapAfter.filter((i) => !steps.some((s) => s.last === i));
+  if (missing.length) throw new KdError('INTERNAL', `no replay step ends at layer ${missing.join(', ')}: a tap must follow a whole block`);
   return (x, training) => {
     let h = x;
-    for (const { kind, c, w, pool } of steps) {
+    const taps = new Map<number, tf.Tensor>();
+    for (const { kind, c, w, pool, last } of steps) {
       switch (kind) {
         case 'Flatten':
           h = tf.reshape(h, [h.shape[0], -1]);
@@ -201,7 +226,8 @@ export function studentForward(model: tf.LayersModel, storage?: StorageSettings)
         default:
           throw new KdError('INTERNAL', `the training replay has no case for layer ${kind}`);
       }
+      if (wanted.has(last)) taps.set(last, h);
     }
-    return h as tf.Tensor2D;
+    return { logits: h as tf.Tensor2D, taps: tapAfter.map((i) => taps.get(i)!) };
   };
 }

@@ -12,7 +12,7 @@ import { latencyReference } from '../model/latency-reference';
 import { dequantizeWeight } from '../model/quantize';
 import { quantizeModel } from '../model/quantize-model';
 import type { StoredWeight } from '../model/quantize';
-import type { StorageSettings, StudentSpec, TeacherArchitecture } from '../space/student';
+import type { CnnSpec, ConcreteSpec, StorageSettings, StudentSpec, TeacherArchitecture } from '../space/student';
 import { studentFamily } from '../space/student';
 import { accuracy } from './evaluate';
 import { trainLoop } from './loop';
@@ -43,14 +43,26 @@ export interface TrialInput {
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
 }
 
-export interface TrialResult {
-  family: string;
+/** A trained network measured as a student: what the store keeps of a trial, and of each of its exits. */
+export interface MeasuredStudent {
   metrics: TrialMetrics;
-  curve: EpochRecord[];
   layers: LayerSummary[];
   weights: StoredWeight[];
   /** Keras topology of the student, for export as a TF.js model. */
   topology: Record<string, unknown>;
+}
+
+/** A shallow exit of a self-exits trial (1-based: after block `exit`), a student of its own. */
+export interface ExitResult extends MeasuredStudent {
+  exit: number;
+  spec: CnnSpec;
+}
+
+export interface TrialResult extends MeasuredStudent {
+  family: string;
+  curve: EpochRecord[];
+  /** self-exits: every shallow exit, measured by the same definitions as the trial. */
+  exits?: ExitResult[];
   seconds: number;
 }
 
@@ -76,6 +88,64 @@ function buildStudent(input: TrialInput, shape: ModelShape): tf.LayersModel {
   const { spec } = input;
   if (spec.kind !== 'teacher') return buildModel(spec, shape);
   return teacherArchitecture(input.teacher, shape, { precision: spec.precision, quantization: spec.quantization, qat: spec.qat });
+}
+
+/**
+ * A trained network as a student: its accuracy at its stored precision (its
+ * weights are quantized, then read back), params, MACs, sizeBytes and
+ * latency, by the definitions of the README's Metrics. The model's weights
+ * are left quantized.
+ */
+async function measureStudent(
+  model: tf.LayersModel,
+  spec: StudentSpec,
+  opts: {
+    test: ResidentData;
+    inputShape: number[];
+    numClasses: number;
+    input: TrialInput;
+    /** The float accuracy when the caller already has it (the curve's last epoch). */
+    floatAccuracy?: number;
+    /** The concrete architecture (undefined for a born-again copy of a teacher from disk). */
+    concrete: ConcreteSpec | undefined;
+  },
+): Promise<MeasuredStudent> {
+  const { test, input } = opts;
+  const floatAccuracy = opts.floatAccuracy ?? (await accuracy(model, test.x, test.y));
+  const weights = quantizeModel(model, spec);
+  let quantizedAccuracy = floatAccuracy;
+  if (spec.precision !== 'float32') {
+    const dequantized = weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape));
+    model.setWeights(dequantized);
+    tf.dispose(dequantized);
+    quantizedAccuracy = await accuracy(model, test.x, test.y);
+  }
+  const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
+  const reference = input.latencyReferenceMs ? await latencyReference(input.latencyRuntime ?? 'tfjs-wasm', input.latencyReferenceMs, input.latencyEffort) : undefined;
+  const { latency, latencyRuntime } =
+    input.latencyRuntime === 'onnxruntime'
+      ? await onnxLatency({ topology, weights, inputShape: opts.inputShape, effort: input.latencyEffort, reference })
+      : { latency: await measureLatency(model, opts.inputShape, { effort: input.latencyEffort, reference }), latencyRuntime: `tfjs-${tf.getBackend()}` };
+  const inspected = inspectModel(model);
+  const sizeSource = opts.concrete
+    ? measureSpec(opts.concrete, opts.inputShape, opts.numClasses).weightTensors
+    : weights.map((w) => ({ size: w.data.length, channels: w.shape[w.shape.length - 1] ?? 1, float: w.precision === 'float32' }));
+  return {
+    metrics: {
+      accuracy: quantizedAccuracy,
+      floatAccuracy,
+      params: inspected.params,
+      macs: inspected.macs,
+      sizeBytes: storedBytes(sizeSource, spec.precision, spec.quantization),
+      latencyMs: latency.medianMs,
+      latencyP10Ms: latency.p10Ms,
+      latencyP90Ms: latency.p90Ms,
+      latencyRuntime,
+    },
+    layers: inspected.layers,
+    weights,
+    topology,
+  };
 }
 
 /**
@@ -107,6 +177,9 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
       optimizer,
       train,
       training,
+      spec,
+      inputShape: dataset.inputShape,
+      numClasses: dataset.numClasses,
       buildPeer: (seed) => teacherArchitecture(input.teacher, { ...shape, seed }),
       evaluate,
     });
@@ -121,46 +194,24 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
       onEpoch: input.onEpoch,
     });
     // Under QAT the curve tracks the fake-quantized network; the float accuracy is the float weights'.
-    const floatAccuracy = curve.length && !spec.qat ? curve[curve.length - 1].valAccuracy : await accuracy(model, test.x, test.y);
+    const floatAccuracy = curve.length && !spec.qat ? curve[curve.length - 1].valAccuracy : undefined;
     const extra = (await run.extraMetrics?.()) ?? {};
-
-    const weights = quantizeModel(model, spec);
-    let quantizedAccuracy = floatAccuracy;
-    if (spec.precision !== 'float32') {
-      const dequantized = weights.map((w) => tf.tensor(dequantizeWeight(w), w.shape));
-      model.setWeights(dequantized);
-      tf.dispose(dequantized);
-      quantizedAccuracy = await accuracy(model, test.x, test.y);
+    const measureOpts = { test, inputShape: dataset.inputShape, numClasses: dataset.numClasses, input };
+    const measured = await measureStudent(model, spec, { ...measureOpts, floatAccuracy, concrete: spec.kind === 'teacher' ? input.teacher.spec : spec });
+    const exits: ExitResult[] = [];
+    for (const { exit, spec: exitStudent, model: exitModel } of run.exitModels?.({ ...shape, seed: training.seed }) ?? []) {
+      try {
+        exits.push({ exit, spec: exitStudent, ...(await measureStudent(exitModel, exitStudent, { ...measureOpts, concrete: exitStudent })) });
+      } finally {
+        exitModel.dispose();
+      }
     }
-    const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
-    const reference = input.latencyReferenceMs ? await latencyReference(input.latencyRuntime ?? 'tfjs-wasm', input.latencyReferenceMs, input.latencyEffort) : undefined;
-    const { latency, latencyRuntime } =
-      input.latencyRuntime === 'onnxruntime'
-        ? await onnxLatency({ topology, weights, inputShape: dataset.inputShape, effort: input.latencyEffort, reference })
-        : { latency: await measureLatency(model, dataset.inputShape, { effort: input.latencyEffort, reference }), latencyRuntime: `tfjs-${tf.getBackend()}` };
-    const inspected = inspectModel(model);
-    const concrete = spec.kind === 'teacher' ? input.teacher.spec : spec;
-    const sizeSource = concrete
-      ? measureSpec(concrete, dataset.inputShape, dataset.numClasses).weightTensors
-      : weights.map((w) => ({ size: w.data.length, channels: w.shape[w.shape.length - 1] ?? 1, float: w.precision === 'float32' }));
     return {
       family: studentFamily(spec),
-      metrics: {
-        accuracy: quantizedAccuracy,
-        floatAccuracy,
-        ...extra,
-        params: inspected.params,
-        macs: inspected.macs,
-        sizeBytes: storedBytes(sizeSource, spec.precision, spec.quantization),
-        latencyMs: latency.medianMs,
-        latencyP10Ms: latency.p10Ms,
-        latencyP90Ms: latency.p90Ms,
-        latencyRuntime,
-      },
+      ...measured,
+      metrics: { ...measured.metrics, ...extra },
       curve,
-      layers: inspected.layers,
-      weights,
-      topology,
+      ...(exits.length ? { exits } : {}),
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdError } from '../core/errors';
-import type { ConcreteSpec } from '../space/student';
+import type { CnnSpec, ConcreteSpec } from '../space/student';
 import { measureSpec } from '../space/measure';
 import { createRng } from '../core/rng';
 
@@ -71,4 +71,17 @@ export function buildModel(spec: ConcreteSpec, opts: ModelShape): tf.LayersModel
   if (spec.dropout > 0 && !needsInput) model.add(tf.layers.dropout({ rate: spec.dropout }));
   model.add(tf.layers.dense(withInput({ units: opts.numClasses, kernelInitializer: kernelInitializer() })));
   return model;
+}
+
+/**
+ * The index in model.layers of each block's last layer, in a model
+ * buildModel made from this spec: a block is its convolution, its batch
+ * norm and ReLU when it has a norm, and its pool when it has one.
+ */
+export function blockEnds(spec: CnnSpec): number[] {
+  let next = 0;
+  return spec.blocks.map((block) => {
+    next += 1 + (block.norm ? 2 : 0) + (block.pool ? 1 : 0);
+    return next - 1;
+  });
 }

@@ -47,6 +47,10 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
       topology: result.topology,
       manifest,
       weights: buffer,
+      ...(result.exits ? { exits: result.exits.map(({ exit, metrics, layers, topology, weights }) => {
+        const packed = packWeights(weights);
+        return { exit, metrics, layers, topology, manifest: packed.manifest, weights: packed.buffer };
+      }) } : {}),
       seconds: result.seconds,
     };
   } catch (err) {

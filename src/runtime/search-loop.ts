@@ -137,6 +137,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
         seconds: outcome.seconds,
         curve: outcome.curve,
         weights: { topology: outcome.topology, manifest: outcome.manifest, data: Buffer.from(outcome.weights) },
+        exits: outcome.exits?.map((x) => ({ exit: x.exit, metrics: x.metrics, layers: x.layers, weights: { topology: x.topology, manifest: x.manifest, data: Buffer.from(x.weights) } })),
       });
     } else {
       store.finishWithoutResult(exp, number, 'FAILED', { code: outcome.code, message: outcome.message, backend: outcome.backend, seconds: outcome.seconds });

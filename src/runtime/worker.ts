@@ -28,7 +28,8 @@ export async function runMessage(message: WorkerMessage): Promise<TrialOutcome> 
 /** The outcome with its weights buffer moved, not copied, back to the main thread. */
 export function moveOutcome(outcome: TrialOutcome): unknown {
   if (!outcome.ok) return outcome;
-  return Piscina.move({ [Piscina.transferableSymbol]: [outcome.weights], [Piscina.valueSymbol]: outcome } as never);
+  const buffers = [outcome.weights, ...(outcome.exits ?? []).map((e) => e.weights)];
+  return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: outcome } as never);
 }
 
 /** Piscina worker entry: one trial per message. */

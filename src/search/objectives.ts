@@ -27,15 +27,43 @@ export function isFeasible(space: SearchSpace, t: TrialRecord): t is TrialRecord
   return max === undefined || t.metrics.latencyMs <= max;
 }
 
-/** The feasible COMPLETE trials, with their objective vectors (the controllers rank these). */
+/**
+ * The feasible COMPLETE trials with their objective vectors (the controllers
+ * rank these): `points` the trial's own, `pointsOf` all it puts in objective
+ * space (its own first, then its feasible shallow exits).
+ */
 export function scoredTrials(space: SearchSpace, history: readonly TrialRecord[]) {
   const trials = history.filter((t) => isFeasible(space, t));
-  return { trials, points: trials.map((t) => objectiveVector(t.metrics!, space.objectives)) };
+  const pointsOf = trials.map((t) => trialPoints(space, t).map((p) => [...p.values]));
+  return { trials, points: pointsOf.map((list) => list[0]), pointsOf };
 }
 
-/** The points a trial puts in objective space: one when it is COMPLETE and feasible, none otherwise. */
+/**
+ * The points a trial puts in objective space: when it is COMPLETE, itself
+ * and each of its shallow exits (self-exits) that meets the constraints;
+ * none otherwise.
+ */
 export function trialPoints<T extends TrialRecord>(space: SearchSpace, t: T): Array<FrontPoint<T>> {
-  return isFeasible(space, t) ? [{ key: t, values: objectiveVector(t.metrics, space.objectives) }] : [];
+  if (!isFeasible(space, t)) return [];
+  const max = space.constraints.maxLatencyMs;
+  const exits = (t.exits ?? []).filter((x) => max === undefined || x.metrics.latencyMs <= max);
+  return [{ key: t, values: objectiveVector(t.metrics, space.objectives) }, ...exits.map((x) => ({ key: t, exit: x.exit, values: objectiveVector(x.metrics, space.objectives) }))];
+}
+
+/** A member of the front: a trial, or one shallow exit of one, with its metrics. */
+export interface FrontMember<T extends TrialRecord> {
+  trial: T;
+  exit?: number;
+  metrics: TrialMetrics;
+}
+
+/** The front's members, trials and exits, by trial number then exit (the trial itself first). */
+export function frontMembers<T extends TrialRecord>(space: SearchSpace, history: readonly T[]): Array<FrontMember<T>> {
+  const front = new RunningFront<T>();
+  for (const t of history) for (const p of trialPoints(space, t)) front.add(p);
+  return [...front.points]
+    .sort((a, b) => a.key.number - b.key.number || (a.exit ?? Infinity) - (b.exit ?? Infinity))
+    .map((p) => ({ trial: p.key, ...(p.exit === undefined ? {} : { exit: p.exit }), metrics: p.exit === undefined ? p.key.metrics! : p.key.exits!.find((x) => x.exit === p.exit)!.metrics }));
 }
 
 /** The front and the hypervolume after each trial, built in trial-number order (kept incrementally: see FrontProgress). */
@@ -62,8 +90,8 @@ export function frontOf<T extends TrialRecord>(space: SearchSpace, history: read
  * `x` and `y` (the rest of the front is non-dominated only through another
  * objective), ordered by `x`: the staircase a 2-D plot joins.
  */
-export function tradeOffOn(members: readonly TrialRecord[], x: ObjectiveMetric, y: ObjectiveMetric): TrialRecord[] {
-  const scored = members.filter((t): t is TrialRecord & { metrics: TrialMetrics } => t.metrics !== undefined);
+export function tradeOffOn<T extends { number: number; metrics?: TrialMetrics }>(members: readonly T[], x: ObjectiveMetric, y: ObjectiveMetric): T[] {
+  const scored = members.filter((t): t is T & { metrics: TrialMetrics } => t.metrics !== undefined);
   return paretoFront(scored.map((t) => [toMin(x, t.metrics[x]), toMin(y, t.metrics[y])]))
     .map((i) => scored[i])
     .sort((a, b) => a.metrics[x] - b.metrics[x] || a.number - b.number);

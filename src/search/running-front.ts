@@ -5,6 +5,8 @@ import { dominates } from './pareto';
 export interface FrontPoint<K> {
   key: K;
   values: readonly number[];
+  /** When the point is a shallow exit of the trial `key` (self-exits), which one. */
+  exit?: number;
 }
 
 /**

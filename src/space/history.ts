@@ -13,4 +13,12 @@ export interface TrialRecord {
   candidate: Candidate;
   state: TrialState;
   metrics?: TrialMetrics;
+  /** self-exits: the shallow exits of a COMPLETE trial, each a point of its own (1-based: after block `exit`). */
+  exits?: ExitRecord[];
+}
+
+/** One shallow exit of a trial, measured as a student. */
+export interface ExitRecord {
+  exit: number;
+  metrics: TrialMetrics;
 }

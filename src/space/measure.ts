@@ -13,6 +13,8 @@ export interface ArchitectureSize {
    * moving statistics. `float`: kept at float32 whatever the precision.
    */
   weightTensors: WeightTensor[];
+  /** A cnn's output shape [height, width, channels] after each block (its pool included); empty for an MLP. */
+  blockOutputs: number[][];
 }
 
 export interface WeightTensor {
@@ -37,6 +39,7 @@ export function measureSpec(spec: ConcreteSpec, inputShape: readonly number[], n
   const layers: LayerSummary[] = [];
   const weightTensors: WeightTensor[] = [];
   const movingStatistics: WeightTensor[] = [];
+  const blockOutputs: number[][] = [];
   let shape = [...inputShape];
   const addWeights = (...tensors: Array<[number, number]>) => {
     for (const [size, channels] of tensors) weightTensors.push({ size, channels });
@@ -90,6 +93,7 @@ export function measureSpec(spec: ConcreteSpec, inputShape: readonly number[], n
         shape = [ph, pw, block.filters];
         layers.push({ type: block.pool === 'avg' ? 'average_pooling2d' : 'max_pooling2d', outputShape: shape, params: 0, macs: 0 });
       }
+      blockOutputs.push(shape);
     }
     if (spec.head === 'gap') {
       shape = [shape[2]];
@@ -117,6 +121,7 @@ export function measureSpec(spec: ConcreteSpec, inputShape: readonly number[], n
     macs: layers.reduce((a, l) => a + l.macs, 0),
     layers,
     weightTensors: [...weightTensors, ...movingStatistics],
+    blockOutputs,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Rng } from '../core/rng';
 import type { TrainingSettings } from '../core/training';
 import type { Candidate, Genes } from './candidate';
-import { enabledFamilies, makeCandidate, sampleGenes } from './sample';
+import { enabledFamilies, makeCandidate, sampleGenes, withExitsSettings } from './sample';
 import type { SpaceContext } from './sample';
 import { CONV_STYLE_DEFAULTS, options } from './schema';
 import type { ConvStyleKey, SearchSpace } from './schema';
@@ -115,7 +115,10 @@ function mutators(space: SearchSpace, ctx: SpaceContext, rng: Rng, c: Candidate)
     list.push(() => makeCandidate(c.genes, { ...commonOf(c), qat: !c.student.qat }, c.training, ctx));
   }
   if (options(space.scheme).length > 1) {
-    list.push(() => withTraining(ctx, c, { scheme: another(options(space.scheme), c.training.scheme, rng) }));
+    list.push(() => makeCandidate(c.genes, commonOf(c), withExitsSettings(space, { ...c.training, scheme: another(options(space.scheme), c.training.scheme, rng) }, rng), ctx));
+  }
+  if (c.training.scheme === 'self-exits' && options(space.exits.hint).length > 1) {
+    list.push(() => withTraining(ctx, c, { hint: neighbour(options(space.exits.hint), c.training.hint ?? 0, rng) }));
   }
   const trainingChoices: Array<['epochs' | 'batchSize' | 'learningRate' | 'temperature' | 'alpha', readonly number[]]> = [
     ['epochs', options(space.training.epochs)],
@@ -143,7 +146,7 @@ export function mutate(space: SearchSpace, ctx: SpaceContext, parent: Candidate,
  * different families give the child one parent's architecture. Training and
  * precision settings always mix uniformly.
  */
-export function crossover(ctx: SpaceContext, a: Candidate, b: Candidate, rng: Rng): Candidate {
+export function crossover(space: SearchSpace, ctx: SpaceContext, a: Candidate, b: Candidate, rng: Rng): Candidate {
   const coin = <T>(x: T, y: T): T => (rng.next() < 0.5 ? x : y);
   let genes: Genes;
   const ga = a.genes;
@@ -174,8 +177,7 @@ export function crossover(ctx: SpaceContext, a: Candidate, b: Candidate, rng: Rn
     quantization: coin(a.student.quantization, b.student.quantization),
     qat: precision === 'float32' ? false : coin(a.student.qat, b.student.qat),
   };
-  const training = Object.fromEntries(
-    (Object.keys(a.training) as Array<keyof TrainingSettings>).map((k) => [k, coin(a.training[k], b.training[k])]),
-  ) as unknown as TrainingSettings;
-  return makeCandidate(genes, common, training, ctx);
+  const keys = new Set([...Object.keys(a.training), ...Object.keys(b.training)] as Array<keyof TrainingSettings>);
+  const training = Object.fromEntries([...keys].map((k) => [k, coin(a.training[k], b.training[k]) ?? a.training[k] ?? b.training[k]])) as unknown as TrainingSettings;
+  return makeCandidate(genes, common, withExitsSettings(space, training, rng), ctx);
 }

@@ -4,6 +4,7 @@ import type { Rng } from '../core/rng';
 import type { TrainingSettings } from '../core/training';
 import type { Candidate, Genes } from './candidate';
 import { express } from './candidate';
+import { settleExitsScheme } from './exits';
 import { CONV_STYLE_DEFAULTS, FAMILY_NAMES, options } from './schema';
 import type { ConvStyleKey, FamilyName, SearchSpace } from './schema';
 import type { SizeEstimate } from '../core/metrics';
@@ -67,7 +68,18 @@ export function sampleTraining(space: SearchSpace, rng: Rng): TrainingSettings {
     scheme: rng.pick(options(space.scheme)),
   };
   if (space.training.trainLimit !== undefined) t.trainLimit = space.training.trainLimit;
-  return t;
+  return withExitsSettings(space, t, rng);
+}
+
+/** Training settings that are self-exits get the space's exit settings where they have none (a hint drawn from its choices). */
+export function withExitsSettings(space: SearchSpace, training: TrainingSettings, rng: Rng): TrainingSettings {
+  if (training.scheme !== 'self-exits') return training;
+  return {
+    ...training,
+    hint: training.hint ?? rng.pick(options(space.exits.hint)),
+    exitsTeacher: space.exits.teacher,
+    exitHead: training.exitHead ?? rng.pick(options(space.exits.head)),
+  };
 }
 
 export function sampleCommon(space: SearchSpace, rng: Rng): StorageSettings {
@@ -85,7 +97,8 @@ export function makeCandidate(
   training: TrainingSettings,
   ctx: SpaceContext,
 ): Candidate {
-  return { genes, student: express(genes, common, ctx.teacherSpec), training };
+  const student = express(genes, common, ctx.teacherSpec);
+  return { genes, student, training: settleExitsScheme(student, training) };
 }
 
 /** One uniformly random candidate: a family, then each of its choices. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { datasetSpecSchema } from '../core/dataset-spec';
 import { latencyEffortSchema, latencyRuntimeSchema } from '../core/metrics';
 import { PRECISIONS, QUANTIZATIONS } from '../core/precision';
-import { SCHEMES, TRAINING_FIELDS, DEFAULT_TRAINING } from '../core/training';
+import { DEFAULT_HINT, SCHEMES, TRAINING_FIELDS, DEFAULT_TRAINING, exitHeadSchema } from '../core/training';
 
 /** A value that is either fixed or a list to search over. */
 function choice<T extends z.ZodType>(item: T) {
@@ -110,7 +110,19 @@ export const searchSpaceSchema = z
       })
       .strict()
       .default({ temperature: DEFAULT_TRAINING.temperature, alpha: DEFAULT_TRAINING.alpha }),
-    scheme: choice(z.enum(SCHEMES)).default('offline').describe('offline (fixed teacher), online (learn together) or self (the student teaches itself); a list searches over them'),
+    scheme: choice(z.enum(SCHEMES))
+      .default('offline')
+      .describe('offline (fixed teacher), online (learn together), self (earlier epochs teach later ones) or self-exits (the deepest exit teaches an exit after every earlier block; cnn, separable and teacher-copy students of 2 blocks or more); a list searches over them'),
+    exits: z
+      .object({
+        teacher: z.boolean().default(false).describe('self-exits: the deepest exit also learns from the offline teacher (Hinton loss)'),
+        hint: choice(TRAINING_FIELDS.hint).default(DEFAULT_HINT).describe("self-exits: weight of the L2 between a shallow exit's pooled features and the deepest exit's; a list searches over them"),
+        head: choice(exitHeadSchema)
+          .default('flatten')
+          .describe("self-exits: each shallow exit's head, flatten (the block's output, every position, into one dense layer) or gap (its global average); a list searches over them"),
+      })
+      .strict()
+      .default({ teacher: false, hint: DEFAULT_HINT, head: 'flatten' }),
     precision: choice(z.enum(PRECISIONS)).default('float32'),
     qat: choice(z.boolean()).default(false).describe('quantization-aware training for float16 / int8 students; [false, true] searches both'),
     quantization: choice(z.enum(QUANTIZATIONS)).default('per-tensor'),
@@ -118,6 +130,13 @@ export const searchSpaceSchema = z
   })
   .strict()
   .superRefine((space, ctx) => {
+    if (options(space.scheme).includes('self-exits') && !EXIT_FAMILIES.some((f) => space.families[f] !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scheme'],
+        message: `self-exits needs a family whose students have blocks to attach exits to (${EXIT_FAMILIES.join(', ')}); the space enables only ${FAMILY_NAMES.filter((f) => space.families[f] !== undefined).join(', ')}`,
+      });
+    }
     for (const objective of space.objectives) {
       if (space.reference[objective] === undefined) {
         ctx.addIssue({ code: 'custom', path: ['reference', objective], message: `the reference point needs a value for objective "${objective}"` });
@@ -133,6 +152,8 @@ export const CONV_STYLE_DEFAULTS = { norm: false, pool: 'max', head: 'flatten' }
 export type ConvStyleKey = keyof typeof CONV_STYLE_DEFAULTS;
 
 export const FAMILY_NAMES: FamilyName[] = ['mlp', 'cnn', 'separable', 'teacher-copy', 'born-again'];
+/** The families whose students are made of blocks, so can have exits (self-exits): an MLP or a born-again copy cannot. */
+export const EXIT_FAMILIES: FamilyName[] = ['cnn', 'separable', 'teacher-copy'];
 
 /** A fixed value or a list, as a list. */
 export function options<T>(value: T | T[]): T[] {

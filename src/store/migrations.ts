@@ -120,4 +120,20 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
       ALTER TABLE experiments ADD COLUMN latency_reference_ms REAL;
     `,
   },
+  {
+    version: 6,
+    sql: `
+      -- A self-exits trial's shallow exits, each a student of its own (the deepest exit is the trial), written with the trial.
+      CREATE TABLE trial_exits (
+        trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        exit INTEGER NOT NULL CHECK (exit >= 1),
+        metrics_json TEXT NOT NULL,
+        layers_json TEXT NOT NULL,
+        topology_json TEXT NOT NULL,
+        manifest_json TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (trial_id, exit)
+      );
+    `,
+  },
 ];

@@ -98,6 +98,19 @@ export interface StoredWeights {
   data: Buffer;
 }
 
+/** A shallow exit as completeTrial stores it. */
+export interface StoredExit {
+  exit: number;
+  metrics: TrialMetrics;
+  layers: LayerSummary[];
+  weights: StoredWeights;
+}
+
+interface ExitRow {
+  exit: number;
+  metrics_json: string;
+}
+
 const now = () => new Date().toISOString();
 
 interface ExperimentRow {
@@ -297,7 +310,7 @@ export class Store {
 
   // ---- trials ----
 
-  private toRecord(r: TrialRow, experimentName: string): TrialRecord {
+  private toRecord(r: TrialRow, experimentName: string, exits: ExitRow[] = []): TrialRecord {
     const where = `experiment "${experimentName}", trial ${r.number}`;
     return {
       number: r.number,
@@ -305,19 +318,34 @@ export class Store {
       candidate: readJson(candidateSchema, r.candidate_json, `${where}, candidate`),
       state: r.state,
       metrics: r.metrics_json ? readJson(metricsSchema, r.metrics_json, `${where}, metrics`) : undefined,
+      ...(exits.length ? { exits: exits.map((x) => ({ exit: x.exit, metrics: readJson(metricsSchema, x.metrics_json, `${where}, exit ${x.exit} metrics`) })) } : {}),
     };
+  }
+
+  /** The shallow exits' metrics of an experiment's trials (one or all), by trial number. */
+  private exitRows(e: Pick<Experiment, 'id'>, number?: number): Map<number, ExitRow[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT t.number, x.exit, x.metrics_json FROM trial_exits x JOIN trials t ON t.id = x.trial_id
+         WHERE t.experiment_id = ?${number === undefined ? '' : ' AND t.number = ?'} ORDER BY t.number, x.exit`,
+      )
+      .all(...(number === undefined ? [e.id] : [e.id, number])) as Array<ExitRow & { number: number }>;
+    const byTrial = new Map<number, ExitRow[]>();
+    for (const r of rows) byTrial.set(r.number, [...(byTrial.get(r.number) ?? []), r]);
+    return byTrial;
   }
 
   /** Every trial of an experiment in number order: the controllers' whole input. */
   history(e: Pick<Experiment, 'id' | 'name'>): TrialRecord[] {
     const rows = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? ORDER BY number').all(e.id) as TrialRow[];
-    return rows.map((r) => this.toRecord(r, e.name));
+    const exits = this.exitRows(e);
+    return rows.map((r) => this.toRecord(r, e.name, exits.get(r.number)));
   }
 
   /** One trial as the controllers see it. */
   trial(e: Pick<Experiment, 'id' | 'name'>, number: number): TrialRecord | undefined {
     const r = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? AND number = ?').get(e.id, number) as TrialRow | undefined;
-    return r && this.toRecord(r, e.name);
+    return r && this.toRecord(r, e.name, this.exitRows(e, number).get(number));
   }
 
   /**
@@ -359,7 +387,12 @@ export class Store {
       const rows = this.db
         .prepare(`SELECT t.*, e.name AS experiment_name FROM trials t JOIN experiments e ON e.id = t.experiment_id WHERE t.id IN (${chunk.map(() => '?').join(',')})`)
         .all(...chunk) as Array<TrialRow & { experiment_id: number; experiment_name: string }>;
-      for (const r of rows) out.push({ ...this.toDetail(r, { name: r.experiment_name }, [], { layers: false }), experimentId: r.experiment_id });
+      const exits = new Map<number, ExitRow[]>();
+      const exitRows = this.db
+        .prepare(`SELECT trial_id, exit, metrics_json FROM trial_exits WHERE trial_id IN (${chunk.map(() => '?').join(',')}) ORDER BY trial_id, exit`)
+        .all(...chunk) as Array<ExitRow & { trial_id: number }>;
+      for (const x of exitRows) exits.set(x.trial_id, [...(exits.get(x.trial_id) ?? []), x]);
+      for (const r of rows) out.push({ ...this.toDetail(r, { name: r.experiment_name }, [], { layers: false, exits: exits.get(r.id) }), experimentId: r.experiment_id });
     }
     return out;
   }
@@ -466,7 +499,7 @@ export class Store {
   completeTrial(
     e: Pick<Experiment, 'id'>,
     number: number,
-    r: { metrics: TrialMetrics; layers: LayerSummary[]; backend: string; seconds: number; curve: EpochRecord[]; weights: StoredWeights },
+    r: { metrics: TrialMetrics; layers: LayerSummary[]; backend: string; seconds: number; curve: EpochRecord[]; weights: StoredWeights; exits?: StoredExit[] },
   ): void {
     this.db.transaction(() => {
       const id = this.trialId(e, number);
@@ -482,6 +515,10 @@ export class Store {
       this.db
         .prepare('INSERT INTO weights (trial_id, topology_json, manifest_json, data) VALUES (?, ?, ?, ?)')
         .run(id, JSON.stringify(r.weights.topology), JSON.stringify(r.weights.manifest), r.weights.data);
+      const exit = this.db.prepare('INSERT INTO trial_exits (trial_id, exit, metrics_json, layers_json, topology_json, manifest_json, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const x of r.exits ?? []) {
+        exit.run(id, x.exit, JSON.stringify(x.metrics), JSON.stringify(x.layers), JSON.stringify(x.weights.topology), JSON.stringify(x.weights.manifest), x.weights.data);
+      }
     })();
   }
 
@@ -507,13 +544,13 @@ export class Store {
       valAccuracy: c.val_accuracy,
       seconds: c.seconds,
     }));
-    return this.toDetail(r, e, curve);
+    return this.toDetail(r, e, curve, { layers: true, exits: this.exitRows(e, number).get(number) });
   }
 
-  private toDetail(r: TrialRow, e: Pick<Experiment, 'name'>, curve: EpochRecord[], opts: { layers: boolean } = { layers: true }): TrialDetail {
+  private toDetail(r: TrialRow, e: Pick<Experiment, 'name'>, curve: EpochRecord[], opts: { layers: boolean; exits?: ExitRow[] } = { layers: true }): TrialDetail {
     const where = `experiment "${e.name}", trial ${r.number}`;
     return {
-      ...this.toRecord(r, e.name),
+      ...this.toRecord(r, e.name, opts.exits),
       family: r.family,
       estimate: readJson(sizeEstimateSchema, r.estimate_json, `${where}, estimate`),
       layers: r.layers_json && opts.layers ? readJson(layersSchema, r.layers_json, `${where}, layers`) : undefined,
@@ -580,12 +617,17 @@ export class Store {
     return new Map(rows.map((r) => [r.number, { accuracy: r.accuracy, floatAccuracy: r.float_accuracy, seconds: r.seconds, backend: r.backend, createdAt: r.created_at }]));
   }
 
-  trialWeights(e: Pick<Experiment, 'id' | 'name'>, number: number): StoredWeights | undefined {
-    const r = this.db
-      .prepare('SELECT w.topology_json, w.manifest_json, w.data FROM weights w JOIN trials t ON t.id = w.trial_id WHERE t.experiment_id = ? AND t.number = ?')
-      .get(e.id, number) as { topology_json: string; manifest_json: string; data: Buffer } | undefined;
+  /** A trial's stored weights, or with `exit` those of one of its shallow exits. */
+  trialWeights(e: Pick<Experiment, 'id' | 'name'>, number: number, exit?: number): StoredWeights | undefined {
+    const r = (
+      exit === undefined
+        ? this.db.prepare('SELECT w.topology_json, w.manifest_json, w.data FROM weights w JOIN trials t ON t.id = w.trial_id WHERE t.experiment_id = ? AND t.number = ?').get(e.id, number)
+        : this.db
+            .prepare('SELECT x.topology_json, x.manifest_json, x.data FROM trial_exits x JOIN trials t ON t.id = x.trial_id WHERE t.experiment_id = ? AND t.number = ? AND x.exit = ?')
+            .get(e.id, number, exit)
+    ) as { topology_json: string; manifest_json: string; data: Buffer } | undefined;
     if (!r) return undefined;
-    const where = `experiment "${e.name}", trial ${number}`;
+    const where = `experiment "${e.name}", trial ${number}${exit === undefined ? '' : `, exit ${exit}`}`;
     let topology: object;
     try {
       topology = JSON.parse(r.topology_json);
@@ -594,4 +636,5 @@ export class Store {
     }
     return { topology, manifest: readJson(weightManifestSchema, r.manifest_json, `${where}, weights manifest`), data: r.data };
   }
+
 }

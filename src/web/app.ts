@@ -10,7 +10,7 @@ import { exportOnnx } from '../model/export-onnx';
 import { exportTfjs } from '../model/export-tfjs';
 import type { Experiment, Store } from '../store/store';
 import { escapeHtml, scriptJson } from './escape';
-import { chartQuery, dataQuery, experimentParams, noQuery, tableQuery, tableSettings, trialParams } from './params';
+import { chartQuery, dataQuery, exitParams, experimentParams, noQuery, tableQuery, tableSettings, trialParams } from './params';
 import { ReportCache } from './report-cache';
 import { dataJson, dataVersion, experimentData, experimentListRows, onDevice, trialPage, trialTable, withDevices } from './view-models';
 
@@ -169,27 +169,35 @@ export function createApp(store: Store, cache = new ReportCache(store), opts: { 
     res.render('trial', { page: trialPage(exp, trial, store.baselines(exp).get(trial.number)), curveJson: scriptJson(trial.curve) });
   });
 
-  /** A trial's stored student, for the downloads; a trial without weights (not COMPLETE) is a 404. */
+  /**
+   * A trial's stored student, or one of its shallow exits', for the
+   * downloads; a trial without weights (not COMPLETE) or an exit it does not
+   * have is a 404.
+   */
   const storedOr404 = (req: Request) => {
     parse(noQuery, req.query, 'query');
     const { exp, trial } = trialOr404(req);
-    const weights = store.trialWeights(exp, trial.number);
-    if (!weights) throw new HttpError(404, `trial ${trial.number} has no stored weights (state ${trial.state})`);
-    return { exp, trial, stored: { topology: weights.topology as Record<string, unknown>, manifest: weights.manifest, data: weights.data } };
+    const exit = req.params.exit === undefined ? undefined : parse(exitParams, req.params, 'exit').exit;
+    const weights = store.trialWeights(exp, trial.number, exit);
+    if (!weights) throw new HttpError(404, exit === undefined ? `trial ${trial.number} has no stored weights (state ${trial.state})` : `trial ${trial.number} has no exit ${exit}`);
+    const name = `${exp.name}-trial-${trial.number}${exit === undefined ? '' : `-exit-${exit}`}`;
+    return { name, stored: { topology: weights.topology as Record<string, unknown>, manifest: weights.manifest, data: weights.data } };
   };
 
-  app.get('/experiments/:name/trials/:number/model.onnx', (req, res) => {
-    const { exp, trial, stored } = storedOr404(req);
-    res.type('application/octet-stream').send(Buffer.from(exportOnnx({ ...stored, name: `${exp.name}-trial-${trial.number}` }).model));
-  });
+  for (const base of ['/experiments/:name/trials/:number', '/experiments/:name/trials/:number/exits/:exit']) {
+    app.get(`${base}/model.onnx`, (req, res) => {
+      const { name, stored } = storedOr404(req);
+      res.type('application/octet-stream').send(Buffer.from(exportOnnx({ ...stored, name }).model));
+    });
 
-  app.get('/experiments/:name/trials/:number/model.json', (req, res) => {
-    res.json(exportTfjs(storedOr404(req).stored).modelJson);
-  });
+    app.get(`${base}/model.json`, (req, res) => {
+      res.json(exportTfjs(storedOr404(req).stored).modelJson);
+    });
 
-  app.get('/experiments/:name/trials/:number/weights.bin', (req, res) => {
-    res.type('application/octet-stream').send(exportTfjs(storedOr404(req).stored).weights);
-  });
+    app.get(`${base}/weights.bin`, (req, res) => {
+      res.type('application/octet-stream').send(exportTfjs(storedOr404(req).stored).weights);
+    });
+  }
 
   if (deviceBench) {
     // The device page: TF.js and its wasm backend from node_modules (no CDN), timing the front's students in the device's browser.

@@ -6,6 +6,8 @@ import { TABLE_COLUMNS } from './view-models';
 /** Route parameters and query strings, validated before any lookup (a bad one is a 400). */
 export const experimentParams = z.object({ name: z.string().min(1).max(200) });
 export const trialParams = experimentParams.extend({ number: z.string().regex(/^\d{1,9}$/, 'a trial number').transform(Number) });
+/** A shallow exit of a trial (self-exits), 1-based. */
+export const exitParams = trialParams.extend({ exit: z.string().regex(/^[1-9]\d{0,2}$/, 'an exit number (1, 2, ...)').transform(Number) });
 
 /** The trial table's state, kept in the page's address: page, sort, filters. */
 const tableFields = {

@@ -9,9 +9,11 @@ export interface ExperimentSnapshot {
   experiment: Experiment;
   /** Every trial, by number. */
   trials: readonly TrialDetail[];
-  /** Front members by trial number. */
+  /** Trials whose own point is on the front, by trial number. */
   front: readonly TrialDetail[];
   onFront: ReadonlySet<number>;
+  /** Shallow exits of self-exits trials that are on the front, by trial number then exit. */
+  frontExits: ReadonlyArray<{ trial: TrialDetail; exit: number }>;
   /** Hypervolume after each trial, by number. */
   curve: ReadonlyArray<{ step: number; hypervolume: number }>;
   counts: Record<TrialState, number>;
@@ -152,7 +154,11 @@ export class ReportCache {
         if (t) progress.add(t.number, trialPoints(exp.space, t));
       }
     }
-    const front = frontTrials(progress.members);
+    const front = frontTrials(progress.members.filter((p) => p.exit === undefined));
+    const frontExits = progress.members
+      .filter((p) => p.exit !== undefined)
+      .map((p) => ({ trial: p.key, exit: p.exit! }))
+      .sort((a, b) => a.trial.number - b.trial.number || a.exit - b.exit);
     const counts = Object.fromEntries(TRIAL_STATES.map((s) => [s, 0])) as Record<TrialState, number>;
     for (const t of trials) counts[t.state]++;
     const value: ExperimentSnapshot = {
@@ -160,6 +166,7 @@ export class ReportCache {
       trials,
       front,
       onFront: new Set(front.map((t) => t.number)),
+      frontExits,
       curve: progress.curve,
       counts,
       version: `${key}:${TRIAL_STATES.map((s) => counts[s]).join(':')}`,

@@ -13,7 +13,8 @@ import { architectureSummary } from '../space/student';
 import type { Baseline, Experiment, ExperimentSummary, TrialDetail } from '../store/store';
 import { scriptJson } from './escape';
 import type { ExperimentSnapshot } from './report-cache';
-import type { TrialRecord } from '../space/history';
+import type { ExitRecord, TrialRecord } from '../space/history';
+import { exitSpec } from '../space/exits';
 
 /**
  * Everything the report's pages show is computed here, on the server, from
@@ -41,6 +42,10 @@ export const METRICS: MetricView[] = OBJECTIVE_METRICS.map((key) => ({
 
 export interface TrialRow {
   number: number;
+  /** The point's key in the page's data: the trial number, or "12.1" for exit 1 of trial 12. */
+  key: string;
+  /** A shallow exit of a self-exits trial (a student of its own), or null for the trial itself. */
+  exit: number | null;
   state: TrialState;
   family: string;
   precision: string;
@@ -85,15 +90,15 @@ export interface ExperimentData {
   counts: Record<TrialState, number>;
   /** What the page sends back as ?since= to learn whether anything changed. */
   version: string;
-  /** Every front member. */
+  /** Every front member: trials, then shallow exits (self-exits) on the front. */
   front: TrialRow[];
   /** Dominated COMPLETE trials to plot: all of them up to MAX_PLOTTED_DOMINATED, else evenly spaced by trial number. */
   dominated: TrialRow[];
   dominatedTotal: number;
   failed: TrialRow[];
   failedTotal: number;
-  /** For every "x|y" pair of metrics: the front members that trade off on those two, by x (the staircase a plot joins). */
-  staircases: Record<string, number[]>;
+  /** For every "x|y" pair of metrics: the keys of the front members that trade off on those two, by x (the staircase a plot joins). */
+  staircases: Record<string, string[]>;
   /** The hypervolume after each trial, as a step function: the trials where it changed, and the last. */
   hypervolume: Array<{ trial: number; hypervolume: number }>;
   /** The latency model's held-out error in a line (search/latency-model.ts), fitted on the latest LATENCY_MODEL_TRIALS complete trials. */
@@ -127,6 +132,8 @@ function baseRow(t: TrialDetail): Omit<TrialRow, 'kdGain' | 'onFront'> {
   if (!row) {
     row = {
       number: t.number,
+      key: String(t.number),
+      exit: null,
       state: t.state,
       family: t.family,
       precision: t.candidate.student.precision,
@@ -152,6 +159,25 @@ function baseRow(t: TrialDetail): Omit<TrialRow, 'kdGain' | 'onFront'> {
 
 function rowOf(t: TrialDetail, snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>): TrialRow {
   return { ...baseRow(t), kdGain: gainOf(t, baselines), onFront: snapshot.onFront.has(t.number) };
+}
+
+/** A shallow exit's row: the trial's settings, the exit's student and metrics. */
+function exitRowOf(t: TrialDetail, exit: ExitRecord, onFront: boolean): TrialRow {
+  const m = exit.metrics;
+  const student = t.candidate.student.kind === 'cnn' ? exitSpec(t.candidate.student, exit.exit, t.candidate.training.exitHead) : t.candidate.student;
+  return {
+    ...baseRow(t),
+    key: `${t.number}.${exit.exit}`,
+    exit: exit.exit,
+    arch: architectureSummary(student),
+    accuracy: m.accuracy,
+    params: m.params,
+    macs: m.macs,
+    sizeBytes: m.sizeBytes,
+    latencyMs: Number.isFinite(m.latencyMs) ? m.latencyMs : null,
+    kdGain: null,
+    onFront,
+  };
 }
 
 function gainOf(t: TrialRecord, baselines: Map<number, Baseline>): number | null {
@@ -190,11 +216,19 @@ export function dataJson(data: ExperimentData): string {
 
 function buildExperimentData(snapshot: ExperimentSnapshot, baselines: Map<number, Baseline>): ExperimentData {
   const exp = snapshot.experiment;
-  const staircases: Record<string, number[]> = {};
+  // the front's points, trials and exits, as the plot draws them
+  const exitOnFront = new Set(snapshot.frontExits.map((e) => `${e.trial.number}.${e.exit}`));
+  const exitRows = snapshot.trials.flatMap((t) => (t.state === 'COMPLETE' ? (t.exits ?? []).map((x) => exitRowOf(t, x, exitOnFront.has(`${t.number}.${x.exit}`))) : []));
+  const frontPoints = [
+    ...snapshot.front.map((t) => ({ number: t.number, key: String(t.number), metrics: t.metrics })),
+    ...snapshot.frontExits.map((e) => ({ number: e.trial.number, key: `${e.trial.number}.${e.exit}`, metrics: e.trial.exits!.find((x) => x.exit === e.exit)!.metrics })),
+  ];
+  const staircases: Record<string, string[]> = {};
   for (const x of OBJECTIVE_METRICS) {
-    for (const y of OBJECTIVE_METRICS) if (x !== y) staircases[staircaseKey(x, y)] = tradeOffOn(snapshot.front, x, y).map((t) => t.number);
+    for (const y of OBJECTIVE_METRICS) if (x !== y) staircases[staircaseKey(x, y)] = tradeOffOn(frontPoints, x, y).map((p) => p.key);
   }
   const dominated = snapshot.trials.filter((t) => t.state === 'COMPLETE' && !snapshot.onFront.has(t.number));
+  const dominatedExits = exitRows.filter((r) => !r.onFront);
   const failed = snapshot.trials.filter((t) => t.state === 'FAILED');
   const curve = snapshot.curve;
   const steps = curve.filter((s, i) => i === 0 || i === curve.length - 1 || s.hypervolume !== curve[i - 1].hypervolume);
@@ -218,9 +252,9 @@ function buildExperimentData(snapshot: ExperimentSnapshot, baselines: Map<number
     states: TRIAL_STATES,
     counts: snapshot.counts,
     version: dataVersion(snapshot, baselines),
-    front: snapshot.front.map((t) => rowOf(t, snapshot, baselines)),
-    dominated: evenSample(dominated, MAX_PLOTTED_DOMINATED).map((t) => rowOf(t, snapshot, baselines)),
-    dominatedTotal: dominated.length,
+    front: [...snapshot.front.map((t) => rowOf(t, snapshot, baselines)), ...exitRows.filter((r) => r.onFront)],
+    dominated: [...evenSample(dominated, MAX_PLOTTED_DOMINATED).map((t) => rowOf(t, snapshot, baselines)), ...evenSample(dominatedExits, MAX_PLOTTED_DOMINATED)],
+    dominatedTotal: dominated.length + dominatedExits.length,
     failed: evenSample(failed, MAX_PLOTTED_FAILED).map((t) => rowOf(t, snapshot, baselines)),
     failedTotal: failed.length,
     staircases,
@@ -319,6 +353,7 @@ const SCHEME_NOTES: Record<string, string> = {
   offline: 'fixed teacher',
   online: 'with a teacher-side network trained alongside',
   self: 'its own earlier predictions as targets',
+  'self-exits': 'its deepest exit teaching an exit after every earlier block',
 };
 
 /** The trial page: the trial, its comparison with the teacher and its from-scratch twin, and how it was trained, in words. */
@@ -342,6 +377,11 @@ export function trialPage(exp: Experiment, trial: TrialDetail, baseline: Baselin
     precisionNote: `${s.precision}${s.precision === 'int8' ? ` (${s.quantization})` : ''}${s.qat ? ', quantization-aware training' : s.precision !== 'float32' ? ', post-training quantization' : ''}`,
     hasWeights: trial.state === 'COMPLETE',
     base: `/experiments/${encodeURIComponent(exp.name)}/trials/${trial.number}`,
+    exits: (trial.exits ?? []).map((x) => ({
+      exit: x.exit,
+      arch: s.kind === 'cnn' ? architectureSummary(exitSpec(s, x.exit, trial.candidate.training.exitHead)) : '',
+      metrics: x.metrics,
+    })),
   };
 }
 
@@ -357,7 +397,8 @@ export function onDevice(snapshot: ExperimentSnapshot, device: DeviceRecord): Ex
     if (t.state !== 'COMPLETE' || !t.metrics) return t;
     const d = device.timings.get(t.number);
     const latency = d ? { latencyMs: d.medianMs, latencyP10Ms: d.p10Ms, latencyP90Ms: d.p90Ms } : { latencyMs: Number.NaN, latencyP10Ms: Number.NaN, latencyP90Ms: Number.NaN };
-    return { ...t, metrics: { ...t.metrics, ...latency, latencyRuntime: runtime } };
+    // a device times whole trials only: their exits have no latency of that device
+    return { ...t, metrics: { ...t.metrics, ...latency, latencyRuntime: runtime }, exits: undefined };
   });
   const timed = trials.filter((t) => t.state !== 'COMPLETE' || device.timings.has(t.number));
   const front = frontOf(snapshot.experiment.space, timed);
@@ -366,6 +407,7 @@ export function onDevice(snapshot: ExperimentSnapshot, device: DeviceRecord): Ex
     trials,
     front,
     onFront: new Set(front.map((t) => t.number)),
+    frontExits: [],
     curve: hypervolumeCurve(snapshot.experiment.space, timed).map((p) => ({ step: p.trial, hypervolume: p.hypervolume })),
     version: `${snapshot.version}:device-${device.id}`,
   };

@@ -51,8 +51,8 @@
       .filter((t) => value(t, x) !== null)
       .map((t) => ({ x: value(t, x), y: value(t, y) !== null ? value(t, y) : floor, trial: t }));
     // The front spans every objective; on two axes only part of it trades off: the server's staircase for this pair.
-    const byNumber = new Map(front.map((p) => [p.trial.number, p]));
-    const curve = x === y ? [] : (data.staircases[x + '|' + y] || []).map((n) => byNumber.get(n)).filter(Boolean);
+    const byKey = new Map(front.map((p) => [p.trial.key, p]));
+    const curve = x === y ? [] : (data.staircases[x + '|' + y] || []).map((k) => byKey.get(k)).filter(Boolean);
     const teacher = data.teacher[x] !== undefined && data.teacher[y] !== undefined ? [{ x: data.teacher[x], y: data.teacher[y], teacher: true }] : [];
     return { front, curve, dominated, failed, teacher };
   }
@@ -104,7 +104,8 @@
   function tooltipLines(d) {
     if (d.teacher) return ['teacher', 'accuracy ' + fmt('accuracy', data.teacher.accuracy), 'params ' + fmt('params', data.teacher.params), 'size ' + fmt('sizeBytes', data.teacher.sizeBytes), 'latency ' + fmt('latencyMs', data.teacher.latencyMs)];
     const t = d.trial;
-    const lines = ['trial ' + t.number + ' · ' + t.family + (t.onFront ? ' · on the front' : ''), t.arch];
+    const name = t.exit === null ? 'trial ' + t.number : 'trial ' + t.number + ' exit ' + t.exit + ' (its first ' + t.exit + ' blocks)';
+    const lines = [name + ' · ' + t.family + (t.onFront ? ' · on the front' : ''), t.arch];
     if (t.state === 'FAILED') return lines.concat(['FAILED: ' + (t.error || '').slice(0, 80)]);
     return lines.concat([
       'accuracy ' + fmt('accuracy', t.accuracy),
@@ -134,7 +135,7 @@
         const el = elements[0];
         if (!el) return;
         const d = frontChart.data.datasets[el.datasetIndex].data[el.index];
-        if (d && d.trial) window.location.href = base + '/trials/' + d.trial.number;
+        if (d && d.trial) window.location.href = base + '/trials/' + d.trial.number + (d.trial.exit === null ? '' : '#exit-' + d.trial.exit);
       },
       onHover: (event, elements) => {
         event.native.target.style.cursor = elements.length ? 'pointer' : 'default';

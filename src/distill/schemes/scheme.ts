@@ -1,6 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TrialMetrics } from '../../core/metrics';
 import type { TrainingConfig } from '../../core/training';
+import type { ModelShape } from '../../model/build';
+import type { CnnSpec, StudentSpec } from '../../space/student';
 import type { ResidentData } from '../distill-step';
 import type { Forward } from '../forward';
 import type { BatchStep } from '../loop';
@@ -14,6 +16,10 @@ export interface SchemeContext {
   /** The training split on the backend; the fixed teacher's logits attached when the run has them. */
   train: ResidentData;
   training: TrainingConfig;
+  /** The student's spec (self-exits attaches its exits after the spec's blocks). */
+  spec: StudentSpec;
+  inputShape: number[];
+  numClasses: number;
   /** A fresh network of the teacher's architecture (online distillation's peer). */
   buildPeer: (seed: number) => tf.LayersModel;
   /** Top-1 accuracy of a predictor on the held-out split. */
@@ -27,7 +33,9 @@ export interface PreparedScheme {
   beforeEpoch?: (epoch: number) => Promise<void>;
   /** Metrics of the scheme's own variables after training (online: the peer's accuracy). */
   extraMetrics?: () => Promise<Partial<TrialMetrics>>;
-  /** Frees what the scheme made (targets, peer). */
+  /** self-exits: each shallow exit as a standalone student (the first blocks, then its head), built from the trained weights. The caller disposes them. */
+  exitModels?: (shape: ModelShape) => Array<{ exit: number; spec: CnnSpec; model: tf.LayersModel }>;
+  /** Frees what the scheme made (targets, peer, exit heads). */
   dispose(): void;
 }
 

@@ -33,17 +33,20 @@ export function evolutionController(opts: EvolutionOptions = { population: 20, s
     name: 'evolution',
     ask: (input) => {
       const { space, spaceContext, rng } = input;
-      const { trials, points } = scoredTrials(space, input.history);
+      const { trials, pointsOf } = scoredTrials(space, input.history);
       if (input.history.length < opts.population || trials.length === 0) {
         return propose(input, () => sampleCandidate(space, spaceContext, rng));
       }
       // Most recent first by trial number: the aging population.
       const order = trials.map((_, i) => i).sort((a, b) => trials[b].number - trials[a].number).slice(0, opts.population);
       const dims = space.objectives.length;
-      const lo = Array.from({ length: dims }, (_, m) => Math.min(...order.map((i) => points[i][m])));
-      const hi = Array.from({ length: dims }, (_, m) => Math.max(...order.map((i) => points[i][m])));
+      const all = order.flatMap((i) => pointsOf[i]);
+      const lo = Array.from({ length: dims }, (_, m) => Math.min(...all.map((p) => p[m])));
+      const hi = Array.from({ length: dims }, (_, m) => Math.max(...all.map((p) => p[m])));
       const weights = randomWeights(dims, rng);
-      const score = (i: number) => points[i].reduce((s, v, m) => s + weights[m] * (hi[m] > lo[m] ? (v - lo[m]) / (hi[m] - lo[m]) : 0), 0);
+      const scalar = (p: readonly number[]) => p.reduce((s, v, m) => s + weights[m] * (hi[m] > lo[m] ? (v - lo[m]) / (hi[m] - lo[m]) : 0), 0);
+      // a self-exits trial scores as its best point, itself or one of its exits
+      const score = (i: number) => Math.min(...pointsOf[i].map(scalar));
       const contestants = Array.from({ length: Math.min(opts.sample, order.length) }, () => rng.pick(order));
       const parent: TrialRecord = trials[contestants.reduce((best, i) => (score(i) < score(best) ? i : best))];
       return propose(input, () => mutate(space, spaceContext, parent.candidate, rng));

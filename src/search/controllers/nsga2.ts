@@ -26,28 +26,31 @@ export function nsga2Controller(opts: Nsga2Options = { population: 32, crossover
     name: 'nsga2',
     ask: (input) => {
       const { space, spaceContext, rng } = input;
-      const { trials, points } = scoredTrials(space, input.history);
+      const { trials, pointsOf } = scoredTrials(space, input.history);
       if (input.history.length < opts.population || trials.length < 2) {
         return propose(input, () => sampleCandidate(space, spaceContext, rng));
       }
-      const rank = new Array<number>(trials.length);
-      const crowd = new Array<number>(trials.length);
-      const ordered: number[] = [];
+      // Every point counts for dominance, a self-exits trial's exits too; a trial ranks as its best point.
+      const points = pointsOf.flat();
+      const owner = pointsOf.flatMap((list, i) => list.map(() => i));
+      const rank = new Array<number>(trials.length).fill(Infinity);
+      const crowd = new Array<number>(trials.length).fill(-Infinity);
       nonDominatedSort(points).forEach((front, r) => {
         const d = crowdingDistance(points, front);
-        front.forEach((i, k) => {
-          rank[i] = r;
-          crowd[i] = d[k];
+        front.forEach((p, k) => {
+          const i = owner[p];
+          if (r < rank[i]) [rank[i], crowd[i]] = [r, d[k]];
+          else if (r === rank[i]) crowd[i] = Math.max(crowd[i], d[k]);
         });
-        ordered.push(...[...front].sort((a, b) => crowd[b] - crowd[a] || trials[a].number - trials[b].number));
       });
+      const ordered = trials.map((_, i) => i).sort((a, b) => rank[a] - rank[b] || crowd[b] - crowd[a] || trials[a].number - trials[b].number);
       const parents = ordered.slice(0, opts.population);
       const better = (a: number, b: number) => (rank[a] !== rank[b] ? (rank[a] < rank[b] ? a : b) : crowd[a] >= crowd[b] ? a : b);
       const tournament = () => better(rng.pick(parents), rng.pick(parents));
       return propose(input, () => {
         const a = trials[tournament()].candidate;
         const b = trials[tournament()].candidate;
-        const child = rng.next() < opts.crossoverProbability ? crossover(spaceContext, a, b, rng) : a;
+        const child = rng.next() < opts.crossoverProbability ? crossover(space, spaceContext, a, b, rng) : a;
         const same = candidateHash(child) === candidateHash(a) || candidateHash(child) === candidateHash(b);
         return same || rng.next() < opts.mutationProbability ? mutate(space, spaceContext, child, rng) : child;
       });
