@@ -1,5 +1,5 @@
 import { frontHypervolume, frontMembers } from '../search/objectives';
-import { exitSpec } from '../space/exits';
+import { exitStudentOf } from '../space/exits';
 import { Store } from '../store/store';
 import type { Experiment } from '../store/store';
 import { architectureSummary } from '../space/student';
@@ -45,7 +45,7 @@ export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[
       ...(exit === undefined ? {} : { exit }),
       family: t.candidate.genes.family,
       scheme: t.candidate.training.scheme,
-      candidate: exit === undefined || t.candidate.student.kind !== 'cnn' ? t.candidate : { ...t.candidate, student: exitSpec(t.candidate.student, exit) },
+      candidate: exit === undefined ? t.candidate : { ...t.candidate, student: exitStudentOf(t.candidate, exit) },
       accuracy: metrics.accuracy,
       params: metrics.params,
       macs: metrics.macs,

@@ -34,3 +34,8 @@ export function settleExitsScheme(spec: StudentSpec, training: TrainingSettings)
   const { hint: _hint, exitsTeacher: _teacher, exitHead: _head, ...rest } = training;
   return training.scheme === 'self-exits' ? { ...rest, scheme: 'offline' } : rest;
 }
+
+/** The student of a candidate's exit k, as its trial trained it (the candidate's own student for a spec with no exits). */
+export function exitStudentOf(c: { student: StudentSpec; training: TrainingSettings }, exit: number): StudentSpec {
+  return c.student.kind === 'cnn' ? exitSpec(c.student, exit, c.training.exitHead) : c.student;
+}

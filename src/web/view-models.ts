@@ -14,7 +14,7 @@ import type { Baseline, Experiment, ExperimentSummary, TrialDetail } from '../st
 import { scriptJson } from './escape';
 import type { ExperimentSnapshot } from './report-cache';
 import type { ExitRecord, TrialRecord } from '../space/history';
-import { exitSpec } from '../space/exits';
+import { exitStudentOf } from '../space/exits';
 
 /**
  * Everything the report's pages show is computed here, on the server, from
@@ -164,7 +164,7 @@ function rowOf(t: TrialDetail, snapshot: ExperimentSnapshot, baselines: Map<numb
 /** A shallow exit's row: the trial's settings, the exit's student and metrics. */
 function exitRowOf(t: TrialDetail, exit: ExitRecord, onFront: boolean): TrialRow {
   const m = exit.metrics;
-  const student = t.candidate.student.kind === 'cnn' ? exitSpec(t.candidate.student, exit.exit, t.candidate.training.exitHead) : t.candidate.student;
+  const student = exitStudentOf(t.candidate, exit.exit);
   return {
     ...baseRow(t),
     key: `${t.number}.${exit.exit}`,
@@ -379,7 +379,7 @@ export function trialPage(exp: Experiment, trial: TrialDetail, baseline: Baselin
     base: `/experiments/${encodeURIComponent(exp.name)}/trials/${trial.number}`,
     exits: (trial.exits ?? []).map((x) => ({
       exit: x.exit,
-      arch: s.kind === 'cnn' ? architectureSummary(exitSpec(s, x.exit, trial.candidate.training.exitHead)) : '',
+      arch: architectureSummary(exitStudentOf(trial.candidate, x.exit)),
       metrics: x.metrics,
     })),
   };
