@@ -12,7 +12,7 @@ import { initBackend } from '../src/model/backend';
 import { blockEnds, buildModel } from '../src/model/build';
 import { fileLoader } from '../src/model/file-io';
 import { candidateHash } from '../src/space/candidate';
-import { exitSpec, shallowExits } from '../src/space/exits';
+import { exitSpec, exitStudentOf, shallowExits } from '../src/space/exits';
 import { parseSearchSpace } from '../src/space/load';
 import { measureSpec } from '../src/space/measure';
 import { crossover, mutate } from '../src/space/mutate';
@@ -96,6 +96,12 @@ test("an exit's student is the first blocks and its head, and its size is counte
   assert.equal(measureSpec(exit2, [28, 28, 1], 10).params, 80 + 288 + 16 + (196 * 10 + 10));
   assert.equal(measureSpec(exitSpec(SPEC, 1, 'gap'), [28, 28, 1], 10).params, 80 + (8 * 10 + 10));
   assert.deepEqual(shallowExits({ ...SPEC, blocks: SPEC.blocks.slice(0, 1) }), []);
+  // the report and front --json build an exit's student from its candidate, with the head the trial trained
+  const training = { scheme: 'self-exits', exitHead: 'gap' } as Parameters<typeof exitStudentOf>[0]['training'];
+  assert.deepEqual(exitStudentOf({ student: SPEC, training }, 1), exitSpec(SPEC, 1, 'gap'));
+  for (const [student, exit] of [[SPEC, 3], [SPEC, 0], [parseStudentSpec({ kind: 'mlp', hidden: [8] }, 'test'), 1]] as const) {
+    assert.throws(() => exitStudentOf({ student, training }, exit), (e: unknown) => errorCodeOf(e) === 'INTERNAL' && /shallow exits are/.test((e as Error).message));
+  }
 });
 
 for (const backend of ['wasm', 'cpu']) {

@@ -1,5 +1,6 @@
 import type { CnnSpec, StudentSpec } from './student';
 import type { ExitHead, TrainingSettings } from '../core/training';
+import { KdError } from '../core/errors';
 
 /**
  * The exits of a self-exits student: one after each block but the last (the
@@ -35,7 +36,10 @@ export function settleExitsScheme(spec: StudentSpec, training: TrainingSettings)
   return training.scheme === 'self-exits' ? { ...rest, scheme: 'offline' } : rest;
 }
 
-/** The student of a candidate's exit k, as its trial trained it (the candidate's own student for a spec with no exits). */
-export function exitStudentOf(c: { student: StudentSpec; training: TrainingSettings }, exit: number): StudentSpec {
-  return c.student.kind === 'cnn' ? exitSpec(c.student, exit, c.training.exitHead) : c.student;
+/** The student of a candidate's exit k, as its trial trained it; asking for an exit the student has not is a bug, not a fallback. */
+export function exitStudentOf(c: { student: StudentSpec; training: TrainingSettings }, exit: number): CnnSpec {
+  if (c.student.kind !== 'cnn' || !shallowExits(c.student).includes(exit)) {
+    throw new KdError('INTERNAL', `exit ${exit} asked of a ${c.student.kind} student whose shallow exits are [${shallowExits(c.student).join(', ')}]`);
+  }
+  return exitSpec(c.student, exit, c.training.exitHead);
 }
