@@ -7,7 +7,7 @@ import { runTrial } from '../src/distill/trial';
 import { errorCodeOf } from '../src/core/errors';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { parseStudentSpec } from '../src/space/student';
-import { tempDir, useWasm } from './support/helpers';
+import { labelLogits, tempDir, useWasm } from './support/helpers';
 import type { TrainingConfig } from '../src/core/training';
 
 let dataset: Dataset;
@@ -16,9 +16,7 @@ let fakeLogits: Float32Array;
 before(async () => {
   await useWasm();
   dataset = loadEmbeddedMnist({ dataDir: tempDir() });
-  // A stand-in teacher: confident logits pointing at the true label.
-  fakeLogits = new Float32Array(dataset.train.n * 10);
-  for (let i = 0; i < dataset.train.n; i++) fakeLogits[i * 10 + dataset.train.y[i]] = 5;
+  fakeLogits = labelLogits(dataset);
 });
 
 const quick: TrainingConfig = { epochs: 3, batchSize: 32, learningRate: 0.003, temperature: 4, alpha: 0.7, scheme: 'offline', seed: 3, trainLimit: 320 };

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   TRIAL_TIMEOUT: 'a trial exceeded its time limit',
   TRIAL_OUT_OF_MEMORY: 'a trial exceeded its memory limit',
   TRIAL_CRASHED: 'a trial threw an unexpected error',
+  TRIAL_PRUNED: 'a trial was stopped at a rung: not among the best of its rung when the search ended',
   STORE_CORRUPT: 'data read back from the store does not match its schema',
   EXPERIMENT_NOT_FOUND: 'no experiment of that name',
   EXPERIMENT_CONFLICT: 'the experiment exists with different settings',

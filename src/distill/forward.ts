@@ -4,6 +4,7 @@ import { biasReluMaxPool, canBiasReluMaxPool, canConvReluPool, conv2dBiasRelu, c
 import type { ConvGeometry } from '@kdsearch/wasm-train-kernels';
 import type { StorageSettings } from '../space/student';
 import { fakeQuantizer } from './fake-quant';
+import { createRng } from '../core/rng';
 
 /** Logits of a batch; `training` turns dropout on. */
 export type Forward = (x: tf.Tensor, training: boolean) => tf.Tensor2D;
@@ -148,9 +149,24 @@ function convolutionBlock(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D
  * is refused. Which kernels it fuses is decided once, for the backend
  * current when it is made (a trial's backend does not change).
  */
-export function studentForward(model: tf.LayersModel, storage?: StorageSettings): Forward {
-  const run = tappedForward(model, storage, []);
+export function studentForward(model: tf.LayersModel, storage?: StorageSettings, opts: ReplayOptions = {}): Forward {
+  const run = tappedForward(model, storage, [], opts);
   return (x, training) => run(x, training).logits;
+}
+
+export interface ReplayOptions {
+  /**
+   * The seed of the training step about to run, read at each training
+   * call: dropout masks are then a function of the run's seed and the step
+   * (a paused trial continues with the masks an unpaused one would draw).
+   * Absent, masks are unseeded. The layers-API fallback is always unseeded.
+   */
+  dropoutSeed?: () => number;
+}
+
+/** Dropout seeds by (seed, the optimizer's step count): restored with the optimizer's state, so a continued run draws the same masks. */
+export function dropoutSeeds(seed: number, optimizer: tf.Optimizer): () => number {
+  return () => createRng('dropout', seed, optimizer.iterations).seed32();
 }
 
 /** Logits and the activations after chosen layers of a sequential model, in the order of those layers. */
@@ -162,7 +178,7 @@ export type TappedForward = (x: tf.Tensor, training: boolean) => { logits: tf.Te
  * exits read. A tap after a pool that a convolution absorbs is the fused
  * kernel's output, so taps cost nothing.
  */
-export function tappedForward(model: tf.LayersModel, storage: StorageSettings | undefined, tapAfter: readonly number[]): TappedForward {
+export function tappedForward(model: tf.LayersModel, storage: StorageSettings | undefined, tapAfter: readonly number[], opts: ReplayOptions = {}): TappedForward {
   const wanted = new Set(tapAfter);
   const quantized = storage !== undefined && storage.qat && storage.precision !== 'float32';
   const uncovered = model.layers.map(notReplayable).find((why) => why !== undefined);
@@ -186,6 +202,7 @@ export function tappedForward(model: tf.LayersModel, storage: StorageSettings | 
   return (x, training) => {
     let h = x;
     const taps = new Map<number, tf.Tensor>();
+    const stepSeed = training ? opts.dropoutSeed?.() : undefined;
     for (const { kind, c, w, pool, last } of steps) {
       switch (kind) {
         case 'Flatten':
@@ -221,7 +238,8 @@ export function tappedForward(model: tf.LayersModel, storage: StorageSettings | 
           h = tf.mean(h, [1, 2]);
           break;
         case 'Dropout':
-          if (training && c.rate > 0) h = tf.dropout(h, c.rate);
+          // one seed per layer: two layers' masks of one step must differ
+          if (training && c.rate > 0) h = tf.dropout(h, c.rate, undefined, stepSeed === undefined ? undefined : (stepSeed + last) >>> 0);
           break;
         default:
           throw new KdError('INTERNAL', `the training replay has no case for layer ${kind}`);

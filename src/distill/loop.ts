@@ -28,7 +28,10 @@ export type BatchStep = (indices: tf.Tensor1D) => tf.Tensor1D;
 export interface LoopOptions {
   /** Rows of the training split. */
   n: number;
+  /** The last epoch to train (1-based). */
   epochs: number;
+  /** The first epoch to train (default 1): a paused trial continues at its checkpoint's epoch + 1, its batch order replayed up to there. */
+  firstEpoch?: number;
   batchSize: number;
   seed: number;
   step: BatchStep;
@@ -49,7 +52,10 @@ export async function trainLoop(opts: LoopOptions): Promise<EpochRecord[]> {
   const rng = createRng('batches', opts.seed);
   const order = Array.from({ length: opts.n }, (_, i) => i);
   const curve: EpochRecord[] = [];
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  const firstEpoch = opts.firstEpoch ?? 1;
+  // The batch order is a function of the seed and the epoch: a continued run draws the same batches an unpaused one would.
+  for (let epoch = 1; epoch < firstEpoch; epoch++) rng.shuffle(order);
+  for (let epoch = firstEpoch; epoch <= opts.epochs; epoch++) {
     const started = performance.now();
     await opts.beforeEpoch?.(epoch);
     rng.shuffle(order);

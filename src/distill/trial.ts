@@ -17,7 +17,7 @@ import { studentFamily } from '../space/student';
 import { accuracy } from './evaluate';
 import { trainLoop } from './loop';
 import type { ResidentData } from './distill-step';
-import { studentForward } from './forward';
+import { dropoutSeeds, studentForward } from './forward';
 import type { Forward } from './forward';
 import { TRAINING_SCHEMES } from './schemes';
 import type { PreparedScheme } from './schemes/scheme';
@@ -26,6 +26,8 @@ import { createAdam } from './adam';
 import type { LatencyEffort, LatencyRuntime, LayerSummary, TrialMetrics } from '../core/metrics';
 import type { EpochRecord } from '../core/epoch';
 import type { TrainingConfig } from '../core/training';
+import type { Checkpoint } from '../core/checkpoint';
+import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
 
 export interface TrialInput {
   spec: StudentSpec;
@@ -41,6 +43,34 @@ export interface TrialInput {
   /** The reference network's calibrated time (model/latency-reference.ts): the latency is scaled to it; absent, raw times. */
   latencyReferenceMs?: number;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /** Rungs (successive halving): train part of the epochs, or continue a paused trial. */
+  fidelity?: Fidelity;
+}
+
+/** The latency part of a student's metrics: the same network, so measured once per trial. */
+export type LatencyMeasure = Pick<TrialMetrics, 'latencyMs' | 'latencyP10Ms' | 'latencyP90Ms' | 'latencyRuntime'>;
+
+export interface Fidelity {
+  /** Pause after this epoch (a rung, below the candidate's epochs), measured and checkpointed. */
+  stopAt?: number;
+  /** The checkpoint of a paused trial: training continues at its epoch + 1. */
+  resume?: Checkpoint;
+  /** The latency measured at the trial's first rung, reused: the network does not change with training. */
+  latency?: LatencyMeasure;
+}
+
+/** A trial paused at a rung: its metrics there and all it needs to continue. */
+export interface PausedTrial {
+  paused: true;
+  family: string;
+  /** The rung: the last epoch trained. */
+  epoch: number;
+  /** Measured as a finished student is (accuracy at its precision, size, latency), after `epoch` epochs. */
+  metrics: TrialMetrics;
+  /** The epochs of this leg. */
+  curve: EpochRecord[];
+  checkpoint: Checkpoint;
+  seconds: number;
 }
 
 /** A trained network measured as a student: what the store keeps of a trial, and of each of its exits. */
@@ -90,6 +120,20 @@ function buildStudent(input: TrialInput, shape: ModelShape): tf.LayersModel {
   return teacherArchitecture(input.teacher, shape, { precision: spec.precision, quantization: spec.quantization, qat: spec.qat });
 }
 
+/** The student's latency by the definition of the README's Metrics, on the runtime the input names. */
+async function measureStudentLatency(
+  model: tf.LayersModel,
+  opts: { topology: Record<string, unknown>; weights: StoredWeight[]; inputShape: number[]; input: TrialInput },
+): Promise<LatencyMeasure> {
+  const { input } = opts;
+  const reference = input.latencyReferenceMs ? await latencyReference(input.latencyRuntime ?? 'tfjs-wasm', input.latencyReferenceMs, input.latencyEffort) : undefined;
+  const { latency, latencyRuntime } =
+    input.latencyRuntime === 'onnxruntime'
+      ? await onnxLatency({ topology: opts.topology, weights: opts.weights, inputShape: opts.inputShape, effort: input.latencyEffort, reference })
+      : { latency: await measureLatency(model, opts.inputShape, { effort: input.latencyEffort, reference }), latencyRuntime: `tfjs-${tf.getBackend()}` };
+  return { latencyMs: latency.medianMs, latencyP10Ms: latency.p10Ms, latencyP90Ms: latency.p90Ms, latencyRuntime };
+}
+
 /**
  * A trained network as a student: its accuracy at its stored precision (its
  * weights are quantized, then read back), params, MACs, sizeBytes and
@@ -108,6 +152,8 @@ async function measureStudent(
     floatAccuracy?: number;
     /** The concrete architecture (undefined for a born-again copy of a teacher from disk). */
     concrete: ConcreteSpec | undefined;
+    /** Measured before (at a rung): not measured again. */
+    latency?: LatencyMeasure;
   },
 ): Promise<MeasuredStudent> {
   const { test, input } = opts;
@@ -121,11 +167,7 @@ async function measureStudent(
     quantizedAccuracy = await accuracy(model, test.x, test.y);
   }
   const topology = model.toJSON(null, false) as unknown as Record<string, unknown>;
-  const reference = input.latencyReferenceMs ? await latencyReference(input.latencyRuntime ?? 'tfjs-wasm', input.latencyReferenceMs, input.latencyEffort) : undefined;
-  const { latency, latencyRuntime } =
-    input.latencyRuntime === 'onnxruntime'
-      ? await onnxLatency({ topology, weights, inputShape: opts.inputShape, effort: input.latencyEffort, reference })
-      : { latency: await measureLatency(model, opts.inputShape, { effort: input.latencyEffort, reference }), latencyRuntime: `tfjs-${tf.getBackend()}` };
+  const latency = opts.latency ?? (await measureStudentLatency(model, { topology, weights, inputShape: opts.inputShape, input }));
   const inspected = inspectModel(model);
   const sizeSource = opts.concrete
     ? measureSpec(opts.concrete, opts.inputShape, opts.numClasses).weightTensors
@@ -137,10 +179,7 @@ async function measureStudent(
       params: inspected.params,
       macs: inspected.macs,
       sizeBytes: storedBytes(sizeSource, spec.precision, spec.quantization),
-      latencyMs: latency.medianMs,
-      latencyP10Ms: latency.p10Ms,
-      latencyP90Ms: latency.p90Ms,
-      latencyRuntime,
+      ...latency,
     },
     layers: inspected.layers,
     weights,
@@ -148,14 +187,35 @@ async function measureStudent(
   };
 }
 
+/** One trial trained to its full epochs in one go (see runTrialLeg). */
+export async function runTrial(input: Omit<TrialInput, 'fidelity'>): Promise<TrialResult> {
+  const result = await runTrialLeg(input);
+  if ('paused' in result) throw new KdError('INTERNAL', 'a trial without rungs paused');
+  return result;
+}
+
+function checkFidelity(fidelity: Fidelity | undefined, epochs: number): void {
+  const from = fidelity?.resume?.epoch ?? 0;
+  const to = fidelity?.stopAt ?? epochs;
+  if (from >= epochs || to > epochs || to <= from) {
+    throw new KdError('INTERNAL', `a trial leg from epoch ${from + 1} to ${to} does not fit the candidate's ${epochs} epochs`);
+  }
+}
+
 /**
- * One trial: build the student, distill it from the cached teacher logits,
- * quantize it to its precision, and measure it. A pure function of its
- * input (DESIGN.md rule 3): no files, no database.
+ * One trial, or one leg of it between rungs: build the student, distill it
+ * from the cached teacher logits, quantize it to its precision, and
+ * measure it. With `fidelity.stopAt` below the candidate's epochs it pauses
+ * there instead: measured as a student, and checkpointed before its weights
+ * are quantized. With `fidelity.resume` it continues a paused trial, the
+ * same run as an unpaused one (the same batches, weights, optimizer moments
+ * and scheme state). A pure function of its input (DESIGN.md rule 3): no
+ * files, no database.
  */
-export async function runTrial(input: TrialInput): Promise<TrialResult> {
+export async function runTrialLeg(input: TrialInput): Promise<TrialResult | PausedTrial> {
   const started = performance.now();
-  const { spec, training, dataset } = input;
+  const { spec, training, dataset, fidelity } = input;
+  checkFidelity(fidelity, training.epochs);
   const fs = featureSize(dataset.inputShape);
   const trainSplit = limitSplit(dataset.train, training.trainLimit, fs);
   const shape = { inputShape: dataset.inputShape, numClasses: dataset.numClasses };
@@ -167,7 +227,7 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     train.teacherLogits = tf.tensor2d(input.teacherLogits.subarray(0, trainSplit.n * dataset.numClasses), [trainSplit.n, dataset.numClasses]);
   }
   const optimizer = createAdam(training.learningRate);
-  const forward = studentForward(model, spec);
+  const forward = studentForward(model, spec, { dropoutSeed: dropoutSeeds(training.seed, optimizer) });
   const evaluate = (predictor: tf.LayersModel | Forward) => accuracy(predictor, test.x, test.y);
   let run: PreparedScheme | undefined;
   try {
@@ -183,9 +243,12 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
       buildPeer: (seed) => teacherArchitecture(input.teacher, { ...shape, seed }),
       evaluate,
     });
+    if (fidelity?.resume) await restoreCheckpoint(fidelity.resume, { model, scheme: run, optimizer });
+    const lastEpoch = fidelity?.stopAt ?? training.epochs;
     const curve = await trainLoop({
       n: trainSplit.n,
-      epochs: training.epochs,
+      firstEpoch: (fidelity?.resume?.epoch ?? 0) + 1,
+      epochs: lastEpoch,
       batchSize: training.batchSize,
       seed: training.seed,
       step: run.step,
@@ -197,7 +260,14 @@ export async function runTrial(input: TrialInput): Promise<TrialResult> {
     const floatAccuracy = curve.length && !spec.qat ? curve[curve.length - 1].valAccuracy : undefined;
     const extra = (await run.extraMetrics?.()) ?? {};
     const measureOpts = { test, inputShape: dataset.inputShape, numClasses: dataset.numClasses, input };
-    const measured = await measureStudent(model, spec, { ...measureOpts, floatAccuracy, concrete: spec.kind === 'teacher' ? input.teacher.spec : spec });
+    const concrete = spec.kind === 'teacher' ? input.teacher.spec : spec;
+    if (lastEpoch < training.epochs) {
+      // saved first: measuring leaves the weights quantized
+      const checkpoint = await saveCheckpoint(lastEpoch, { model, scheme: run, optimizer });
+      const rung = await measureStudent(model, spec, { ...measureOpts, floatAccuracy, concrete, latency: fidelity?.latency });
+      return { paused: true, family: studentFamily(spec), epoch: lastEpoch, metrics: { ...rung.metrics, ...extra }, curve, checkpoint, seconds: (performance.now() - started) / 1000 };
+    }
+    const measured = await measureStudent(model, spec, { ...measureOpts, floatAccuracy, concrete, latency: fidelity?.latency });
     const exits: ExitResult[] = [];
     for (const { exit, spec: exitStudent, model: exitModel } of run.exitModels?.({ ...shape, seed: training.seed }) ?? []) {
       try {

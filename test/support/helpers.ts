@@ -89,3 +89,10 @@ export function searchSpaceLines(dir: string, opts: { name: string; lines: strin
   });
   return { result, db, dataDir };
 }
+
+/** A stand-in teacher's logits for the embedded MNIST: confident, pointing at the true label. */
+export function labelLogits(dataset: import('../../src/datasets/types').Dataset): Float32Array {
+  const logits = new Float32Array(dataset.train.n * dataset.numClasses);
+  for (let i = 0; i < dataset.train.n; i++) logits[i * dataset.numClasses + dataset.train.y[i]] = 5;
+  return logits;
+}

@@ -315,3 +315,42 @@ test("the wasm kernels free their scratch buffers (Winograd tiles, pads, rotated
   assert.equal(backend.numDataIds(), before, 'buffers on the backend');
   tf.dispose([x, grey, w, w1, depth, point, dense]);
 });
+
+test("the fused Adam's state restored into a fresh optimizer, on other variables, continues bit for bit", async () => {
+  await tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  const x = tf.tensor(values(16 * 37, 9), [16, 37]);
+  const fresh = () => [tf.tidy(() => tf.variable(tf.tensor(values(37 * 5, 7), [37, 5]))), tf.tidy(() => tf.variable(tf.tensor(values(5, 8), [5])))];
+  const steps = (optimizer: tf.Optimizer, [w, b]: tf.Variable[], n: number) => {
+    for (let i = 0; i < n; i++) optimizer.minimize(() => tf.sum(tf.square(tf.add(tf.matMul(x, w), b))), false, [w, b]);
+  };
+  const straight = fresh();
+  const a = new FusedAdam(0.01, tf.backend().epsilon());
+  steps(a, straight, 30);
+  const expected = [Float32Array.from(await straight[0].data()), Float32Array.from(await straight[1].data())];
+
+  // 12 steps, the state saved, then 18 more by another optimizer on copies of the variables (new names)
+  const first = fresh();
+  const b = new FusedAdam(0.01, tf.backend().epsilon());
+  steps(b, first, 12);
+  const saved = await b.getWeights();
+  assert.equal(saved.length, 5, 'the step count, then two first and two second moments');
+  assert.equal((await saved[0].tensor.data())[0], 12);
+  const copies = first.map((v) => tf.tidy(() => tf.variable(v.clone())));
+  const c = new FusedAdam(0.01, tf.backend().epsilon());
+  await c.setWeights(saved);
+  saved[0].tensor.dispose();
+  b.dispose();
+  steps(c, copies, 18);
+  assert.deepEqual([Float32Array.from(await copies[0].data()), Float32Array.from(await copies[1].data())], expected);
+
+  // a restart without the state is not the same run: the test can tell
+  const restarted = first.map((v) => tf.tidy(() => tf.variable(v.clone())));
+  const d = new FusedAdam(0.01, tf.backend().epsilon());
+  steps(d, restarted, 18);
+  assert.ok(maxAbsDiff(Float32Array.from(await restarted[0].data()), expected[0]) > 1e-4);
+
+  for (const o of [a, c, d]) o.dispose();
+  tf.dispose([x, ...straight, ...first, ...copies, ...restarted]);
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { trainableVariables } from '../distill-step';
 import { stopGradient } from '../fake-quant';
-import { studentForward } from '../forward';
+import { dropoutSeeds, studentForward } from '../forward';
 import { kdLossWithStats, minimizeWithStats } from '../loss';
 import type { TrainingScheme } from './scheme';
 
@@ -17,7 +17,7 @@ export const onlineScheme: TrainingScheme = {
   usesTeacherLogits: false,
   prepare: ({ model, forward, optimizer, train, training, buildPeer, evaluate }) => {
     const peer = buildPeer(training.seed + 1);
-    const peerForward = studentForward(peer);
+    const peerForward = studentForward(peer, undefined, { dropoutSeed: dropoutSeeds(training.seed + 1, optimizer) });
     const vars = [...trainableVariables(model), ...trainableVariables(peer)];
     const loss = { temperature: training.temperature, alpha: training.alpha };
     return {
@@ -33,6 +33,7 @@ export const onlineScheme: TrainingScheme = {
         });
       },
       extraMetrics: async () => ({ peerAccuracy: await evaluate(peer) }),
+      state: { save: () => peer.getWeights(), restore: (tensors) => peer.setWeights([...tensors]) },
       dispose: () => peer.dispose(),
     };
   },

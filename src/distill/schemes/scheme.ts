@@ -35,6 +35,12 @@ export interface PreparedScheme {
   extraMetrics?: () => Promise<Partial<TrialMetrics>>;
   /** self-exits: each shallow exit as a standalone student (the first blocks, then its head), built from the trained weights. The caller disposes them. */
   exitModels?: (shape: ModelShape) => Array<{ exit: number; spec: CnnSpec; model: tf.LayersModel }>;
+  /**
+   * The scheme's own variables, for a paused trial's checkpoint (the
+   * student's weights and the optimizer are saved by the caller): save
+   * returns them without copying, restore assigns them in the same order.
+   */
+  state?: { save(): tf.Tensor[]; restore(tensors: readonly tf.Tensor[]): void };
   /** Frees what the scheme made (targets, peer, exit heads). */
   dispose(): void;
 }

@@ -6,7 +6,7 @@ import { exitSpec, shallowExits } from '../../space/exits';
 import { measureSpec } from '../../space/measure';
 import { trainableVariables } from '../distill-step';
 import { stopGradient } from '../fake-quant';
-import { tappedForward } from '../forward';
+import { dropoutSeeds, tappedForward } from '../forward';
 import { kdLossWithStats, minimizeWithStats } from '../loss';
 import type { KdLossOptions } from '../loss';
 import type { ExitHead } from '../../core/training';
@@ -102,10 +102,11 @@ export const selfExitsScheme: TrainingScheme = {
       throw new KdError('SPEC_INVALID', 'self-exits needs a cnn, separable or teacher-copy student of at least 2 blocks');
     }
     const ends = blockEnds(spec);
-    const forward = tappedForward(model, spec, ends);
+    const forward = tappedForward(model, spec, ends, { dropoutSeed: dropoutSeeds(training.seed, optimizer) });
     const head = training.exitHead ?? 'flatten';
     const heads = createExitHeads(spec, { inputShape, numClasses, head, seed: training.seed });
-    const vars = [...trainableVariables(model), ...heads.flatMap((h) => (h.adapter ? [h.kernel, h.bias, h.adapter] : [h.kernel, h.bias]))];
+    const headVariables = heads.flatMap((h) => (h.adapter ? [h.kernel, h.bias, h.adapter] : [h.kernel, h.bias]));
+    const vars = [...trainableVariables(model), ...headVariables];
     const loss = { temperature: training.temperature, alpha: training.alpha };
     const hint = training.hint ?? 0;
     const teacher = training.exitsTeacher ? train.teacherLogits : undefined;
@@ -129,7 +130,17 @@ export const selfExitsScheme: TrainingScheme = {
           exitModel.setWeights([...blockWeights, h.kernel, h.bias]);
           return { exit: h.exit, spec: exitStudent, model: exitModel };
         }),
-      dispose: () => tf.dispose(heads.flatMap((h) => (h.adapter ? [h.kernel, h.bias, h.adapter] : [h.kernel, h.bias]))),
+      state: {
+        save: () => headVariables,
+        restore: (tensors) => {
+          if (tensors.length !== headVariables.length) throw new KdError('INTERNAL', `self-exits: ${tensors.length} head tensors to restore, the heads have ${headVariables.length}`);
+          headVariables.forEach((v, i) => {
+            if (!tf.util.arraysEqual(v.shape, tensors[i].shape)) throw new KdError('INTERNAL', `self-exits: head tensor ${i} has shape [${tensors[i].shape}], expected [${v.shape}]`);
+            v.assign(tensors[i]);
+          });
+        },
+      },
+      dispose: () => tf.dispose(headVariables),
     };
   },
 };

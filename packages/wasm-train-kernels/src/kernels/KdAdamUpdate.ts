@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
 import { address } from '../shared/heap';
 import type { WasmBackend } from '../shared/heap';
 import { simdKernels } from '../shared/simd';
@@ -67,7 +68,10 @@ export class FusedAdam extends tf.Optimizer {
     return 'KdFusedAdam';
   }
 
+  /** Per variable name, in the order of the first step's variables (getWeights' order). */
   private readonly moments = new Map<string, { m: tf.Tensor; v: tf.Tensor }>();
+  /** Moments restored by setWeights, by position: claimed by the next step's variables in order (names differ between processes). */
+  private restored: Array<{ m: tf.Tensor; v: tf.Tensor }> = [];
   /** beta^t kept in float32, as tf.train.adam keeps it in float32 scalars. */
   private accBeta1 = Math.fround(BETA1);
   private accBeta2 = Math.fround(BETA2);
@@ -89,27 +93,66 @@ export class FusedAdam extends tf.Optimizer {
       oneMinusAccBeta1: Math.fround(1 - this.accBeta1),
       oneMinusAccBeta2: Math.fround(1 - this.accBeta2),
     };
-    for (const [name, gradient] of entries) {
-      if (gradient == null) continue;
+    entries.forEach(([name, gradient], i) => {
+      if (gradient == null) return;
       const variable = tf.engine().registeredVariables[name];
       let state = this.moments.get(name);
       if (!state) {
-        state = { m: tf.keep(tf.zerosLike(variable)), v: tf.keep(tf.zerosLike(variable)) };
+        const restored = this.restored[i];
+        if (restored && !tf.util.arraysEqual(restored.m.shape, variable.shape)) {
+          throw new Error(`FusedAdam.setWeights: moment ${i} has shape [${restored.m.shape}], variable ${name} [${variable.shape}]`);
+        }
+        state = restored ?? { m: tf.keep(tf.zerosLike(variable)), v: tf.keep(tf.zerosLike(variable)) };
         this.moments.set(name, state);
       }
       // updates state.m and state.v in place (they are never shared)
       const w = tf.engine().runKernel(ADAM_UPDATE, { w: variable, g: gradient, m: state.m, v: state.v }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       variable.assign(w);
       w.dispose();
-    }
+    });
+    this.restored = [];
     this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(BETA1));
     this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(BETA2));
     this.incrementIterations();
   }
 
+  /**
+   * tf.train.adam's layout: the step count, then every first moment, then
+   * every second moment, in the order of the first step's variables.
+   */
+  override async getWeights(): Promise<NamedTensor[]> {
+    const states = [...this.moments.entries()];
+    return [
+      await this.saveIterations(),
+      ...states.map(([name, s]) => ({ name: `${name}/m`, tensor: s.m })),
+      ...states.map(([name, s]) => ({ name: `${name}/v`, tensor: s.v })),
+    ];
+  }
+
+  /**
+   * Restores getWeights' output, from this optimizer or another one's (in
+   * another process the variables have other names): the moments go to the
+   * next step's variables by position, and beta^t is recomputed by the same
+   * float32 products the steps made, so a restored run continues bit for bit.
+   */
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const moments = await this.extractIterations(weightValues);
+    if (moments.length % 2 !== 0) throw new Error(`FusedAdam.setWeights: expected first and second moments in pairs, got ${moments.length} tensors`);
+    this.dispose();
+    const half = moments.length / 2;
+    this.restored = moments.slice(0, half).map((m, i) => ({ m: tf.keep(m.tensor.clone()), v: tf.keep(moments[half + i].tensor.clone()) }));
+    this.accBeta1 = Math.fround(BETA1);
+    this.accBeta2 = Math.fround(BETA2);
+    for (let t = 0; t < this.iterations; t++) {
+      this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(BETA1));
+      this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(BETA2));
+    }
+  }
+
   override dispose(): void {
-    for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
+    for (const { m, v } of [...this.moments.values(), ...this.restored]) tf.dispose([m, v]);
     this.moments.clear();
+    this.restored = [];
   }
 
   override getConfig(): tf.serialization.ConfigDict {
