@@ -23,7 +23,7 @@ import { architectureSummary } from '../src/space/student';
 import type { StorageSettings } from '../src/space/student';
 import { DEFAULT_TRAINING } from '../src/core/training';
 import { describeLatencyModel, fitLatencyModel, latencyFeatures } from '../src/search/latency-model';
-import type { TrialOutcome } from '../src/core/outcome';
+import type { TrialSuccess } from '../src/core/outcome';
 import { timeStoredAlone } from './alone';
 import { calibrateReference, REFERENCE_NETWORK } from '../src/model/latency-reference';
 import { flag, mean, median, sampleStd, tiedSpearman } from './stats';
@@ -49,7 +49,7 @@ const STUDENTS: Array<[Genes, StorageSettings]> = [
   [{ family: 'born-again' }, int8],
 ];
 
-type Trained = Extract<TrialOutcome, { ok: true }>;
+type Trained = TrialSuccess;
 
 async function main() {
   const rounds = Number(flag('rounds', '3'));
@@ -84,6 +84,7 @@ async function main() {
           const i = next++;
           const out = await executor.run(task(i, candidates[i]), { signal, onEpoch: () => {} });
           if (!out.ok) throw new Error(`${names[i]}: ${out.message}`);
+          if (out.paused) throw new Error(`${names[i]}: paused without rungs`);
           outcomes[i] = out;
         }
       }),

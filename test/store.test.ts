@@ -89,6 +89,56 @@ test('a database from before the dataset column migrates, keeping its experiment
   store.close();
 });
 
+test('the migration that adds PAUSED rebuilds the trials table and keeps every row, and every row that refers to one', () => {
+  const file = join(tempDir(), 'v6.db');
+  const old = new Database(file);
+  old.pragma('foreign_keys = ON');
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+  for (const m of MIGRATIONS.filter((m) => m.version <= 6)) {
+    old.exec(m.sql);
+    old.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, 'then');
+  }
+  old
+    .prepare(
+      `INSERT INTO experiments (id, name, space_text, space_json, space_hash, space_file, controller, seed, planned_trials, teacher_json, teacher_fingerprint, dataset_fingerprint, status, created_at, updated_at)
+       VALUES (1, 'e', ?, ?, 'h', 's.yaml', 'random', 0, 3, ?, 't', 'd', 'finished', 'then', 'then')`,
+    )
+    .run(SPACE_TEXT, JSON.stringify(space), JSON.stringify({ source: 'builtin', accuracy: 0.98, params: 225034, macs: 1, sizeBytes: 900136, latencyMs: 0.5 }));
+  const c = sampleCandidate(space, ctx, createRng('v6'))!;
+  old
+    .prepare(
+      `INSERT INTO trials (id, experiment_id, number, hash, family, candidate_json, estimate_json, state, metrics_json, layers_json, seconds, created_at, finished_at)
+       VALUES (7, 1, 0, ?, 'mlp', ?, ?, 'COMPLETE', ?, '[]', 3, 'then', 'then')`,
+    )
+    .run(candidateHash(c), JSON.stringify(c), JSON.stringify(estimate), JSON.stringify(metrics));
+  old.prepare(`INSERT INTO epochs VALUES (7, 1, 1.5, 0.1, 1.2, 0.8, 2)`).run();
+  old.prepare(`INSERT INTO weights VALUES (7, '{}', '[]', x'00')`).run();
+  old.close();
+
+  const store = Store.open(file);
+  assert.equal(store.schemaVersion(), LATEST);
+  const e = store.getExperiment('e');
+  const detail = store.trialDetail(e, 0)!;
+  assert.equal(detail.state, 'COMPLETE');
+  assert.deepEqual(detail.metrics, metrics);
+  assert.deepEqual(detail.curve.map((r) => [r.epoch, r.loss]), [[1, 1.5]], "the trial's epochs survived the rebuild");
+  assert.ok(store.trialWeights(e, 0), 'and its weights');
+  assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1, 'foreign keys back on');
+  assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+  assert.deepEqual(store.db.pragma('foreign_key_check'), []);
+  // the new state is allowed, the old rules still hold
+  const d = sampleCandidate(space, ctx, createRng('v7'))!;
+  store.insertTrial(e, 1, d, candidateHash(d), estimate);
+  store.claimTrial(e, 1, 'me');
+  store.db.prepare(`UPDATE trials SET state = 'PAUSED' WHERE number = 1`).run();
+  assert.throws(() => store.db.prepare(`UPDATE trials SET state = 'SLEEPING' WHERE number = 1`).run(), /CHECK constraint failed/);
+  assert.throws(() => store.db.prepare(`UPDATE trials SET seconds = 1 WHERE number = 0`).run(), /finished trials never change/);
+  // deleting the experiment still cascades through the rebuilt table
+  store.db.prepare('DELETE FROM experiments').run();
+  assert.equal((store.db.prepare('SELECT COUNT(*) AS n FROM epochs').get() as { n: number }).n, 0);
+  store.close();
+});
+
 test('a trial is claimed by compare-and-set: exactly one claimer wins', () => {
   const store = Store.open(join(tempDir(), 'k.db'));
   const e = newExperiment(store);

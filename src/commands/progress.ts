@@ -15,7 +15,7 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
     ? new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: 'trials {bar} {value}/{total} | failed {failed} | front {front} | running {running} | {duration_formatted} elapsed, ETA {eta_formatted}',
+          format: 'trials {bar} {value}/{total} | failed {failed} | front {front} | running {running} | paused {paused} | {duration_formatted} elapsed, ETA {eta_formatted}',
           hideCursor: true,
           etaBuffer: 4,
         },
@@ -23,12 +23,28 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
       )
     : undefined;
   const running = new Set<number>();
+  const paused = new Set<number>();
   // The front changes only when a trial ends; recomputing it per epoch would reread the whole store.
   let front = bar ? opts.frontSize() : 0;
-  bar?.start(opts.planned, done, { failed, front, running: 0 });
+  bar?.start(opts.planned, done, { failed, front, running: 0, paused: 0 });
   return {
     onEvent(e: SearchEvent) {
-      if (e.type === 'trial-start') running.add(e.number);
+      if (e.type === 'trial-start') {
+        running.add(e.number);
+        paused.delete(e.number);
+      }
+      if (e.type === 'trial-paused') {
+        running.delete(e.number);
+        paused.add(e.number);
+        const m = e.outcome.metrics;
+        if (!bar) opts.log(`trial ${e.number} paused at its rung, epoch ${e.outcome.epoch}: ${(m.accuracy * 100).toFixed(2)}% accuracy, ${m.sizeBytes} bytes, ${m.latencyMs.toFixed(3)} ms`);
+      }
+      if (e.type === 'promoted' && !bar) opts.log(`trial ${e.number} promoted past its rung at epoch ${e.fromEpoch}: it continues`);
+      if (e.type === 'pruned') {
+        done += e.numbers.length;
+        for (const n of e.numbers) paused.delete(n);
+        opts.log(`trials ${e.numbers.join(', ')} pruned: paused at a rung, not promoted before the search ended`);
+      }
       if (e.type === 'trial-end') {
         running.delete(e.number);
         done++;
@@ -46,7 +62,7 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
       if (e.type === 'waiting') {
         opts.log(`waiting for ${e.trials.map((t) => `trial ${t.number} (run by ${t.owner ?? 'no owner'})`).join(', ')}: another live process is running them; they run here if it stops`);
       }
-      bar?.update(done, { failed, front, running: running.size });
+      bar?.update(done, { failed, front, running: running.size, paused: paused.size });
     },
     stop() {
       bar?.stop();

@@ -9,6 +9,7 @@ import { Store } from '../store/store';
 import { buildFrontReport } from './front-report';
 import type { FrontReport } from './front-report';
 import { searchProgress } from './progress';
+import { FINISHED_STATES } from '../core/trial-state';
 
 export interface SearchOptions extends ExperimentRequest {
   db: string;
@@ -42,7 +43,7 @@ export async function searchCommand(opts: SearchOptions, log: Log): Promise<Fron
     if (!opened.resumed) log(`experiment "${exp.name}": ${exp.controller}, seed ${exp.seed}, ${exp.plannedTrials} trials, stored in ${opts.db}`);
     executor = new PiscinaExecutor({ workers: opts.workers, timeLimitSec: opts.timeLimitSec, memoryLimitMb: opts.memoryLimitMb });
     log(`workers: ${executor.concurrency}`);
-    const finished = store.history(exp).filter((t) => t.state !== 'WAITING' && t.state !== 'RUNNING');
+    const finished = store.history(exp).filter((t) => FINISHED_STATES.includes(t.state));
     const progress = searchProgress({
       planned: exp.plannedTrials,
       done: finished.length,

@@ -4,6 +4,7 @@ import { formatIssues, isErrorCode } from './errors';
 import type { ErrorCode } from './errors';
 import { layersSchema, metricsSchema } from './metrics';
 import { weightManifestSchema } from './weights';
+import { checkpointSchema } from './checkpoint';
 
 /** A shallow exit of a self-exits trial (1-based: after block `exit`), measured as a student of its own. */
 export const exitOutcomeSchema = z.object({
@@ -18,6 +19,7 @@ export type ExitOutcome = z.infer<typeof exitOutcomeSchema>;
 
 const successSchema = z.object({
   ok: z.literal(true),
+  paused: z.literal(false).optional(),
   backend: z.string(),
   family: z.string(),
   metrics: metricsSchema,
@@ -32,6 +34,21 @@ const successSchema = z.object({
   seconds: z.number(),
 });
 
+/** A trial paused at a rung: its metrics there and its checkpoint (core/checkpoint.ts). */
+const pausedSchema = z.object({
+  ok: z.literal(true),
+  paused: z.literal(true),
+  backend: z.string(),
+  family: z.string(),
+  /** The rung: the last epoch trained. */
+  epoch: z.number().int().min(1),
+  metrics: metricsSchema,
+  /** This leg's epochs. */
+  curve: curveSchema,
+  checkpoint: checkpointSchema,
+  seconds: z.number(),
+});
+
 const failureSchema = z.object({
   ok: z.literal(false),
   code: z.string().refine(isErrorCode, 'a known error code').transform((c) => c as ErrorCode),
@@ -40,10 +57,11 @@ const failureSchema = z.object({
   seconds: z.number().optional(),
 });
 
-/** What a trial returns from wherever it ran: metrics, curve and packed weights, or a coded failure. */
-export const trialOutcomeSchema = z.discriminatedUnion('ok', [successSchema, failureSchema]);
+/** What a trial returns from wherever it ran: metrics, curve and packed weights, a pause at a rung, or a coded failure. */
+export const trialOutcomeSchema = z.union([successSchema, pausedSchema, failureSchema]);
 export type TrialOutcome = z.infer<typeof trialOutcomeSchema>;
 export type TrialSuccess = z.infer<typeof successSchema>;
+export type TrialPaused = z.infer<typeof pausedSchema>;
 export type TrialFailure = z.infer<typeof failureSchema>;
 
 /** Checks what a worker sent back (a boundary, DESIGN.md rule 10); a malformed result is the trial's crash. */

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
-/** DESIGN.md rule 5: WAITING -> RUNNING -> COMPLETE | FAILED | PRUNED; finished rows never change. */
-export const TRIAL_STATES = ['WAITING', 'RUNNING', 'COMPLETE', 'FAILED', 'PRUNED'] as const;
+/**
+ * DESIGN.md rule 5: WAITING -> RUNNING -> COMPLETE | FAILED, and with rungs
+ * RUNNING -> PAUSED -> WAITING (promoted) | PRUNED (the search ended
+ * first); finished rows never change.
+ */
+export const TRIAL_STATES = ['WAITING', 'RUNNING', 'PAUSED', 'COMPLETE', 'FAILED', 'PRUNED'] as const;
 export const trialStateSchema = z.enum(TRIAL_STATES);
 export type TrialState = z.infer<typeof trialStateSchema>;
 /** States a trial never leaves. */

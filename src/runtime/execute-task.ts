@@ -1,7 +1,7 @@
 import type { EpochRecord } from '../core/epoch';
 import { errorCodeOf, formatIssues } from '../core/errors';
 import type { TrialOutcome } from '../core/outcome';
-import { runTrial } from '../distill/trial';
+import { runTrialLeg } from '../distill/trial';
 import { initBackend } from '../model/backend';
 import { packWeights } from '../model/weights-pack';
 import { datasetView } from './shared-data';
@@ -25,7 +25,7 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
     backend = await initBackend(task.backend);
     const { dataset, logits } = datasetView(task.data);
     const { candidate } = task;
-    const result = await runTrial({
+    const result = await runTrialLeg({
       spec: candidate.student,
       training: { ...candidate.training, seed: task.seed },
       dataset,
@@ -34,8 +34,13 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
       latencyRuntime: task.latencyRuntime,
       latencyEffort: task.latencyEffort,
       latencyReferenceMs: task.latencyReferenceMs,
+      fidelity: task.fidelity,
       onEpoch,
     });
+    if ('paused' in result) {
+      const { family, epoch, metrics, curve, checkpoint, seconds } = result;
+      return { ok: true, paused: true, backend, family, epoch, metrics, curve, checkpoint, seconds };
+    }
     const { manifest, buffer } = packWeights(result.weights);
     return {
       ok: true,

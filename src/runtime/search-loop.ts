@@ -1,5 +1,6 @@
 import type { EpochRecord } from '../core/epoch';
-import type { TrialOutcome } from '../core/outcome';
+import type { TrialFailure, TrialPaused, TrialSuccess } from '../core/outcome';
+import { lastRung, nextRung, promotable } from '../search/promotion';
 import { createRng } from '../core/rng';
 import type { Controller } from '../search/types';
 import { candidateHash } from '../space/candidate';
@@ -16,10 +17,16 @@ import type { BackendChoice } from '../core/backends';
 export type SearchEvent =
   | { type: 'trial-start'; number: number; family: string }
   | { type: 'epoch'; number: number; record: EpochRecord }
-  | { type: 'trial-end'; number: number; outcome: TrialOutcome }
+  | { type: 'trial-end'; number: number; outcome: TrialFinal }
+  | { type: 'trial-paused'; number: number; outcome: TrialPaused }
+  | { type: 'promoted'; number: number; fromEpoch: number }
+  | { type: 'pruned'; numbers: number[] }
   | { type: 'requeued'; numbers: number[] }
   | { type: 'waiting'; trials: Array<{ number: number; owner: string | null }> }
   | { type: 'exhausted' };
+
+/** How a trial ended: complete or failed (a pause is not an end). */
+export type TrialFinal = TrialSuccess | TrialFailure;
 
 export interface SearchLoopOptions {
   store: Store;
@@ -86,6 +93,13 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
   const nextCandidateTrial = (): number | undefined => {
     const waiting = store.waitingTrials(exp).filter((n) => !inFlight.has(n));
     if (waiting.length) return waiting[0];
+    // a paused trial among the best of its rung continues before a new one starts (ASHA)
+    const history = exp.space.fidelity ? store.history(exp) : [];
+    const promote = promotable(exp.space, history);
+    if (promote !== undefined && store.promoteTrial(exp, promote)) {
+      opts.onEvent?.({ type: 'promoted', number: promote, fromEpoch: lastRung(history.find((t) => t.number === promote)!) });
+      return promote;
+    }
     const number = store.nextTrialNumber(exp);
     if (exhausted || number >= opts.trials) return undefined;
     const candidate = opts.controller.ask({
@@ -106,6 +120,18 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
   const runOne = async (number: number) => {
     const record = store.trial(exp, number)!;
     opts.onEvent?.({ type: 'trial-start', number, family: record.candidate.genes.family });
+    // a promoted (or requeued) trial continues from its checkpoint, to its next rung or to the end
+    const resume = store.checkpoint(exp, number);
+    const stopAt = nextRung(exp.space.fidelity, record.candidate.training.epochs, resume?.epoch ?? 0);
+    const firstRung = record.rungs?.[0]?.metrics;
+    const fidelity =
+      stopAt !== undefined || resume
+        ? {
+            stopAt,
+            resume,
+            latency: firstRung && { latencyMs: firstRung.latencyMs, latencyP10Ms: firstRung.latencyP10Ms, latencyP90Ms: firstRung.latencyP90Ms, latencyRuntime: firstRung.latencyRuntime },
+          }
+        : undefined;
     const outcome = await executor.run(
       {
         experiment: exp.name,
@@ -118,6 +144,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
         latencyRuntime: exp.space.latency.runtime,
         latencyEffort: exp.space.latency.effort,
         latencyReferenceMs: opts.latencyReferenceMs,
+        fidelity,
       },
       {
         signal,
@@ -129,6 +156,12 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
       },
     );
     if (signal.aborted) return; // requeued below, never recorded as failed
+    if (outcome.ok && outcome.paused) {
+      const { epoch, metrics, backend, seconds, curve, checkpoint } = outcome;
+      store.pauseTrial(exp, number, { epoch, metrics, backend, seconds, curve, checkpoint });
+      opts.onEvent?.({ type: 'trial-paused', number, outcome });
+      return;
+    }
     if (outcome.ok) {
       store.completeTrial(exp, number, {
         metrics: outcome.metrics,
@@ -158,7 +191,12 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
       }
       if (inFlight.size === 0) {
         const elsewhere = store.runningTrials(exp);
-        if (elsewhere.length === 0 && store.waitingTrials(exp).length === 0) break;
+        if (elsewhere.length === 0 && store.waitingTrials(exp).length === 0) {
+          // nothing runs, nothing is promotable and no trial may start: the paused ones end here
+          const pruned = store.prunePaused(exp, (epoch) => `not among the best 1/${exp.space.fidelity?.eta ?? 1} of the trials at its rung (epoch ${epoch}) when the search ended`);
+          if (pruned.length) opts.onEvent?.({ type: 'pruned', numbers: pruned });
+          break;
+        }
         const key = JSON.stringify(elsewhere.map((t) => [t.number, t.owner]));
         if (key !== waitingFor) opts.onEvent?.({ type: 'waiting', trials: elsewhere.map(({ number, owner }) => ({ number, owner })) });
         waitingFor = key;

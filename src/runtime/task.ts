@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { candidateSchema } from '../space/candidate';
 import { teacherArchitectureSchema } from '../space/student';
 import { BACKEND_CHOICES } from '../core/backends';
-import { latencyEffortSchema, latencyRuntimeSchema } from '../core/metrics';
+import { latencyEffortSchema, latencyRuntimeSchema, metricsSchema } from '../core/metrics';
+import { checkpointSchema } from '../core/checkpoint';
 
 const sab = z.custom<SharedArrayBuffer>((v) => v instanceof SharedArrayBuffer, 'expected a SharedArrayBuffer');
 
@@ -36,6 +37,14 @@ export const trialTaskSchema = z.object({
   latencyEffort: latencyEffortSchema.default('careful'),
   /** The experiment's calibrated reference time (model/latency-reference.ts): latencies are scaled to it; absent, raw times. */
   latencyReferenceMs: z.number().positive().optional(),
+  /** Rungs: pause after `stopAt` (below the candidate's epochs); continue from `resume`; reuse the first rung's latency. */
+  fidelity: z
+    .object({
+      stopAt: z.number().int().min(1).optional(),
+      resume: checkpointSchema.optional(),
+      latency: metricsSchema.pick({ latencyMs: true, latencyP10Ms: true, latencyP90Ms: true, latencyRuntime: true }).optional(),
+    })
+    .optional(),
 });
 /** A task as its makers write it: the fields with defaults may be left out. */
 export type TrialTask = z.input<typeof trialTaskSchema>;

@@ -15,6 +15,14 @@ export interface TrialRecord {
   metrics?: TrialMetrics;
   /** self-exits: the shallow exits of a COMPLETE trial, each a point of its own (1-based: after block `exit`). */
   exits?: ExitRecord[];
+  /** Rungs (successive halving): the trial measured at each rung it reached, by epoch. */
+  rungs?: RungRecord[];
+}
+
+/** A trial at a rung: measured as a student after `epoch` epochs (what promotion ranks). */
+export interface RungRecord {
+  epoch: number;
+  metrics: TrialMetrics;
 }
 
 /** One shallow exit of a trial, measured as a student. */

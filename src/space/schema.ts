@@ -58,6 +58,15 @@ export const familiesSchema = z
   .strict()
   .refine((f) => Object.values(f).some((v) => v !== undefined), { message: 'declare at least one student family' });
 
+/** Rungs over epochs: a trial pauses after minEpochs * eta^k epochs while that is below its own epochs. */
+export const fidelitySchema = z
+  .object({
+    minEpochs: positiveInt.max(1000).describe('the first rung, in epochs'),
+    eta: z.number().int().min(2).max(100).describe('each rung is eta times the last; the best 1/eta of a rung is promoted'),
+  })
+  .strict();
+export type Fidelity = z.infer<typeof fidelitySchema>;
+
 export const searchSpaceSchema = z
   .object({
     name: z.string().min(1).max(100).describe('a name for the space'),
@@ -95,6 +104,9 @@ export const searchSpaceSchema = z
       .strict()
       .default({ runtime: 'tfjs-wasm', effort: 'careful' }),
     trials: positiveInt.max(100000).default(20).describe('default number of trials of a search'),
+    fidelity: fidelitySchema
+      .optional()
+      .describe('rungs (asynchronous successive halving over all objectives, MO-ASHA): trials pause at minEpochs, minEpochs*eta, ...; the best 1/eta of each rung continue, the rest are pruned when the search ends'),
     training: z
       .object({
         epochs: choice(TRAINING_FIELDS.epochs),

@@ -1,8 +1,11 @@
 /**
  * Numbered schema migrations, applied in order inside one transaction each.
- * Never edit a shipped migration: add the next number.
+ * Never edit a shipped migration: add the next number. One that rebuilds a
+ * table (SQLite cannot alter a CHECK) says so: it runs with foreign keys
+ * off, or dropping the old table would cascade into every table that
+ * references it, and the keys are checked before it commits.
  */
-export const MIGRATIONS: Array<{ version: number; sql: string }> = [
+export const MIGRATIONS: Array<{ version: number; sql: string; rebuildsTables?: boolean }> = [
   {
     version: 1,
     sql: `
@@ -133,6 +136,63 @@ export const MIGRATIONS: Array<{ version: number; sql: string }> = [
         manifest_json TEXT NOT NULL,
         data BLOB NOT NULL,
         PRIMARY KEY (trial_id, exit)
+      );
+    `,
+  },
+  {
+    version: 7,
+    rebuildsTables: true,
+    sql: `
+      -- Rungs (successive halving): a trial may be PAUSED at a rung, then promoted (back to WAITING) or PRUNED.
+      CREATE TABLE trials_v7 (
+        id INTEGER PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        family TEXT NOT NULL,
+        candidate_json TEXT NOT NULL,
+        estimate_json TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('WAITING', 'RUNNING', 'PAUSED', 'COMPLETE', 'FAILED', 'PRUNED')),
+        metrics_json TEXT,
+        layers_json TEXT,
+        error_code TEXT,
+        error TEXT,
+        backend TEXT,
+        owner TEXT,
+        seconds REAL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        heartbeat_at TEXT,
+        UNIQUE (experiment_id, number),
+        UNIQUE (experiment_id, hash)
+      );
+      INSERT INTO trials_v7 (id, experiment_id, number, hash, family, candidate_json, estimate_json, state, metrics_json, layers_json,
+                             error_code, error, backend, owner, seconds, created_at, started_at, finished_at, heartbeat_at)
+        SELECT id, experiment_id, number, hash, family, candidate_json, estimate_json, state, metrics_json, layers_json,
+               error_code, error, backend, owner, seconds, created_at, started_at, finished_at, heartbeat_at FROM trials;
+      DROP TABLE trials;
+      ALTER TABLE trials_v7 RENAME TO trials;
+      CREATE INDEX trials_state ON trials (experiment_id, state);
+      CREATE TRIGGER trials_finished_are_final BEFORE UPDATE ON trials
+        WHEN OLD.state IN ('COMPLETE', 'FAILED', 'PRUNED')
+        BEGIN SELECT RAISE(ABORT, 'finished trials never change'); END;
+      -- A trial's metrics at each rung it reached (measured as a student at that epoch): what promotion ranks.
+      CREATE TABLE trial_rungs (
+        trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL CHECK (epoch >= 1),
+        metrics_json TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        seconds REAL NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (trial_id, epoch)
+      );
+      -- The state a paused trial continues from (core/checkpoint.ts); removed when the trial finishes.
+      CREATE TABLE trial_checkpoints (
+        trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL CHECK (epoch >= 1),
+        manifest_json TEXT NOT NULL,
+        data BLOB NOT NULL
       );
     `,
   },

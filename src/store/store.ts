@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { DeviceRecord, DeviceTiming } from '../core/device';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { KdError } from '../core/errors';
+import { KdError, formatIssues } from '../core/errors';
 import type { Candidate } from '../space/candidate';
 import { candidateSchema, familyOf } from '../space/candidate';
 import { searchSpaceSchema } from '../space/schema';
@@ -19,6 +19,8 @@ import type { TrialRecord } from '../space/history';
 import { TRIAL_STATES } from '../core/trial-state';
 import type { TrialState } from '../core/trial-state';
 import type { EpochRecord } from '../core/epoch';
+import { checkpointManifestSchema, checkpointSchema } from '../core/checkpoint';
+import type { Checkpoint } from '../core/checkpoint';
 
 export type ExperimentStatus = 'running' | 'stopped' | 'finished';
 
@@ -111,6 +113,17 @@ interface ExitRow {
   metrics_json: string;
 }
 
+interface RungRow {
+  epoch: number;
+  metrics_json: string;
+}
+
+/** A trial's rows in the tables beside it that its record carries. */
+interface Related {
+  exits?: ExitRow[];
+  rungs?: RungRow[];
+}
+
 const now = () => new Date().toISOString();
 
 interface ExperimentRow {
@@ -196,10 +209,20 @@ export class Store {
     const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
     for (const m of MIGRATIONS) {
       if (applied.has(m.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, now());
-      })();
+      // outside the transaction: SQLite ignores this pragma inside one
+      if (m.rebuildsTables) this.db.pragma('foreign_keys = OFF');
+      try {
+        this.db.transaction(() => {
+          this.db.exec(m.sql);
+          if (m.rebuildsTables) {
+            const broken = this.db.pragma('foreign_key_check') as unknown[];
+            if (broken.length) throw new KdError('STORE_CORRUPT', `${this.path}: migration ${m.version} would leave ${broken.length} rows with a dangling reference`);
+          }
+          this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, now());
+        })();
+      } finally {
+        if (m.rebuildsTables) this.db.pragma('foreign_keys = ON');
+      }
     }
   }
 
@@ -310,7 +333,7 @@ export class Store {
 
   // ---- trials ----
 
-  private toRecord(r: TrialRow, experimentName: string, exits: ExitRow[] = []): TrialRecord {
+  private toRecord(r: TrialRow, experimentName: string, { exits = [], rungs = [] }: Related = {}): TrialRecord {
     const where = `experiment "${experimentName}", trial ${r.number}`;
     return {
       number: r.number,
@@ -319,7 +342,28 @@ export class Store {
       state: r.state,
       metrics: r.metrics_json ? readJson(metricsSchema, r.metrics_json, `${where}, metrics`) : undefined,
       ...(exits.length ? { exits: exits.map((x) => ({ exit: x.exit, metrics: readJson(metricsSchema, x.metrics_json, `${where}, exit ${x.exit} metrics`) })) } : {}),
+      ...(rungs.length ? { rungs: rungs.map((g) => ({ epoch: g.epoch, metrics: readJson(metricsSchema, g.metrics_json, `${where}, rung at epoch ${g.epoch}`) })) } : {}),
     };
+  }
+
+  /** The rungs of an experiment's trials (one or all), by trial number, each trial's by epoch. */
+  private rungRows(e: Pick<Experiment, 'id'>, number?: number): Map<number, RungRow[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT t.number, g.epoch, g.metrics_json FROM trial_rungs g JOIN trials t ON t.id = g.trial_id
+         WHERE t.experiment_id = ?${number === undefined ? '' : ' AND t.number = ?'} ORDER BY t.number, g.epoch`,
+      )
+      .all(...(number === undefined ? [e.id] : [e.id, number])) as Array<RungRow & { number: number }>;
+    const byTrial = new Map<number, RungRow[]>();
+    for (const r of rows) byTrial.set(r.number, [...(byTrial.get(r.number) ?? []), r]);
+    return byTrial;
+  }
+
+  /** The exits and rungs of an experiment's trials (one or all). */
+  private related(e: Pick<Experiment, 'id'>, number?: number): (n: number) => Related {
+    const exits = this.exitRows(e, number);
+    const rungs = this.rungRows(e, number);
+    return (n) => ({ exits: exits.get(n), rungs: rungs.get(n) });
   }
 
   /** The shallow exits' metrics of an experiment's trials (one or all), by trial number. */
@@ -338,14 +382,14 @@ export class Store {
   /** Every trial of an experiment in number order: the controllers' whole input. */
   history(e: Pick<Experiment, 'id' | 'name'>): TrialRecord[] {
     const rows = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? ORDER BY number').all(e.id) as TrialRow[];
-    const exits = this.exitRows(e);
-    return rows.map((r) => this.toRecord(r, e.name, exits.get(r.number)));
+    const related = this.related(e);
+    return rows.map((r) => this.toRecord(r, e.name, related(r.number)));
   }
 
   /** One trial as the controllers see it. */
   trial(e: Pick<Experiment, 'id' | 'name'>, number: number): TrialRecord | undefined {
     const r = this.db.prepare('SELECT * FROM trials WHERE experiment_id = ? AND number = ?').get(e.id, number) as TrialRow | undefined;
-    return r && this.toRecord(r, e.name, this.exitRows(e, number).get(number));
+    return r && this.toRecord(r, e.name, this.related(e, number)(number));
   }
 
   /**
@@ -387,12 +431,17 @@ export class Store {
       const rows = this.db
         .prepare(`SELECT t.*, e.name AS experiment_name FROM trials t JOIN experiments e ON e.id = t.experiment_id WHERE t.id IN (${chunk.map(() => '?').join(',')})`)
         .all(...chunk) as Array<TrialRow & { experiment_id: number; experiment_name: string }>;
-      const exits = new Map<number, ExitRow[]>();
-      const exitRows = this.db
-        .prepare(`SELECT trial_id, exit, metrics_json FROM trial_exits WHERE trial_id IN (${chunk.map(() => '?').join(',')}) ORDER BY trial_id, exit`)
-        .all(...chunk) as Array<ExitRow & { trial_id: number }>;
-      for (const x of exitRows) exits.set(x.trial_id, [...(exits.get(x.trial_id) ?? []), x]);
-      for (const r of rows) out.push({ ...this.toDetail(r, { name: r.experiment_name }, [], { layers: false, exits: exits.get(r.id) }), experimentId: r.experiment_id });
+      const byTrial = <R>(sql: string) => {
+        const map = new Map<number, R[]>();
+        for (const x of this.db.prepare(sql).all(...chunk) as Array<R & { trial_id: number }>) map.set(x.trial_id, [...(map.get(x.trial_id) ?? []), x]);
+        return map;
+      };
+      const marks = chunk.map(() => '?').join(',');
+      const exits = byTrial<ExitRow>(`SELECT trial_id, exit, metrics_json FROM trial_exits WHERE trial_id IN (${marks}) ORDER BY trial_id, exit`);
+      const rungs = byTrial<RungRow>(`SELECT trial_id, epoch, metrics_json FROM trial_rungs WHERE trial_id IN (${marks}) ORDER BY trial_id, epoch`);
+      for (const r of rows) {
+        out.push({ ...this.toDetail(r, { name: r.experiment_name }, [], { layers: false, exits: exits.get(r.id), rungs: rungs.get(r.id) }), experimentId: r.experiment_id });
+      }
     }
     return out;
   }
@@ -437,9 +486,9 @@ export class Store {
     return rows.map((r) => ({ number: r.number, owner: r.owner, heartbeatAgeMs: r.heartbeat_at ? t - Date.parse(r.heartbeat_at) : Infinity }));
   }
 
-  /** How many trials are not finished (WAITING or RUNNING): an experiment is finished only at 0. */
+  /** How many trials are not finished (WAITING, RUNNING or PAUSED): an experiment is finished only at 0. */
   unfinishedCount(e: Pick<Experiment, 'id'>): number {
-    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM trials WHERE experiment_id = ? AND state IN ('WAITING', 'RUNNING')`).get(e.id) as { n: number };
+    const r = this.db.prepare(`SELECT COUNT(*) AS n FROM trials WHERE experiment_id = ? AND state IN ('WAITING', 'RUNNING', 'PAUSED')`).get(e.id) as { n: number };
     return r.n;
   }
 
@@ -473,7 +522,8 @@ export class Store {
           .prepare(`UPDATE trials SET state = 'WAITING', owner = NULL, started_at = NULL, heartbeat_at = NULL WHERE id = ? AND state = 'RUNNING'`)
           .run(r.id);
         if (info.changes === 1) {
-          this.db.prepare('DELETE FROM epochs WHERE trial_id = ?').run(r.id);
+          // the partial leg's epochs; a continued trial keeps those up to its checkpoint
+          this.db.prepare('DELETE FROM epochs WHERE trial_id = ? AND epoch > COALESCE((SELECT epoch FROM trial_checkpoints WHERE trial_id = ?), 0)').run(r.id, r.id);
           done.push(r.number);
         }
       }
@@ -505,11 +555,14 @@ export class Store {
       const id = this.trialId(e, number);
       const info = this.db
         .prepare(
-          `UPDATE trials SET state = 'COMPLETE', metrics_json = ?, layers_json = ?, backend = ?, seconds = ?, finished_at = ?, heartbeat_at = NULL
+          // a trial that ran in legs: its time is every leg's
+          `UPDATE trials SET state = 'COMPLETE', metrics_json = ?, layers_json = ?, backend = ?,
+             seconds = ? + (SELECT COALESCE(SUM(seconds), 0) FROM trial_rungs WHERE trial_id = ?), finished_at = ?, heartbeat_at = NULL
            WHERE id = ? AND state = 'RUNNING'`,
         )
-        .run(JSON.stringify(r.metrics), JSON.stringify(r.layers), r.backend, r.seconds, now(), id);
+        .run(JSON.stringify(r.metrics), JSON.stringify(r.layers), r.backend, r.seconds, id, now(), id);
       if (info.changes !== 1) throw new KdError('INTERNAL', `trial ${number} was not RUNNING when it completed`);
+      this.db.prepare('DELETE FROM trial_checkpoints WHERE trial_id = ?').run(id);
       const insert = this.db.prepare('INSERT OR REPLACE INTO epochs (trial_id, epoch, loss, kd_loss, ce_loss, val_accuracy, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)');
       for (const c of r.curve) insert.run(id, c.epoch, c.loss, c.kdLoss, c.ceLoss, c.valAccuracy, c.seconds);
       this.db
@@ -522,15 +575,80 @@ export class Store {
     })();
   }
 
-  /** RUNNING (or WAITING) -> FAILED or PRUNED, keeping the reason. */
+  /** RUNNING (or WAITING) -> FAILED or PRUNED, keeping the reason; a checkpoint it had is dropped. */
   finishWithoutResult(e: Pick<Experiment, 'id'>, number: number, state: 'FAILED' | 'PRUNED', r: { code: string; message: string; backend?: string; seconds?: number }): void {
-    const info = this.db
-      .prepare(
-        `UPDATE trials SET state = ?, error_code = ?, error = ?, backend = ?, seconds = ?, finished_at = ?, heartbeat_at = NULL
-         WHERE experiment_id = ? AND number = ? AND state IN ('RUNNING', 'WAITING')`,
-      )
-      .run(state, r.code, r.message, r.backend ?? null, r.seconds ?? null, now(), e.id, number);
-    if (info.changes !== 1) throw new KdError('INTERNAL', `trial ${number} was already finished`);
+    this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `UPDATE trials SET state = ?, error_code = ?, error = ?, backend = COALESCE(?, backend), seconds = ?, finished_at = ?, heartbeat_at = NULL
+           WHERE experiment_id = ? AND number = ? AND state IN ('RUNNING', 'WAITING')`,
+        )
+        .run(state, r.code, r.message, r.backend ?? null, r.seconds ?? null, now(), e.id, number);
+      if (info.changes !== 1) throw new KdError('INTERNAL', `trial ${number} was already finished`);
+      this.db.prepare('DELETE FROM trial_checkpoints WHERE trial_id = ?').run(this.trialId(e, number));
+    })();
+  }
+
+  /**
+   * RUNNING -> PAUSED at a rung, in one transaction: its metrics there, this
+   * leg's epochs and the checkpoint it continues from (replacing the last).
+   */
+  pauseTrial(
+    e: Pick<Experiment, 'id'>,
+    number: number,
+    r: { epoch: number; metrics: TrialMetrics; backend: string; seconds: number; curve: EpochRecord[]; checkpoint: Checkpoint },
+  ): void {
+    this.db.transaction(() => {
+      const id = this.trialId(e, number);
+      const info = this.db.prepare(`UPDATE trials SET state = 'PAUSED', backend = ?, owner = NULL, heartbeat_at = NULL WHERE id = ? AND state = 'RUNNING'`).run(r.backend, id);
+      if (info.changes !== 1) throw new KdError('INTERNAL', `trial ${number} was not RUNNING when it paused`);
+      this.db.prepare('INSERT INTO trial_rungs (trial_id, epoch, metrics_json, backend, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, r.epoch, JSON.stringify(r.metrics), r.backend, r.seconds, now());
+      const insert = this.db.prepare('INSERT OR REPLACE INTO epochs (trial_id, epoch, loss, kd_loss, ce_loss, val_accuracy, seconds) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const c of r.curve) insert.run(id, c.epoch, c.loss, c.kdLoss, c.ceLoss, c.valAccuracy, c.seconds);
+      const { data, ...manifest } = r.checkpoint;
+      this.db
+        .prepare('INSERT OR REPLACE INTO trial_checkpoints (trial_id, epoch, manifest_json, data) VALUES (?, ?, ?, ?)')
+        .run(id, r.checkpoint.epoch, JSON.stringify(manifest), Buffer.from(data));
+    })();
+  }
+
+  /** PAUSED -> WAITING (compare-and-set): promoted past its rung, it continues from its checkpoint. */
+  promoteTrial(e: Pick<Experiment, 'id'>, number: number): boolean {
+    const info = this.db.prepare(`UPDATE trials SET state = 'WAITING', started_at = NULL WHERE experiment_id = ? AND number = ? AND state = 'PAUSED'`).run(e.id, number);
+    return info.changes === 1;
+  }
+
+  /** Every PAUSED trial -> PRUNED (the search ended before promoting them), their checkpoints dropped, their rungs kept. */
+  prunePaused(e: Pick<Experiment, 'id'>, message: (rungEpoch: number) => string): number[] {
+    const pruned: number[] = [];
+    this.db.transaction(() => {
+      const rows = this.db
+        .prepare(`SELECT t.id, t.number, (SELECT MAX(epoch) FROM trial_rungs g WHERE g.trial_id = t.id) AS rung FROM trials t WHERE t.experiment_id = ? AND t.state = 'PAUSED' ORDER BY t.number`)
+        .all(e.id) as Array<{ id: number; number: number; rung: number | null }>;
+      for (const r of rows) {
+        this.db
+          .prepare(`UPDATE trials SET state = 'PRUNED', error_code = 'TRIAL_PRUNED', error = ?, seconds = (SELECT COALESCE(SUM(seconds), 0) FROM trial_rungs WHERE trial_id = ?), finished_at = ? WHERE id = ? AND state = 'PAUSED'`)
+          .run(message(r.rung ?? 0), r.id, now(), r.id);
+        this.db.prepare('DELETE FROM trial_checkpoints WHERE trial_id = ?').run(r.id);
+        pruned.push(r.number);
+      }
+    })();
+    return pruned;
+  }
+
+  /** The checkpoint a paused (or promoted) trial continues from, validated; undefined when it has none. */
+  checkpoint(e: Pick<Experiment, 'id' | 'name'>, number: number): Checkpoint | undefined {
+    const r = this.db
+      .prepare('SELECT c.manifest_json, c.data FROM trial_checkpoints c JOIN trials t ON t.id = c.trial_id WHERE t.experiment_id = ? AND t.number = ?')
+      .get(e.id, number) as { manifest_json: string; data: Buffer } | undefined;
+    if (!r) return undefined;
+    const where = `experiment "${e.name}", trial ${number}, checkpoint`;
+    const manifest = readJson(checkpointManifestSchema, r.manifest_json, where);
+    // a copy into its own ArrayBuffer: the Buffer may be a view of a larger one
+    const data = new Uint8Array(r.data).slice().buffer;
+    const parsed = checkpointSchema.safeParse({ ...manifest, data });
+    if (!parsed.success) throw new KdError('STORE_CORRUPT', `${where} does not match its schema\n${formatIssues(parsed.error.issues)}`);
+    return parsed.data;
   }
 
   trialDetail(e: Pick<Experiment, 'id' | 'name'>, number: number): TrialDetail | undefined {
@@ -544,13 +662,13 @@ export class Store {
       valAccuracy: c.val_accuracy,
       seconds: c.seconds,
     }));
-    return this.toDetail(r, e, curve, { layers: true, exits: this.exitRows(e, number).get(number) });
+    return this.toDetail(r, e, curve, { layers: true, ...this.related(e, number)(number) });
   }
 
-  private toDetail(r: TrialRow, e: Pick<Experiment, 'name'>, curve: EpochRecord[], opts: { layers: boolean; exits?: ExitRow[] } = { layers: true }): TrialDetail {
+  private toDetail(r: TrialRow, e: Pick<Experiment, 'name'>, curve: EpochRecord[], opts: { layers: boolean } & Related = { layers: true }): TrialDetail {
     const where = `experiment "${e.name}", trial ${r.number}`;
     return {
-      ...this.toRecord(r, e.name, opts.exits),
+      ...this.toRecord(r, e.name, opts),
       family: r.family,
       estimate: readJson(sizeEstimateSchema, r.estimate_json, `${where}, estimate`),
       layers: r.layers_json && opts.layers ? readJson(layersSchema, r.layers_json, `${where}, layers`) : undefined,
