@@ -346,37 +346,27 @@ export class Store {
     };
   }
 
-  /** The rungs of an experiment's trials (one or all), by trial number, each trial's by epoch. */
-  private rungRows(e: Pick<Experiment, 'id'>, number?: number): Map<number, RungRow[]> {
+  /**
+   * Rows of a table beside trials (trial_exits by exit, trial_rungs by
+   * epoch) for an experiment's trials, one or all, by trial number.
+   */
+  private rowsByTrial<R>(e: Pick<Experiment, 'id'>, table: 'trial_exits' | 'trial_rungs', key: 'exit' | 'epoch', number?: number): Map<number, R[]> {
     const rows = this.db
       .prepare(
-        `SELECT t.number, g.epoch, g.metrics_json FROM trial_rungs g JOIN trials t ON t.id = g.trial_id
-         WHERE t.experiment_id = ?${number === undefined ? '' : ' AND t.number = ?'} ORDER BY t.number, g.epoch`,
+        `SELECT t.number, x.${key}, x.metrics_json FROM ${table} x JOIN trials t ON t.id = x.trial_id
+         WHERE t.experiment_id = ?${number === undefined ? '' : ' AND t.number = ?'} ORDER BY t.number, x.${key}`,
       )
-      .all(...(number === undefined ? [e.id] : [e.id, number])) as Array<RungRow & { number: number }>;
-    const byTrial = new Map<number, RungRow[]>();
+      .all(...(number === undefined ? [e.id] : [e.id, number])) as Array<R & { number: number }>;
+    const byTrial = new Map<number, R[]>();
     for (const r of rows) byTrial.set(r.number, [...(byTrial.get(r.number) ?? []), r]);
     return byTrial;
   }
 
   /** The exits and rungs of an experiment's trials (one or all). */
   private related(e: Pick<Experiment, 'id'>, number?: number): (n: number) => Related {
-    const exits = this.exitRows(e, number);
-    const rungs = this.rungRows(e, number);
+    const exits = this.rowsByTrial<ExitRow>(e, 'trial_exits', 'exit', number);
+    const rungs = this.rowsByTrial<RungRow>(e, 'trial_rungs', 'epoch', number);
     return (n) => ({ exits: exits.get(n), rungs: rungs.get(n) });
-  }
-
-  /** The shallow exits' metrics of an experiment's trials (one or all), by trial number. */
-  private exitRows(e: Pick<Experiment, 'id'>, number?: number): Map<number, ExitRow[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT t.number, x.exit, x.metrics_json FROM trial_exits x JOIN trials t ON t.id = x.trial_id
-         WHERE t.experiment_id = ?${number === undefined ? '' : ' AND t.number = ?'} ORDER BY t.number, x.exit`,
-      )
-      .all(...(number === undefined ? [e.id] : [e.id, number])) as Array<ExitRow & { number: number }>;
-    const byTrial = new Map<number, ExitRow[]>();
-    for (const r of rows) byTrial.set(r.number, [...(byTrial.get(r.number) ?? []), r]);
-    return byTrial;
   }
 
   /** Every trial of an experiment in number order: the controllers' whole input. */
