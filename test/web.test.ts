@@ -201,7 +201,7 @@ test('the page data carries the front and, for every pair of axes, the staircase
     "the plot's front is the table's",
   );
   assert.ok(data.front.every((t) => t.onFront) && data.dominated.every((t) => !t.onFront));
-  assert.deepEqual(data.states, ['WAITING', 'RUNNING', 'COMPLETE', 'FAILED', 'PRUNED']);
+  assert.deepEqual(data.states, ['WAITING', 'RUNNING', 'PAUSED', 'COMPLETE', 'FAILED', 'PRUNED']);
   assert.deepEqual(data.metrics.find((m) => m.key === 'accuracy'), { key: 'accuracy', label: 'accuracy', maximised: true, direction: 'higher is better' });
   const keys = data.metrics.map((m) => m.key);
   assert.equal(Object.keys(data.staircases).length, keys.length * (keys.length - 1));

@@ -4,7 +4,7 @@ import { frontOf, hypervolumeCurve, tradeOffOn } from '../search/objectives';
 import { describeLatencyModel, experimentLatencyModel } from '../search/latency-model';
 import { builtinSpecOf } from '../model/teacher-arch';
 import { distillationGain } from '../core/metrics';
-import type { TeacherInfo } from '../core/metrics';
+import type { TeacherInfo, TrialMetrics } from '../core/metrics';
 import { TRIAL_STATES } from '../core/trial-state';
 import type { TrialState } from '../core/trial-state';
 import { MAXIMISED, OBJECTIVE_METRICS } from '../space/schema';
@@ -51,6 +51,8 @@ export interface TrialRow {
   precision: string;
   arch: string;
   accuracy: number | null;
+  /** A PAUSED or PRUNED trial: the epoch of the rung whose metrics the row shows (a full training's otherwise: null). */
+  rungEpoch: number | null;
   params: number;
   macs: number;
   sizeBytes: number;
@@ -130,6 +132,8 @@ const baseRows = new WeakMap<TrialDetail, Omit<TrialRow, 'kdGain' | 'onFront'>>(
 function baseRow(t: TrialDetail): Omit<TrialRow, 'kdGain' | 'onFront'> {
   let row = baseRows.get(t);
   if (!row) {
+    const rung = t.metrics ? undefined : t.rungs?.at(-1);
+    const m = t.metrics ?? rung?.metrics;
     row = {
       number: t.number,
       key: String(t.number),
@@ -138,12 +142,13 @@ function baseRow(t: TrialDetail): Omit<TrialRow, 'kdGain' | 'onFront'> {
       family: t.family,
       precision: t.candidate.student.precision,
       arch: architectureSummary(t.candidate.student),
-      accuracy: t.metrics?.accuracy ?? null,
-      params: t.metrics?.params ?? t.estimate.params,
-      macs: t.metrics?.macs ?? t.estimate.macs,
-      sizeBytes: t.metrics?.sizeBytes ?? t.estimate.sizeBytes,
+      accuracy: m?.accuracy ?? null,
+      rungEpoch: rung?.epoch ?? null,
+      params: m?.params ?? t.estimate.params,
+      macs: m?.macs ?? t.estimate.macs,
+      sizeBytes: m?.sizeBytes ?? t.estimate.sizeBytes,
       // NaN: a device view's student that device did not time (no latency, never 0).
-      latencyMs: Number.isFinite(t.metrics?.latencyMs) ? t.metrics!.latencyMs : null,
+      latencyMs: Number.isFinite(m?.latencyMs) ? m!.latencyMs : null,
       seconds: t.seconds ?? null,
       temperature: t.candidate.training.temperature,
       alpha: t.candidate.training.alpha,
@@ -382,7 +387,18 @@ export function trialPage(exp: Experiment, trial: TrialDetail, baseline: Baselin
       arch: architectureSummary(exitStudentOf(trial.candidate, x.exit)),
       metrics: x.metrics,
     })),
+    rungs: rungHistory(trial),
   };
+}
+
+/** What became of a trial at each rung it reached: promoted (it trained on), or, at its last, paused or pruned there. */
+function rungHistory(trial: TrialDetail): Array<{ epoch: number; metrics: TrialMetrics; then: string }> {
+  const rungs = trial.rungs ?? [];
+  return rungs.map((r, i) => {
+    const last = i === rungs.length - 1;
+    const then = !last || !['PAUSED', 'PRUNED'].includes(trial.state) ? 'promoted' : trial.state === 'PAUSED' ? 'paused: waits for promotion' : 'pruned';
+    return { epoch: r.epoch, metrics: r.metrics, then };
+  });
 }
 
 /**

@@ -188,9 +188,10 @@
   const tbody = tableEl.querySelector('tbody');
   const COLUMNS = ['number', 'state', 'family', 'precision', 'arch', 'accuracy', 'params', 'sizeBytes', 'latencyMs', 'scheme', 'kdGain', 'alpha', 'temperature', 'seconds'];
   function cell(t, k) {
-    if (k === 'accuracy') return fmt('accuracy', t.accuracy);
+    // a paused or pruned trial shows the metrics of the last rung it reached, marked with that epoch
+    if (k === 'accuracy') return fmt('accuracy', t.accuracy) + (t.rungEpoch ? ' @ epoch ' + t.rungEpoch : '');
     if (k === 'latencyMs') return t.latencyMs === null ? '—' : t.latencyMs.toFixed(3);
-    if (k === 'params' || k === 'sizeBytes') return (t.state === 'COMPLETE' ? '' : '~') + fmt(k, t[k]);
+    if (k === 'params' || k === 'sizeBytes') return (t.state === 'COMPLETE' || t.rungEpoch ? '' : '~') + fmt(k, t[k]);
     if (k === 'kdGain') return t.kdGain === null ? '—' : (t.kdGain >= 0 ? '+' : '') + (t.kdGain * 100).toFixed(2);
     if (k === 'seconds') return t.seconds === null ? '—' : t.seconds.toFixed(1);
     return String(t[k]);
