@@ -1,14 +1,27 @@
 /**
- * Sample efficiency of the controllers: hypervolume of the front after N
- * trials, mean and spread over seeds.
- *  (a) stand-in objective computed from the spec (many seeds in seconds);
- *  (b) the real task with a short budget, through the CLI (skip with --skip-real).
- *   npm run bench:search -- [--seeds 20] [--space search-spaces/mnist-full.yaml] [--real-seeds 2] [--real-trials 16] [--skip-real]
+ * Sample efficiency of the controllers, and what rungs buy.
+ *  (a) stand-in objective computed from the spec: hypervolume after N
+ *      trials, mean and spread over many seeds, in seconds;
+ *  (b) the real task (skip with --skip-real): search arms (full-fidelity
+ *      NSGA-II, NSGA-II with rungs, random with rungs) under a fixed
+ *      wall-clock budget, --real-seeds seeds on --real-space and
+ *      --fashion-seeds on Fashion-MNIST; each finished run is appended to
+ *      --out and skipped when the bench runs again; the summary (time to
+ *      reach full fidelity's final hypervolume, as a fraction of the budget)
+ *      is printed and the curves are plotted to --plot;
+ *  (c) with --real-trials N, the controllers over N trials of the real task.
+ *   npm run bench:search -- [--seeds 30] [--space search-spaces/mnist-full.yaml] [--skip-real]
+ *     [--real-space search-spaces/mnist-quick.yaml] [--real-seeds 3] [--fashion-seeds 1] [--fashion-train-limit 10000]
+ *     [--budget 300] [--workers 2] [--fidelity 1,4] [--arms nsga2-full,nsga2-rungs,random-rungs]
+ *     [--out bench/results/search-arms.json] [--plot bench/results/search-arms.png] [--real-trials N]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { ARMS, runArms } from './search-arms';
+import { summariseArms } from './search-summary';
+import { plotHypervolume } from './search-plot';
 import { BUILTIN_TEACHER_SPEC } from '../src/model/teacher-arch';
 import { CONTROLLER_NAMES, createController } from '../src/search/controllers';
 import { hypervolumeCurve } from '../src/search/objectives';
@@ -21,9 +34,17 @@ const ROOT = join(__dirname, '..', '..');
 const seeds = Number(flag('seeds', '30'));
 const spaceFile = flag('space', 'search-spaces/mnist-full.yaml');
 const checkpoints = flag('at', '20,40,80,160').split(',').map(Number);
-const realSeeds = Number(flag('real-seeds', '2'));
-const realTrials = Number(flag('real-trials', '16'));
+const realSeeds = Number(flag('real-seeds', '3'));
+const realTrials = Number(flag('real-trials', '0'));
 const realSpace = flag('real-space', 'search-spaces/mnist-quick.yaml');
+const fashionSeeds = Number(flag('fashion-seeds', '1'));
+const fashionTrainLimit = Number(flag('fashion-train-limit', '10000'));
+const budgetSec = Number(flag('budget', '300'));
+const workers = Number(flag('workers', '2'));
+const [minEpochs, eta] = flag('fidelity', '1,4').split(',').map(Number);
+const armNames = flag('arms', 'nsga2-full,nsga2-rungs,random-rungs').split(',');
+const out = resolve(ROOT, flag('out', 'bench/results/search-arms.json'));
+const plot = resolve(ROOT, flag('plot', 'bench/results/search-arms.png'));
 
 function summarise(values: number[]) {
   return { mean: mean(values), std: sampleStd(values), n: values.length };
@@ -75,6 +96,41 @@ function real() {
   return { space: realSpace, seeds: realSeeds, trials: realTrials, hypervolume: out };
 }
 
-const result: Record<string, unknown> = { standIn: standIn() };
-if (!process.argv.includes('--skip-real')) result.real = real();
-process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+async function arms() {
+  const chosen = armNames.map((n) => ARMS.find((a) => a.name === n) ?? fail(`--arms: unknown arm "${n}" (known: ${ARMS.map((a) => a.name).join(', ')})`));
+  const tasks = [
+    { name: 'quick', space: realSpace, seeds: realSeeds },
+    {
+      name: 'fashion',
+      space: realSpace,
+      seeds: fashionSeeds,
+      overrides: { dataset: 'idx:/usr/share/datasets/fashion-mnist', training: { ...quickTraining(), trainLimit: fashionTrainLimit } },
+    },
+  ].filter((t) => t.seeds > 0);
+  mkdirSync(dirname(out), { recursive: true });
+  const runs = await runArms({ tasks, arms: chosen, budgetSec, workers, fidelity: { minEpochs, eta }, out, dataDir: join(ROOT, 'data'), log: (s) => process.stderr.write(`${s}\n`) });
+  const summary = summariseArms(runs.filter((r) => r.budgetSec === budgetSec));
+  await plotHypervolume({ panels: summary.panels, file: plot });
+  return { budgetSec, fidelity: { minEpochs, eta }, results: out, plot, ...summary.table };
+}
+
+function quickTraining(): Record<string, unknown> {
+  const { parse } = require('yaml') as typeof import('yaml');
+  return (parse(readFileSync(join(ROOT, realSpace), 'utf8')) as { training: Record<string, unknown> }).training;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+async function main() {
+  const result: Record<string, unknown> = { standIn: standIn() };
+  if (!process.argv.includes('--skip-real')) result.arms = await arms();
+  if (realTrials > 0) result.real = real();
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

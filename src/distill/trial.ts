@@ -55,7 +55,7 @@ export interface Fidelity {
   stopAt?: number;
   /** The checkpoint of a paused trial: training continues at its epoch + 1. */
   resume?: Checkpoint;
-  /** The latency measured at the trial's first rung, reused: the network does not change with training. */
+  /** The latency measured (quickly) at the trial's first rung, reused at its later rungs: the network does not change with training. */
   latency?: LatencyMeasure;
 }
 
@@ -264,10 +264,14 @@ export async function runTrialLeg(input: TrialInput): Promise<TrialResult | Paus
     if (lastEpoch < training.epochs) {
       // saved first: measuring leaves the weights quantized
       const checkpoint = await saveCheckpoint(lastEpoch, { model, scheme: run, optimizer });
-      const rung = await measureStudent(model, spec, { ...measureOpts, floatAccuracy, concrete, latency: fidelity?.latency });
+      // A rung's latency ranks the trial among its rung, once: the quick effort (a few dozen cold runs, milliseconds)
+      // instead of the careful one, whose warm-up holds the machine's quiet gate for seconds, on every trial started.
+      const rungInput = { ...input, latencyEffort: 'quick' as const };
+      const rung = await measureStudent(model, spec, { ...measureOpts, input: rungInput, floatAccuracy, concrete, latency: fidelity?.latency });
       return { paused: true, family: studentFamily(spec), epoch: lastEpoch, metrics: { ...rung.metrics, ...extra }, curve, checkpoint, seconds: (performance.now() - started) / 1000 };
     }
-    const measured = await measureStudent(model, spec, { ...measureOpts, floatAccuracy, concrete, latency: fidelity?.latency });
+    // a finished student's latency by the space's effort, as without rungs
+    const measured = await measureStudent(model, spec, { ...measureOpts, floatAccuracy, concrete });
     const exits: ExitResult[] = [];
     for (const { exit, spec: exitStudent, model: exitModel } of run.exitModels?.({ ...shape, seed: training.seed }) ?? []) {
       try {
