@@ -52,6 +52,8 @@ export interface Task {
   space: string;
   /** Changes to it (YAML keys at the top level, replaced). */
   overrides?: Record<string, unknown>;
+  /** The arms to run on this task (default: all the bench runs). */
+  arms?: string[];
 }
 
 /** Writes the arm's space: the task's space with its overrides, and the fidelity when the arm has rungs. */
@@ -97,7 +99,7 @@ export function timeToReach(curve: ReadonlyArray<readonly [number, number]>, tar
   return curve.find(([, hv]) => hv >= target - 1e-12)?.[0] ?? Infinity;
 }
 
-function readRuns(file: string): ArmRun[] {
+export function readRuns(file: string): ArmRun[] {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { runs: ArmRun[] }).runs : [];
 }
 
@@ -182,7 +184,8 @@ export async function runArms(opts: {
   mkdirSync(dir, { recursive: true });
   for (const task of opts.tasks) {
     const todo = (seed: number, arm: Arm) => !readRuns(opts.out).some((r) => r.task === task.name && r.arm === arm.name && r.seed === seed && r.budgetSec === opts.budgetSec);
-    const pending = Array.from({ length: task.seeds }, (_, seed) => opts.arms.filter((arm) => todo(seed, arm)).map((arm) => ({ seed, arm }))).flat();
+    const arms = opts.arms.filter((arm) => !task.arms || task.arms.includes(arm.name));
+    const pending = Array.from({ length: task.seeds }, (_, seed) => arms.filter((arm) => todo(seed, arm)).map((arm) => ({ seed, arm }))).flat();
     if (!pending.length) continue;
     warm({ dir, task, dataDir: opts.dataDir, log: opts.log });
     for (const { seed, arm } of pending) {

@@ -2,7 +2,9 @@
  * What the arms' runs say: per task and arm, the final hypervolume over
  * seeds, and for each arm with rungs the time it took to reach the
  * full-fidelity arm's final hypervolume of the same seed, as a fraction of
- * the budget (target at most 0.5); and the plot's lines.
+ * the budget (target at most 0.5); where Optuna + PyTorch ran the same
+ * task, each arm's final hypervolume over Optuna's of the same seed
+ * (target at least 1); and the plot's lines.
  */
 import type { ArmRun } from './search-arms';
 import { timeToReach, valueAt } from './search-arms';
@@ -10,6 +12,7 @@ import { mean, median, sampleStd } from './stats';
 import type { PlotLine } from './search-plot';
 
 const FULL = 'nsga2-full';
+const OPTUNA = 'optuna-pytorch';
 
 export function summariseArms(runs: readonly ArmRun[]) {
   const tasks = [...new Set(runs.map((r) => r.task))];
@@ -36,6 +39,14 @@ export function summariseArms(runs: readonly ArmRun[]) {
           return full ? [timeToReach(r.curve, full.finalHypervolume) / budget] : [];
         });
         if (ratios.length) entry.timeToFullFinalOverBudget = { median: median(ratios), values: ratios.map((v) => (Number.isFinite(v) ? Number(v.toFixed(3)) : 'never')) };
+      }
+      const optuna = ofTask.filter((r) => r.arm === OPTUNA);
+      if (arm !== OPTUNA && optuna.length) {
+        const ratios = own.flatMap((r) => {
+          const o = optuna.find((x) => x.seed === r.seed);
+          return o ? [r.finalHypervolume / o.finalHypervolume] : [];
+        });
+        entry.hypervolumeOverOptunaAtBudget = { median: median(ratios), values: ratios.map((v) => Number(v.toFixed(3))) };
       }
       perArm[arm] = entry;
       const grid = Array.from({ length: 61 }, (_, i) => (i * budget) / 60);

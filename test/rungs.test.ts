@@ -18,6 +18,7 @@ import { parseSearchSpace } from '../src/space/load';
 import { createRng } from '../src/core/rng';
 import type { TrialState } from '../src/core/trial-state';
 import { Store } from '../src/store/store';
+import { startServer } from '../src/web/server';
 import { labelLogits, tempDir, tinyExperiment } from './support/helpers';
 
 const ctx = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 1 };
@@ -151,6 +152,27 @@ test('a search with rungs: trials pause at each rung, the best continue from the
   assert.equal((store.db.prepare('SELECT COUNT(*) AS n FROM trial_checkpoints').get() as { n: number }).n, 0, 'no checkpoint outlives its trial');
   assert.ok(events.some((e) => e.type === 'promoted'));
   assert.ok(events.some((e) => e.type === 'trial-paused'));
+
+  // the report: a pruned trial's last rung in the table, marked with its epoch; every trial's rung history on its page
+  const server = await startServer({ db: store.path, port: 0, host: '127.0.0.1' }, () => {});
+  try {
+    const pruned = history.find((t) => t.state === 'PRUNED')!;
+    const page = await (await fetch(`${server.url}experiments/rungs/trials/${pruned.number}`)).text();
+    assert.match(page, /<h2>Rungs<\/h2>/);
+    assert.match(page, /<td>1<\/td><td>[\d.]+%<\/td>.*<td>(pruned|promoted)<\/td>/);
+    assert.match(page, new RegExp(`<td>${pruned.rungs!.at(-1)!.epoch}</td>.*<td>pruned</td>`));
+    const done = complete[0];
+    const donePage = await (await fetch(`${server.url}experiments/rungs/trials/${done.number}`)).text();
+    assert.equal((donePage.match(/<td>promoted<\/td>/g) ?? []).length, 2, 'promoted at both its rungs');
+    const listing = await (await fetch(`${server.url}experiments/rungs`)).text();
+    const table = JSON.parse(/<script id="table-data" type="application\/json">(.*?)<\/script>/s.exec(listing)![1]) as { rows: Array<{ number: number; rungEpoch: number | null; accuracy: number | null }> };
+    const row = table.rows.find((r) => r.number === pruned.number)!;
+    assert.equal(row.rungEpoch, pruned.rungs!.at(-1)!.epoch);
+    assert.equal(row.accuracy, pruned.rungs!.at(-1)!.metrics.accuracy);
+    assert.equal(table.rows.find((r) => r.number === done.number)!.rungEpoch, null);
+  } finally {
+    await server.close();
+  }
   store.close();
 });
 

@@ -29,7 +29,17 @@ export interface FrontReport {
   teacher: { accuracy: number; params: number; source: string };
   front: FrontMember[];
   hypervolume: number;
-  trials: Array<{ number: number; state: string; family: string; accuracy?: number; params?: number; sizeBytes?: number; latencyMs?: number }>;
+  trials: Array<{
+    number: number;
+    state: string;
+    family: string;
+    accuracy?: number;
+    params?: number;
+    sizeBytes?: number;
+    latencyMs?: number;
+    /** With rungs: the trial's metrics at each rung it reached (a PRUNED trial's last ones are all it has). */
+    rungs?: Array<{ epoch: number; accuracy: number; sizeBytes: number; latencyMs: number }>;
+  }>;
   /** The per-layer latency model fitted on the measured students (search/latency-model.ts), when there are enough. */
   latencyModel?: StoredLatencyModel;
 }
@@ -62,6 +72,7 @@ export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[
       params: t.metrics?.params,
       sizeBytes: t.metrics?.sizeBytes,
       latencyMs: t.metrics?.latencyMs,
+      ...(t.rungs ? { rungs: t.rungs.map((r) => ({ epoch: r.epoch, accuracy: r.metrics.accuracy, sizeBytes: r.metrics.sizeBytes, latencyMs: r.metrics.latencyMs })) } : {}),
     })),
   };
 }

@@ -276,14 +276,18 @@ export async function loadTeacher(opts: { dataset: Dataset; dataDir: string; pat
   return trainBuiltinTeacher(opts);
 }
 
+/** Where the teacher's logits on a dataset's training split are cached: raw float32, [trainN, classes]. */
+export function teacherLogitsFile(dataDir: string, teacherFingerprint: string, datasetFingerprint: string): string {
+  return join(cacheDir(dataDir), `logits-${sha256(teacherFingerprint, datasetFingerprint, 'train').slice(0, 24)}.f32`);
+}
+
 /**
  * The teacher's logits on the training split, computed once per (teacher,
  * dataset) and cached under data/cache/, keyed by their content hashes.
  */
 export async function teacherLogits(opts: { teacher: Teacher; dataset: Dataset; dataDir: string; log: Log }): Promise<Float32Array> {
   const { teacher, dataset } = opts;
-  const key = sha256(teacher.fingerprint, dataset.fingerprint, 'train').slice(0, 24);
-  const file = join(cacheDir(opts.dataDir), `logits-${key}.f32`);
+  const file = teacherLogitsFile(opts.dataDir, teacher.fingerprint, dataset.fingerprint);
   const expectedBytes = dataset.train.n * dataset.numClasses * 4;
   if (existsSync(file)) {
     const buf = readFileSync(file);

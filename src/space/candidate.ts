@@ -8,7 +8,7 @@ import { studentSpecSchema } from './student';
 import type { ConcreteSpec, StorageSettings, StudentSpec } from './student';
 
 /** The per-family choices a candidate was made from (what mutation and crossover change). */
-const genesSchema = z.discriminatedUnion('family', [
+export const genesSchema = z.discriminatedUnion('family', [
   z.object({ family: z.literal('mlp'), units: z.array(z.number().int().positive()) }),
   z.object({
     family: z.enum(['cnn', 'separable']),
