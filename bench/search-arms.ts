@@ -7,7 +7,7 @@
  * bench runs again, so the whole bench can be spread over several sittings.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { frontHypervolume } from '../src/search/objectives';
@@ -109,6 +109,8 @@ async function runArm(opts: { dir: string; task: Task; arm: Arm; seed: number; b
   const space = armSpace(opts.dir, opts.task, arm, opts.fidelity);
   const db = join(opts.dir, `${task.name}-${arm.name}-${seed}.db`);
   const name = `${task.name}-${arm.name}-${seed}`;
+  // a run not in the results (stopped before it was scored, or from an older setting) starts over
+  removeDatabase(db);
   const child = spawn(
     process.execPath,
     [CLI, 'search', '--space', space, '--name', name, '--controller', arm.controller, '--seed', String(seed), '--trials', '100000', '--workers', String(opts.workers), '--db', db, '--data-dir', opts.dataDir],
@@ -154,11 +156,17 @@ async function runArm(opts: { dir: string; task: Task; arm: Arm; seed: number; b
   };
 }
 
+function removeDatabase(db: string): void {
+  for (const file of [db, `${db}-wal`, `${db}-shm`]) rmSync(file, { force: true });
+}
+
 /** Loads the data and the teacher of a task once (cached in the data dir) so no arm's budget pays for them. */
 function warm(opts: { dir: string; task: Task; dataDir: string; log: (s: string) => void }) {
   const space = armSpace(opts.dir, opts.task, { name: 'warm', controller: 'random', rungs: false }, { minEpochs: 1, eta: 2 });
   opts.log(`${opts.task.name}: preparing the data and the teacher (cached for every arm)`);
-  const r = spawnSync(process.execPath, [CLI, 'search', '--space', space, '--name', 'warm', '--trials', '1', '--db', join(opts.dir, `${opts.task.name}-warm.db`), '--data-dir', opts.dataDir], {
+  const db = join(opts.dir, `${opts.task.name}-warm.db`);
+  removeDatabase(db);
+  const r = spawnSync(process.execPath, [CLI, 'search', '--space', space, '--name', 'warm', '--trials', '1', '--db', db, '--data-dir', opts.dataDir], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
