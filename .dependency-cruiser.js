@@ -73,6 +73,13 @@ module.exports = {
       to: { path: ['node_modules/(express|ejs)/', '^(node:)?https?$'] },
     },
     {
+      name: 'queue-only-in-runtime-queue-files',
+      comment: 'BullMQ and its Redis client stay in the distributed executor (src/runtime/queue-*.ts); the search loop sees only the executor seam',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/runtime/queue-[a-z-]+\\.ts$' },
+      to: { path: 'node_modules/(bullmq|ioredis)/' },
+    },
+    {
       name: 'no-circular',
       comment: 'a cycle makes load order matter and hides which part depends on which',
       severity: 'error',

@@ -65,7 +65,7 @@ export async function runOptuna(opts: { task: Task & { seeds: number }; budgetSe
     const lines = join(opts.dir, `optuna-${seed}.jsonl`);
     const r = spawnSync(
       '/usr/bin/python3',
-      [join(ROOT, 'bench', 'reference', 'optuna_search.py'), '--data', dataDir, '--space-json', spaceJson, '--helper', `${process.execPath} ${join(__dirname, 'reference', 'express-server.js')}`,
+      [join(ROOT, 'bench', 'reference', 'optuna_search.py'), '--data', dataDir, '--space-json', spaceJson, '--helper', `${process.execPath} ${join(__dirname, 'reference', 'genes-helper.js')}`,
         '--budget', String(opts.budgetSec), '--workers', String(opts.workers), '--seed', String(seed), '--out', lines],
       { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );

@@ -154,7 +154,8 @@ export function buildProgram(): Command {
   const searchFlags = (cmd: Command) =>
     cmd
       .option('--trials <n>', 'total trials of the experiment (default: the space\'s "trials")', intArg(1, 100000))
-      .option('--workers <n>', 'worker threads (default: the number of cores)', intArg(1, 256))
+      .option('--workers <n>', 'worker threads (default: the number of cores); with --queue, trials in flight (default: the attached workers\' slots)', intArg(1, 256))
+      .option('--queue <redis-url>', 'run trials on `kdsearch worker` processes anywhere, through BullMQ on this Redis: redis://[user:password@]host:port')
       .option('--time-limit <seconds>', 'per-trial wall-time limit; a trial over it is FAILED', intArg(1))
       .option('--memory-limit <mb>', 'per-worker JS heap limit in MB; a trial over it is FAILED', intArg(64))
       .option('--db <path>', DB_HELP);
@@ -169,6 +170,7 @@ export function buildProgram(): Command {
     timeLimit?: number;
     memoryLimit?: number;
     db?: string;
+    queue?: string;
     allowSpaceChange?: boolean;
   };
   const runSearch = async (flags: SearchFlags, name?: string) => {
@@ -186,6 +188,7 @@ export function buildProgram(): Command {
         workers: flags.workers,
         timeLimitSec: flags.timeLimit,
         memoryLimitMb: flags.memoryLimit,
+        queue: flags.queue,
         allowSpaceChange: flags.allowSpaceChange ?? false,
         interactive: Boolean(process.stdout.isTTY && process.stderr.isTTY) && !flags.json,
       },
@@ -212,6 +215,20 @@ export function buildProgram(): Command {
     searchFlags(program.command('resume').description('continue a stopped or finished experiment').argument('<name>', 'experiment name')),
     { teacher: false },
   ).action((name: string, flags: SearchFlags) => runSearch(flags, name));
+
+  program
+    .command('worker')
+    .description('run the trials of searches started with --queue, on this machine, until Ctrl-C')
+    .requiredOption('--queue <redis-url>', 'the Redis the searches enqueue on: redis://[user:password@]host:port')
+    .option('--workers <n>', 'trials at once (default: the number of cores)', intArg(1, 256))
+    .option('--memory-limit <mb>', 'per-worker JS heap limit in MB; a trial over it is FAILED', intArg(64))
+    .option('--stall-timeout <seconds>', 'a trial whose worker stops answering this long is given to another worker', intArg(2, 3600), 30)
+    .option('--data-dir <dir>', 'where the searches\' data is cached (checked against its hash on every use)', DEFAULT_DATA_DIR)
+    .action(async (flags: { queue: string; workers?: number; memoryLimit?: number; stallTimeout: number; dataDir: string }) => {
+      const { workerCommand } = await import('./commands/worker');
+      const result = await workerCommand({ queue: flags.queue, workers: flags.workers, dataDir: flags.dataDir, memoryLimitMb: flags.memoryLimit, stallTimeoutSec: flags.stallTimeout }, log);
+      log(`worker stopped after ${result.trials} trials`);
+    });
 
   program
     .command('front')

@@ -9,14 +9,14 @@ test split, the same KD loss (alpha T^2 KL + (1 - alpha) CE), Adam with the
 space's learning rate, batch size and epochs, float32 and int8
 post-training quantization (symmetric, per output channel, as
 src/model/quantize.ts), no QAT. The parameters are kdsearch's genes; a
-small kdsearch process (bench/reference/express-server.ts) turns them into
+small kdsearch process (bench/reference/genes-helper.ts) turns them into
 the student's spec, its sizeBytes and the space's maxParams verdict, so both
 sides build the same students and count their size by the same code.
 `--workers` processes share one Optuna study (SQLite storage) for
 `--budget` seconds; each finished trial is appended to `--out` as a JSON
 line (accuracy, sizeBytes, finishedAt in ms since the epoch).
 
-  python3 bench/reference/optuna_search.py --data DIR --space-json FILE --helper "node dist/bench/reference/express-server.js"
+  python3 bench/reference/optuna_search.py --data DIR --space-json FILE --helper "node dist/bench/reference/genes-helper.js"
       --budget 300 --workers 2 --seed 0 --out runs.jsonl
 
 Install: apt-get install -y python3-torch python3-optuna libopenblas0-pthread.
@@ -124,8 +124,7 @@ def train(spec, data, training, alpha, seed):
 
 
 def worker(args, rank, deadline):
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    torch.set_num_threads(1)  # one core per worker process, as kdsearch's workers
     space = json.load(open(args.space_json))
     data = load(args.data)
     helper = subprocess.Popen(shlex.split(args.helper) + ["--space-json", args.space_json], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -175,11 +174,16 @@ def main():
     optuna.create_study(study_name="kdsearch-reference", storage=f"sqlite:///{args.storage}", directions=["maximize", "minimize"])
     start = time.time()
     deadline = start + args.budget
-    processes = [multiprocessing.Process(target=worker, args=(args, rank, deadline)) for rank in range(args.workers)]
+    # spawned, not forked: torch's thread pools cannot be resized in a forked child
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=worker, args=(args, rank, deadline)) for rank in range(args.workers)]
     for p in processes:
         p.start()
     for p in processes:
         p.join()
+    failed = [p.exitcode for p in processes if p.exitcode != 0]
+    if failed:
+        sys.exit(f"optuna_search.py: {len(failed)} worker process(es) failed (exit codes {failed})")
     print(json.dumps({"startedAt": start * 1000, "budgetSec": args.budget, "torch": torch.__version__, "optuna": optuna.__version__, "blas": blas_loaded()}))
 
 

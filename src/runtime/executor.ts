@@ -16,5 +16,7 @@ export interface RunHooks {
 export interface TrialExecutor {
   readonly concurrency: number;
   run(task: TrialTask, hooks: RunHooks): Promise<TrialOutcome>;
+  /** The search loop has stored the outcome of `task`: an executor that kept it somewhere (a queue) may drop it now. */
+  acknowledge?(task: TrialTask): Promise<void>;
   close(): Promise<void>;
 }

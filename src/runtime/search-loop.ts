@@ -132,20 +132,21 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
             latency: firstRung && { latencyMs: firstRung.latencyMs, latencyP10Ms: firstRung.latencyP10Ms, latencyP90Ms: firstRung.latencyP90Ms, latencyRuntime: firstRung.latencyRuntime },
           }
         : undefined;
+    const task = {
+      experiment: exp.name,
+      trialNumber: number,
+      candidate: record.candidate,
+      seed: exp.seed,
+      backend: opts.backend,
+      data: opts.data,
+      teacher: opts.teacher,
+      latencyRuntime: exp.space.latency.runtime,
+      latencyEffort: exp.space.latency.effort,
+      latencyReferenceMs: opts.latencyReferenceMs,
+      fidelity,
+    };
     const outcome = await executor.run(
-      {
-        experiment: exp.name,
-        trialNumber: number,
-        candidate: record.candidate,
-        seed: exp.seed,
-        backend: opts.backend,
-        data: opts.data,
-        teacher: opts.teacher,
-        latencyRuntime: exp.space.latency.runtime,
-        latencyEffort: exp.space.latency.effort,
-        latencyReferenceMs: opts.latencyReferenceMs,
-        fidelity,
-      },
+      task,
       {
         signal,
         onEpoch: (r) => {
@@ -159,6 +160,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     if (outcome.ok && outcome.paused) {
       const { epoch, metrics, backend, seconds, curve, checkpoint } = outcome;
       store.pauseTrial(exp, number, { epoch, metrics, backend, seconds, curve, checkpoint });
+      await executor.acknowledge?.(task);
       opts.onEvent?.({ type: 'trial-paused', number, outcome });
       return;
     }
@@ -175,6 +177,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     } else {
       store.finishWithoutResult(exp, number, 'FAILED', { code: outcome.code, message: outcome.message, backend: outcome.backend, seconds: outcome.seconds });
     }
+    await executor.acknowledge?.(task);
     opts.onEvent?.({ type: 'trial-end', number, outcome });
   };
 

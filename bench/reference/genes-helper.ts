@@ -4,7 +4,7 @@
  * params and sizeBytes and the space's size-constraint verdict (one JSON
  * line on stdout), by kdsearch's own code, so the reference builds and
  * counts the same students kdsearch does.
- *   node dist/bench/reference/express-server.js --space-json FILE
+ *   node dist/bench/reference/genes-helper.js --space-json FILE
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
