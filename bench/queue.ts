@@ -6,8 +6,10 @@
  * minute and their ratio. The coordinator talks to Redis through a counting
  * TCP proxy (round trips = request writes it sends, bytes both ways) and
  * reports its CPU time; a short and a long run give the per-trial cost
- * beside the set-up (teacher, logits, latency reference).
- *   npm run bench:queue -- [--space search-spaces/mnist-quick.yaml] [--trials 12] [--short 4]
+ * beside the set-up (teacher, logits, latency reference). Trials per
+ * minute end to end, and in the steady state: trials finished between the
+ * first trial's start and the last one's, while every worker had work.
+ *   npm run bench:queue -- [--space search-spaces/mnist-quick.yaml] [--trials 16] [--short 4]
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -22,7 +24,7 @@ import { startRedis } from '../test/support/redis-server';
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const space = join(ROOT, flag('space', 'search-spaces/mnist-quick.yaml'));
-const trials = Number(flag('trials', '12'));
+const trials = Number(flag('trials', '16'));
 const shortTrials = Number(flag('short', '4'));
 const dataDir = join(ROOT, 'data'); // the built-in teacher and logits are reused from npm start's cache
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -88,8 +90,15 @@ async function searchWith(opts: { workers: number; trials: number; redisPort: nu
   const seconds = (ended - first.at) / 1000;
   const cpu = JSON.parse(readFileSync(cpuFile, 'utf8')) as { userMs: number; systemMs: number };
   rmSync(dir, { recursive: true, force: true });
-  const result = { workers: opts.workers, trials: opts.trials, seconds, trialsPerMinute: (opts.trials / seconds) * 60, coordinatorCpuMs: cpu.userMs + cpu.systemMs, redis: { ...proxy.counts } };
-  log(`${opts.tag}: ${opts.trials} trials on ${opts.workers} worker process(es) in ${seconds.toFixed(1)} s (${result.trialsPerMinute.toFixed(1)}/min); coordinator CPU ${(result.coordinatorCpuMs / 1000).toFixed(2)} s, ${proxy.counts.writes} writes to Redis`);
+  // steady state: from the first trial's start to the last trial's start every worker has work, so the
+  // search's tail (the last long trial running alone) does not count against more workers
+  const events = workers.flatMap((w) => w.lines).filter((l) => / trial \d+ (\(job .*\) starts|complete|paused|failed)/.test(l.line));
+  const startsAt = events.filter((e) => e.line.endsWith('starts')).map((e) => e.at);
+  const [from, to] = [Math.min(...startsAt), Math.max(...startsAt)];
+  const doneInWindow = events.filter((e) => !e.line.endsWith('starts') && e.at >= from && e.at <= to).length;
+  const steadyTrialsPerMinute = (doneInWindow / ((to - from) / 1000)) * 60;
+  const result = { workers: opts.workers, trials: opts.trials, seconds, trialsPerMinute: (opts.trials / seconds) * 60, steady: { seconds: (to - from) / 1000, trials: doneInWindow, trialsPerMinute: steadyTrialsPerMinute }, coordinatorCpuMs: cpu.userMs + cpu.systemMs, redis: { ...proxy.counts } };
+  log(`${opts.tag}: ${opts.trials} trials on ${opts.workers} worker process(es) in ${seconds.toFixed(1)} s (${result.trialsPerMinute.toFixed(1)}/min; ${result.steady.trialsPerMinute.toFixed(1)}/min while every worker had work); coordinator CPU ${(result.coordinatorCpuMs / 1000).toFixed(2)} s, ${proxy.counts.writes} writes to Redis`);
   return result;
 }
 
@@ -117,6 +126,7 @@ async function main() {
           cores: require('node:os').availableParallelism(),
           runs: { one, two, short },
           speedup: two.trialsPerMinute / one.trialsPerMinute,
+          steadySpeedup: two.steady.trialsPerMinute / one.steady.trialsPerMinute,
           perTrial,
           trialSecondsPerWorkerThread: trialSeconds,
           // the coordinator is busy about perTrial.coordinatorCpuMs per trial: it keeps this many worker threads busy at best

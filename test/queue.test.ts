@@ -273,3 +273,37 @@ test('data reaches a worker once per content hash: fetched, cached, re-fetched w
     client.disconnect();
   }
 });
+
+test('rungs through the queue: paused trials travel as checkpoints in their continuation jobs and end as a local search ends; a trial over --time-limit is FAILED as locally', async () => {
+  const rungs = join(dir, 'rungs.yaml');
+  writeFileSync(rungs, readFileSync(tiny, 'utf8').replace('name: tiny', 'name: rungs').replace('objectives: [accuracy, sizeBytes, latencyMs]', 'objectives: [accuracy, sizeBytes]\nfidelity: { minEpochs: 1, eta: 2 }').replace('epochs: 1', 'epochs: 3'));
+  const local = spawnSync(process.execPath, [CLI, 'search', '--space', rungs, '--name', 'local-rungs', '--trials', '6', '--controller', 'random', '--seed', '5', '--workers', '1', '--db', join(dir, 'rungs-local.db'), '--data-dir', join(dir, 'data')], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(local.status, 0, local.stderr);
+  const a = worker('rungs-a');
+  const b = worker('rungs-b');
+  try {
+    const db = join(dir, 'rungs-queued.db');
+    const s = search(db, 'queued-rungs', rungs, ['--trials', '6', '--seed', '5', '--workers', '1']);
+    assert.equal(await s.exited, 0, s.output());
+    const summary = (ts: ReturnType<typeof trials>) => ts.map((t) => ({ n: t.number, state: t.state, accuracy: t.metrics?.accuracy, rungs: t.rungs?.map((r) => [r.epoch, r.metrics.accuracy]) }));
+    const queued = trials(db, 'queued-rungs');
+    assert.ok(queued.some((t) => t.state === 'PRUNED') && queued.some((t) => (t.rungs?.length ?? 0) > 0 && t.state === 'COMPLETE'), JSON.stringify(summary(queued)));
+    assert.deepEqual(summary(queued), summary(trials(join(dir, 'rungs-local.db'), 'local-rungs')));
+    assert.match(a.output() + b.output(), /\(job trial-\d+-from-1\) starts/, 'a promoted trial continued from its rung');
+    assert.equal(integrity(db), 'ok');
+
+    const timed = join(dir, 'timeout.db');
+    const t = search(timed, 'timeout', slow, ['--trials', '1', '--seed', '1', '--workers', '1', '--time-limit', '1']);
+    assert.equal(await t.exited, 0, t.output());
+    const [failed] = trials(timed, 'timeout');
+    assert.equal(failed.state, 'FAILED');
+    const store = Store.open(timed, { readonly: true });
+    try {
+      assert.equal(store.trialDetail(store.getExperiment('timeout'), 0)?.errorCode, 'TRIAL_TIMEOUT');
+    } finally {
+      store.close();
+    }
+  } finally {
+    await stopAll(a, b);
+  }
+});

@@ -13,6 +13,9 @@
  * Waits are bounded (fail open): a gate nobody clears costs time, never a
  * hang.
  */
+import { HostGate } from './host-gate';
+import type { HostGateOptions } from './host-gate';
+
 const OWNER = 0;
 
 /** The longest a compute section waits for a measurement, and a measurement for running sections. */
@@ -21,11 +24,16 @@ const GATE_WAIT_LIMIT_MS = 20_000;
 export class QuietGate {
   private readonly state: Int32Array;
 
+  private readonly host?: HostGate;
+
+  /** `host`: also gate against the other processes of this host that name the same directory (core/host-gate.ts). */
   constructor(
     readonly buffer: SharedArrayBuffer,
     readonly slot: number,
+    host?: HostGateOptions,
   ) {
     this.state = new Int32Array(buffer);
+    this.host = host && new HostGate(host, slot);
     if (slot < 0 || 1 + slot >= this.state.length) throw new RangeError(`quiet gate slot ${slot} outside 0..${this.state.length - 2}`);
   }
 
@@ -62,7 +70,12 @@ export class QuietGate {
       this.leave();
     }
     try {
-      return work();
+      this.host?.enter(deadline);
+      try {
+        return work();
+      } finally {
+        this.host?.leave();
+      }
     } finally {
       this.leave();
     }
@@ -94,8 +107,10 @@ export class QuietGate {
           else Atomics.wait(this.state, s, 1, Math.max(1, deadline - Date.now()));
         }
       }
+      if (this.host && !(await this.host.acquire(deadline))) quiet = false;
       return { value: await work(), quiet };
     } finally {
+      this.host?.release();
       if (Atomics.compareExchange(this.state, OWNER, me, 0) === me) Atomics.notify(this.state, OWNER);
     }
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
@@ -8,6 +9,7 @@ import type { WorkerMessage } from './worker';
 import type { EpochRecord } from '../core/epoch';
 import type { TrialOutcome } from '../core/outcome';
 import { parseOutcome } from '../core/outcome';
+import type { HostGateOptions } from '../core/host-gate';
 import { QuietGate } from '../core/quiet-gate';
 
 export interface PoolOptions {
@@ -26,6 +28,11 @@ export interface PoolOptions {
    * by default. Off only to measure what the gate costs in throughput.
    */
   quietLatency?: boolean;
+  /**
+   * Also keep latency quiet against the other processes of this host that
+   * name this directory (several `kdsearch worker` processes on one machine).
+   */
+  hostGateDir?: string;
 }
 
 export const DEFAULT_MEMORY_LIMIT_MB = 4096;
@@ -51,11 +58,13 @@ export class PiscinaExecutor implements TrialExecutor {
   /** The quiet gate's shared state, and the slots no run holds. */
   private readonly gate?: SharedArrayBuffer;
   private readonly freeSlots: number[];
+  private readonly host?: HostGateOptions;
 
   constructor(opts: PoolOptions = {}) {
     this.concurrency = opts.workers ?? availableParallelism();
     this.timeLimitMs = opts.timeLimitSec ? opts.timeLimitSec * 1000 : undefined;
     this.gate = opts.quietLatency === false ? undefined : QuietGate.create(this.concurrency);
+    this.host = opts.hostGateDir && this.gate ? { dir: opts.hostGateDir, id: `${process.pid}-${randomBytes(4).toString('hex')}` } : undefined;
     this.freeSlots = Array.from({ length: this.concurrency }, (_, i) => i);
     this.pool = new Piscina({
       filename: opts.workerFile ?? join(__dirname, 'worker.js'),
@@ -86,7 +95,7 @@ export class PiscinaExecutor implements TrialExecutor {
     // The search never runs more tasks than the pool's concurrency, so a slot is always free.
     const slot = this.freeSlots.shift();
     try {
-      const message: WorkerMessage = { task, progress: channel.port2, ...(this.gate && slot !== undefined ? { gate: { buffer: this.gate, slot } } : {}) };
+      const message: WorkerMessage = { task, progress: channel.port2, ...(this.gate && slot !== undefined ? { gate: { buffer: this.gate, slot, ...(this.host ? { host: this.host } : {}) } } : {}) };
       return parseOutcome(await this.pool.run(message, { transferList: [channel.port2], signal: abort.signal }));
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;

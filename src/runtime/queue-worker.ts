@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
@@ -26,6 +26,11 @@ export interface QueueWorkerOptions {
   stallTimeoutSec?: number;
   signal: AbortSignal;
   log: Log;
+}
+
+/** Where this host's worker processes (of this user) meet for the quiet gate (core/host-gate.ts). */
+export function hostGateDir(): string {
+  return join(tmpdir(), `kdsearch-quiet-${process.getuid?.() ?? 'user'}`);
 }
 
 /** A job taken again after this many stalls fails (TRIAL_WORKER_LOST on the coordinator). */
@@ -56,7 +61,8 @@ class Slots {
 export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: number }> {
   const { redis, lastError } = await connectRedis(opts.url, 'worker');
   const concurrency = opts.workers ?? availableParallelism();
-  const pool = new PiscinaExecutor({ workers: concurrency, memoryLimitMb: opts.memoryLimitMb });
+  // latency stays quiet against the other worker processes of this host too
+  const pool = new PiscinaExecutor({ workers: concurrency, memoryLimitMb: opts.memoryLimitMb, hostGateDir: hostGateDir() });
   const slots = new Slots(concurrency);
   const served = new Map<string, Worker>();
   const skipped = new Set<string>();

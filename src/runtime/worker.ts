@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import Piscina from 'piscina';
 import type { TrialOutcome } from '../core/outcome';
 import { executeTask } from './execute-task';
+import type { HostGateOptions } from '../core/host-gate';
 import { QuietGate, useQuietGate } from '../core/quiet-gate';
 
 /**
@@ -11,12 +12,12 @@ import { QuietGate, useQuietGate } from '../core/quiet-gate';
 export interface WorkerMessage {
   task: unknown;
   progress: MessagePort;
-  gate?: { buffer: SharedArrayBuffer; slot: number };
+  gate?: { buffer: SharedArrayBuffer; slot: number; host?: HostGateOptions };
 }
 
 /** Runs one message's trial, reporting each epoch on its port; closes the port when done. */
 export async function runMessage(message: WorkerMessage): Promise<TrialOutcome> {
-  useQuietGate(message.gate ? new QuietGate(message.gate.buffer, message.gate.slot) : undefined);
+  useQuietGate(message.gate ? new QuietGate(message.gate.buffer, message.gate.slot, message.gate.host) : undefined);
   try {
     return await executeTask(message.task, (record) => message.progress.postMessage(record));
   } finally {

@@ -14,9 +14,11 @@ interface GateWorkerData {
   sections: number;
   log: SharedArrayBuffer;
   count: SharedArrayBuffer;
+  /** The host-wide gate (several processes of one machine): each thread then acts as a process of its own. */
+  host?: { dir: string; id: string };
 }
 const data = workerData as GateWorkerData;
-const gate = new QuietGate(data.buffer, data.slot);
+const gate = new QuietGate(data.buffer, data.slot, data.host);
 const log = new Float64Array(data.log);
 const count = new Int32Array(data.count);
 const now = () => performance.timeOrigin + performance.now();
