@@ -9,7 +9,9 @@
  * beside the set-up (teacher, logits, latency reference). Trials per
  * minute end to end, and in the steady state: trials finished between the
  * first trial's start and the last one's, while every worker had work.
- *   npm run bench:queue -- [--space search-spaces/mnist-quick.yaml] [--trials 16] [--short 4]
+ * The 1- and 2-worker runs repeat over rounds, alternating which goes
+ * first; the ratio is each round's, and the median over rounds.
+ *   npm run bench:queue -- [--space search-spaces/mnist-quick.yaml] [--trials 16] [--short 4] [--rounds 2]
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -18,7 +20,7 @@ import { createServer, connect } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flag } from './stats';
+import { flag, median } from './stats';
 import { startRedis } from '../test/support/redis-server';
 
 const ROOT = join(__dirname, '..', '..');
@@ -26,6 +28,7 @@ const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const space = join(ROOT, flag('space', 'search-spaces/mnist-quick.yaml'));
 const trials = Number(flag('trials', '16'));
 const shortTrials = Number(flag('short', '4'));
+const roundCount = Number(flag('rounds', '2'));
 const dataDir = join(ROOT, 'data'); // the built-in teacher and logits are reused from npm start's cache
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -107,8 +110,15 @@ async function main() {
   try {
     // once, so neither measured run pays for the teacher or its logits
     await searchWith({ workers: 1, trials: 1, redisPort: redis.port, tag: 'warm-up' });
-    const one = await searchWith({ workers: 1, trials, redisPort: redis.port, tag: 'one-worker' });
-    const two = await searchWith({ workers: 2, trials, redisPort: redis.port, tag: 'two-workers' });
+    // rounds alternate which pool size goes first, so a change of the host's speed does not favour one; ratios are per round
+    const rounds: Array<{ one: Awaited<ReturnType<typeof searchWith>>; two: Awaited<ReturnType<typeof searchWith>> }> = [];
+    for (let r = 0; r < roundCount; r++) {
+      const order = r % 2 === 0 ? [1, 2] : [2, 1];
+      const got: Record<number, Awaited<ReturnType<typeof searchWith>>> = {};
+      for (const w of order) got[w] = await searchWith({ workers: w, trials, redisPort: redis.port, tag: `round-${r}-${w === 1 ? 'one-worker' : 'two-workers'}` });
+      rounds.push({ one: got[1], two: got[2] });
+    }
+    const { two } = rounds[rounds.length - 1];
     const short = await searchWith({ workers: 2, trials: shortTrials, redisPort: redis.port, tag: 'two-workers-short' });
     const extra = two.trials - short.trials;
     const perTrial = {
@@ -124,9 +134,12 @@ async function main() {
           bench: 'queue',
           space: flag('space', 'search-spaces/mnist-quick.yaml'),
           cores: require('node:os').availableParallelism(),
-          runs: { one, two, short },
-          speedup: two.trialsPerMinute / one.trialsPerMinute,
-          steadySpeedup: two.steady.trialsPerMinute / one.steady.trialsPerMinute,
+          rounds,
+          short,
+          speedups: rounds.map((r) => r.two.trialsPerMinute / r.one.trialsPerMinute),
+          steadySpeedups: rounds.map((r) => r.two.steady.trialsPerMinute / r.one.steady.trialsPerMinute),
+          speedup: median(rounds.map((r) => r.two.trialsPerMinute / r.one.trialsPerMinute)),
+          steadySpeedup: median(rounds.map((r) => r.two.steady.trialsPerMinute / r.one.steady.trialsPerMinute)),
           perTrial,
           trialSecondsPerWorkerThread: trialSeconds,
           // the coordinator is busy about perTrial.coordinatorCpuMs per trial: it keeps this many worker threads busy at best

@@ -11,6 +11,7 @@ import { freePort, redisCli, startRedis } from './support/redis-server';
 import { fetchData, packData, publishData } from '../src/runtime/queue-data';
 import { QUEUE_PROTOCOL, fromWire, refusal, toWire } from '../src/runtime/queue-job';
 import { connectRedis } from '../src/runtime/queue-redis';
+import { MAX_STALLS } from '../src/runtime/queue-worker';
 import { parseQueueUrl, queueName } from '../src/runtime/queue-url';
 
 /**
@@ -305,5 +306,38 @@ test('rungs through the queue: paused trials travel as checkpoints in their cont
     }
   } finally {
     await stopAll(a, b);
+  }
+});
+
+test('a trial whose workers keep dying is FAILED with TRIAL_WORKER_LOST after a bounded number of stalls', async () => {
+  const db = join(dir, 'lost.db');
+  const s = search(db, 'lost', slow, ['--trials', '1', '--seed', '7', '--workers', '1']);
+  const killed: Proc[] = [];
+  let last: Proc | undefined;
+  try {
+    // each worker takes the stalled job again and is killed inside it; one more than MAX_STALLS times
+    for (let k = 0; k <= MAX_STALLS; k++) {
+      const w = worker(`dying-${k}`);
+      killed.push(w);
+      await waitFor(`worker ${k} to start trial 0`, () => /trial 0 \(job trial-0-from-0\) starts/.test(w.output()));
+      w.child.kill('SIGKILL');
+      await w.exited;
+    }
+    // a live worker's stalled check then fails the job instead of running it again
+    last = worker('witness');
+    assert.equal(await s.exited, 0, s.output());
+    const [t] = trials(db, 'lost');
+    assert.equal(t.state, 'FAILED');
+    const store = Store.open(db, { readonly: true });
+    try {
+      const detail = store.trialDetail(store.getExperiment('lost'), 0);
+      assert.equal(detail?.errorCode, 'TRIAL_WORKER_LOST');
+      assert.match(detail?.error ?? '', /stalled/);
+    } finally {
+      store.close();
+    }
+    assert.doesNotMatch(last.output(), /trial 0 \(job trial-0-from-0\) starts/);
+  } finally {
+    await stopAll(...killed, ...(last ? [last] : []));
   }
 });
