@@ -1,4 +1,4 @@
-import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -127,6 +127,6 @@ export class HostGate {
 
   release(): void {
     const lock = `${this.opts.dir}/${LOCK}`;
-    if (existsSync(lock) && read(lock) === this.opts.id) remove(lock);
+    if (read(lock) === this.opts.id) remove(lock);
   }
 }

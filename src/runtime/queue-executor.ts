@@ -47,8 +47,6 @@ export class QueueExecutor implements TrialExecutor {
   private readonly lost: Promise<void>;
   private markLost!: () => void;
   private readonly probe: NodeJS.Timeout;
-  /** Redis commands this process sent for trials (adds, waits, removals), for bench:queue. */
-  roundTrips = 0;
 
   private constructor(
     private readonly opts: QueueExecutorOptions,
@@ -128,7 +126,7 @@ export class QueueExecutor implements TrialExecutor {
 
   async run(task: TrialTask, hooks: RunHooks): Promise<TrialOutcome> {
     const started = performance.now();
-    const id = jobId(task.trialNumber, task.fidelity?.resume?.epoch ?? 0);
+    const id = jobIdOf(task);
     const stopped = new Promise<'stopped'>((resolve) => hooks.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
     const lost = this.lost.then(() => 'lost' as const);
     const interrupted = (why: string): TrialOutcome => ({ ok: false, code: 'INTERRUPTED', message: why, seconds: (performance.now() - started) / 1000 });
@@ -137,14 +135,12 @@ export class QueueExecutor implements TrialExecutor {
       const { data, ...rest } = task;
       const job: QueueJob = { protocol: QUEUE_PROTOCOL, experiment: this.opts.experiment, trialNumber: task.trialNumber, data: await this.dataRef(data), task: toWire(rest) as Record<string, unknown>, timeLimitSec: this.opts.timeLimitSec };
       const added = await Promise.race([this.queue.add('trial', job, { jobId: id, attempts: 1, removeOnComplete: false, removeOnFail: false }), stopped, lost]);
-      this.roundTrips += 1;
       if (added === 'stopped' || added === 'lost') return interrupted(`the search was ${added === 'lost' ? 'cut off from Redis' : 'stopped'}`);
       const finished = added.waitUntilFinished(this.events).then(
         (value: unknown) => ({ value }),
         (err: Error) => ({ error: err.message }),
       );
       const result = await Promise.race([finished, stopped, lost]);
-      this.roundTrips += 1;
       if (result === 'stopped' || result === 'lost') return interrupted(`the search was ${result === 'lost' ? 'cut off from Redis' : 'stopped'}; the job ${id} stays queued for a resume`);
       if ('error' in result) return jobFailure(result.error, (performance.now() - started) / 1000);
       return parseOutcome(fromWire(result.value));
@@ -157,9 +153,8 @@ export class QueueExecutor implements TrialExecutor {
   async acknowledge(task: TrialTask): Promise<void> {
     if (this.lostError) return;
     try {
-      const job = await Job.fromId(this.queue, jobId(task.trialNumber, task.fidelity?.resume?.epoch ?? 0));
+      const job = await Job.fromId(this.queue, jobIdOf(task));
       await job?.remove();
-      this.roundTrips += 2;
     } catch (err) {
       // the outcome is stored; a finished job left in Redis is removed with the queue when the experiment finishes
       this.opts.log(`queue: could not remove the finished job of trial ${task.trialNumber} (${(err as Error).message}); it goes with the queue`);
@@ -184,6 +179,11 @@ export class QueueExecutor implements TrialExecutor {
     await Promise.allSettled([this.queue.close(), this.events.close()]);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+/** The job of a task's leg: the trial and the epoch it starts from. */
+function jobIdOf(task: TrialTask): string {
+  return jobId(task.trialNumber, task.fidelity?.resume?.epoch ?? 0);
 }
 
 /** A job BullMQ failed (its worker died too often, or it was refused): the trial's coded failure. */

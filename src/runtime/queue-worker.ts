@@ -83,7 +83,7 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
     return d;
   };
 
-  const process = async (job: Job, experiment: string): Promise<unknown> => {
+  const runJob = async (job: Job, experiment: string): Promise<unknown> => {
     const why = refusal(job.data);
     if (why) {
       opts.log(`refused job ${job.id} of ${experiment}: ${why}`);
@@ -149,7 +149,7 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
         continue;
       }
       const lockDuration = (opts.stallTimeoutSec ?? 30) * 1000;
-      const worker = new Worker(name, (job) => process(job, info.data.experiment), {
+      const worker = new Worker(name, (job) => runJob(job, info.data.experiment), {
         connection: redisOptions(opts.url),
         concurrency,
         lockDuration,
