@@ -23,6 +23,7 @@ import { architectureSummary } from '../src/space/student';
 import type { StorageSettings } from '../src/space/student';
 import { DEFAULT_TRAINING } from '../src/core/training';
 import { describeLatencyModel, fitLatencyModel, latencyFeatures } from '../src/search/latency-model';
+import { legOutcome } from '../src/core/outcome';
 import type { TrialSuccess } from '../src/core/outcome';
 import { timeStoredAlone } from './alone';
 import { calibrateReference, REFERENCE_NETWORK } from '../src/model/latency-reference';
@@ -82,7 +83,7 @@ async function main() {
       [0, 1].map(async () => {
         while (next < candidates.length) {
           const i = next++;
-          const out = await executor.run(task(i, candidates[i]), { signal, onEpoch: () => {} });
+          const out = legOutcome(await executor.run(task(i, candidates[i]), { signal, onEpoch: () => {} }));
           if (!out.ok) throw new Error(`${names[i]}: ${out.message}`);
           if (out.paused) throw new Error(`${names[i]}: paused without rungs`);
           outcomes[i] = out;

@@ -13,15 +13,18 @@ import { parse, stringify } from 'yaml';
 import { frontHypervolume } from '../src/search/objectives';
 import type { TrialRecord } from '../src/space/history';
 import { Store } from '../src/store/store';
+import { spearman } from '../src/core/rank';
+import { mean } from './stats';
 
 const CLI = join(__dirname, '..', 'src', 'cli.js');
 const ROOT = join(__dirname, '..', '..');
 
-/** What an arm changes in the space: its controller and whether it has rungs. */
+/** What an arm changes in the space: its controller, whether it has rungs, and its pre-screen. */
 export interface Arm {
   name: string;
   controller: string;
   rungs: boolean;
+  prescreen?: { samples: number; steps: number };
 }
 
 export const ARMS: Arm[] = [
@@ -29,6 +32,7 @@ export const ARMS: Arm[] = [
   { name: 'nsga2-rungs', controller: 'nsga2', rungs: true },
   { name: 'random-rungs', controller: 'random', rungs: true },
   { name: 'random-full', controller: 'random', rungs: false },
+  { name: 'nsga2-rungs-prescreen', controller: 'nsga2', rungs: true, prescreen: { samples: 4, steps: 40 } },
 ];
 
 /** One run's record in the results file. */
@@ -42,6 +46,8 @@ export interface ArmRun {
   curve: Array<[number, number]>;
   finalHypervolume: number;
   states: Record<string, number>;
+  /** Pre-screened arms: the Spearman correlation of the screen score with the final accuracy over the run's COMPLETE trials, and their number. */
+  prescreen?: { samples: number; steps: number; spearman: number | null; trials: number; secondsPerTrial: number };
   finishedAt: string;
 }
 
@@ -62,6 +68,8 @@ function armSpace(dir: string, task: Task, arm: Arm, fidelity: { minEpochs: numb
   Object.assign(doc, task.overrides ?? {});
   if (arm.rungs) doc.fidelity = fidelity;
   else delete doc.fidelity;
+  if (arm.prescreen) doc.prescreen = arm.prescreen;
+  else delete doc.prescreen;
   doc.name = `${task.name}-${arm.name}`;
   const file = join(dir, `${task.name}-${arm.name}.yaml`);
   writeFileSync(file, stringify(doc));
@@ -140,8 +148,16 @@ async function runArm(opts: { dir: string; task: Task; arm: Arm; seed: number; b
   const store = Store.open(db, { readonly: true });
   const curve = hypervolumeOverTime(store, name).filter(([at]) => at <= opts.budgetSec);
   const states: Record<string, number> = {};
-  for (const t of store.history(store.getExperiment(name))) states[t.state] = (states[t.state] ?? 0) + 1;
+  const history = store.history(store.getExperiment(name));
+  for (const t of history) states[t.state] = (states[t.state] ?? 0) + 1;
   store.close();
+  const screened = history.filter((t) => t.state === 'COMPLETE' && t.prescreen && t.metrics);
+  const prescreen = arm.prescreen && {
+    ...arm.prescreen,
+    spearman: screened.length >= 3 ? spearman(screened.map((t) => t.prescreen!.accuracy), screened.map((t) => t.metrics!.accuracy)) : null,
+    trials: screened.length,
+    secondsPerTrial: mean(history.filter((t) => t.prescreen).map((t) => t.prescreen!.seconds)),
+  };
   opts.log(`${name}: hypervolume ${curve[curve.length - 1][1].toFixed(5)} after ${opts.budgetSec} s; ${JSON.stringify(states)}`);
   return {
     arm: arm.name,
@@ -152,6 +168,7 @@ async function runArm(opts: { dir: string; task: Task; arm: Arm; seed: number; b
     curve,
     finalHypervolume: curve[curve.length - 1][1],
     states,
+    ...(prescreen ? { prescreen } : {}),
     finishedAt: new Date().toISOString(),
   };
 }

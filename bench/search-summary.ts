@@ -33,6 +33,10 @@ export function summariseArms(runs: readonly ArmRun[]) {
         completeTrials: own.map((r) => r.states.COMPLETE ?? 0),
         prunedTrials: own.map((r) => r.states.PRUNED ?? 0),
       };
+      if (own.some((r) => r.prescreen)) {
+        entry.prescreenSpearmanWithFinalAccuracy = own.map((r) => r.prescreen?.spearman ?? null);
+        entry.prescreenSecondsPerTrial = own.map((r) => Number((r.prescreen?.secondsPerTrial ?? 0).toFixed(2)));
+      }
       if (arm !== FULL) {
         const ratios = own.flatMap((r) => {
           const full = ofTask.find((f) => f.arm === FULL && f.seed === r.seed);

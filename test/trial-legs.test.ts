@@ -44,7 +44,7 @@ async function inLegs(base: TrialInput): Promise<{ legs: PausedTrial[]; result: 
     latency = { latencyMs: leg.metrics.latencyMs, latencyP10Ms: leg.metrics.latencyP10Ms, latencyP90Ms: leg.metrics.latencyP90Ms, latencyRuntime: leg.metrics.latencyRuntime };
   }
   const result = await runTrialLeg({ ...base, fidelity: { resume, latency } });
-  assert.ok(!('paused' in result));
+  assert.ok(!('paused' in result) && !('screened' in result));
   return { legs, result };
 }
 

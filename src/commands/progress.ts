@@ -39,6 +39,7 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
         const m = e.outcome.metrics;
         if (!bar) opts.log(`trial ${e.number} paused at its rung, epoch ${e.outcome.epoch}: ${(m.accuracy * 100).toFixed(2)}% accuracy, ${m.sizeBytes} bytes, ${m.latencyMs.toFixed(3)} ms`);
       }
+      if (e.type === 'screened' && !bar) opts.log(`trial ${e.number}: candidate ${e.picked + 1} of ${e.of} picked by the pre-screen (${(e.accuracy * 100).toFixed(1)}% after its short distillation; ${e.seconds.toFixed(1)} s of screens)`);
       if (e.type === 'promoted' && !bar) opts.log(`trial ${e.number} promoted past its rung at epoch ${e.fromEpoch}: it continues`);
       if (e.type === 'pruned') {
         done += e.numbers.length;

@@ -49,6 +49,18 @@ const pausedSchema = z.object({
   seconds: z.number(),
 });
 
+/** A pre-screen: the candidate distilled for a few batches, scored by its held-out accuracy (search/prescreen.ts). */
+const screenedSchema = z.object({
+  ok: z.literal(true),
+  screened: z.literal(true),
+  backend: z.string(),
+  /** Held-out accuracy of the float student after the screen's steps. */
+  accuracy: z.number().min(0).max(1),
+  /** Mean distillation term over the screen's steps. */
+  kdLoss: z.number(),
+  seconds: z.number(),
+});
+
 const failureSchema = z.object({
   ok: z.literal(false),
   code: z.string().refine(isErrorCode, 'a known error code').transform((c) => c as ErrorCode),
@@ -57,12 +69,29 @@ const failureSchema = z.object({
   seconds: z.number().optional(),
 });
 
-/** What a trial returns from wherever it ran: metrics, curve and packed weights, a pause at a rung, or a coded failure. */
-export const trialOutcomeSchema = z.union([successSchema, pausedSchema, failureSchema]);
+/** What a task returns from wherever it ran: metrics, curve and packed weights, a pause at a rung, a pre-screen's score, or a coded failure. */
+export const trialOutcomeSchema = z.union([successSchema, pausedSchema, screenedSchema, failureSchema]);
 export type TrialOutcome = z.infer<typeof trialOutcomeSchema>;
 export type TrialSuccess = z.infer<typeof successSchema>;
 export type TrialPaused = z.infer<typeof pausedSchema>;
+export type TrialScreened = z.infer<typeof screenedSchema>;
 export type TrialFailure = z.infer<typeof failureSchema>;
+/** What a trial task (not a pre-screen) yields. */
+export type TrialLegOutcome = TrialSuccess | TrialPaused | TrialFailure;
+
+function wrongKind(outcome: TrialOutcome, expected: string): TrialFailure {
+  return { ok: false, code: 'INTERNAL', message: `a ${expected} task came back as another kind of result`, seconds: outcome.ok ? outcome.seconds : outcome.seconds };
+}
+
+/** The outcome of a trial task: a pre-screen's score in its place is an internal error, never a trial result. */
+export function legOutcome(outcome: TrialOutcome): TrialLegOutcome {
+  return outcome.ok && 'screened' in outcome ? wrongKind(outcome, 'trial') : (outcome as TrialLegOutcome);
+}
+
+/** The outcome of a pre-screen task: its score or a failure. */
+export function screenOutcome(outcome: TrialOutcome): TrialScreened | TrialFailure {
+  return !outcome.ok || 'screened' in outcome ? outcome : wrongKind(outcome, 'pre-screen');
+}
 
 /** Checks what a worker sent back (a boundary, DESIGN.md rule 10); a malformed result is the trial's crash. */
 export function parseOutcome(value: unknown): TrialOutcome {

@@ -45,6 +45,16 @@ export interface TrialInput {
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   /** Rungs (successive halving): train part of the epochs, or continue a paused trial. */
   fidelity?: Fidelity;
+  /** A pre-screen instead of a trial: distil for `steps` batches (one epoch over steps x batchSize samples), score, measure nothing else. */
+  screen?: { steps: number };
+}
+
+/** A pre-screen's score: the float student's held-out accuracy after the screen's steps, and its mean KD term. */
+export interface ScreenResult {
+  screened: true;
+  accuracy: number;
+  kdLoss: number;
+  seconds: number;
 }
 
 /** The latency part of a student's metrics: the same network, so measured once per trial. */
@@ -190,7 +200,7 @@ async function measureStudent(
 /** One trial trained to its full epochs in one go (see runTrialLeg). */
 export async function runTrial(input: Omit<TrialInput, 'fidelity'>): Promise<TrialResult> {
   const result = await runTrialLeg(input);
-  if ('paused' in result) throw new KdError('INTERNAL', 'a trial without rungs paused');
+  if ('paused' in result || 'screened' in result) throw new KdError('INTERNAL', 'a trial without rungs or pre-screen did not finish');
   return result;
 }
 
@@ -212,9 +222,11 @@ function checkFidelity(fidelity: Fidelity | undefined, epochs: number): void {
  * and scheme state). A pure function of its input (DESIGN.md rule 3): no
  * files, no database.
  */
-export async function runTrialLeg(input: TrialInput): Promise<TrialResult | PausedTrial> {
+export async function runTrialLeg(input: TrialInput): Promise<TrialResult | PausedTrial | ScreenResult> {
   const started = performance.now();
-  const { spec, training, dataset, fidelity } = input;
+  const { spec, dataset, fidelity, screen } = input;
+  if (screen && fidelity) throw new KdError('INTERNAL', 'a pre-screen is not a leg between rungs');
+  const training = screen ? { ...input.training, epochs: 1, trainLimit: Math.min(input.training.trainLimit ?? Infinity, screen.steps * input.training.batchSize) } : input.training;
   checkFidelity(fidelity, training.epochs);
   const fs = featureSize(dataset.inputShape);
   const trainSplit = limitSplit(dataset.train, training.trainLimit, fs);
@@ -256,6 +268,7 @@ export async function runTrialLeg(input: TrialInput): Promise<TrialResult | Paus
       evaluate: () => evaluate(forward),
       onEpoch: input.onEpoch,
     });
+    if (screen) return { screened: true, accuracy: curve[0].valAccuracy, kdLoss: curve[0].kdLoss, seconds: (performance.now() - started) / 1000 };
     // Under QAT the curve tracks the fake-quantized network; the float accuracy is the float weights'.
     const floatAccuracy = curve.length && !spec.qat ? curve[curve.length - 1].valAccuracy : undefined;
     const extra = (await run.extraMetrics?.()) ?? {};

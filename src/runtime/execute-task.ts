@@ -35,8 +35,11 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
       latencyEffort: task.latencyEffort,
       latencyReferenceMs: task.latencyReferenceMs,
       fidelity: task.fidelity,
-      onEpoch,
+      screen: task.screen,
+      // a pre-screen's one short epoch is its score, not a point of the trial's curve
+      onEpoch: task.screen ? undefined : onEpoch,
     });
+    if ('screened' in result) return { ok: true, screened: true, backend, accuracy: result.accuracy, kdLoss: result.kdLoss, seconds: result.seconds };
     if ('paused' in result) {
       const { family, epoch, metrics, curve, checkpoint, seconds } = result;
       return { ok: true, paused: true, backend, family, epoch, metrics, curve, checkpoint, seconds };

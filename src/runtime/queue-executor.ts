@@ -1,6 +1,7 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { epochRecordSchema } from '../core/epoch';
+import { canonicalJson, sha256 } from '../core/hash';
 import type { EpochRecord } from '../core/epoch';
 import type { KdError } from '../core/errors';
 import type { Log } from '../core/log';
@@ -10,7 +11,7 @@ import type { RunHooks, TrialExecutor } from './executor';
 import { publishData } from './queue-data';
 import { QUEUE_PROTOCOL, fromWire, jobId, toWire } from './queue-job';
 import type { DataRef, QueueJob } from './queue-job';
-import { REGISTRY_KEY, WORKER_KEY_PATTERN, connectRedis, queueInfoKey, unreachable, within } from './queue-redis';
+import { REGISTRY_KEY, WORKER_KEY_PATTERN, connectRedis, queueInfoKey, servingPattern, unreachable, within } from './queue-redis';
 import type { QueueUrl } from './queue-url';
 import { redisOptions } from './queue-url';
 import type { SharedData, TrialTask } from './task';
@@ -30,6 +31,8 @@ export interface QueueExecutorOptions {
 }
 
 const PROBE_MS = 2000;
+/** How long a finished experiment waits for live workers to let go of its queue (they look every 2 s; a dead one's mark expires in 15 s). */
+const RELEASE_WAIT_MS = 6000;
 
 /**
  * The distributed executor (DESIGN.md rule 6): each trial leg is a BullMQ
@@ -161,11 +164,17 @@ export class QueueExecutor implements TrialExecutor {
     }
   }
 
-  /** The experiment finished: its queue leaves Redis and the workers' list. */
+  /**
+   * The experiment finished: its queue leaves the workers' list, then Redis.
+   * In that order, and after the workers have let go of it (they look every
+   * 2 s): a worker still serving it would write its queue's keys again.
+   */
   async finish(): Promise<void> {
-    await this.queue.obliterate({ force: true });
     await this.redis.srem(REGISTRY_KEY, this.opts.queue);
     await this.redis.del(queueInfoKey(this.opts.queue));
+    const until = Date.now() + RELEASE_WAIT_MS;
+    while (Date.now() < until && (await this.redis.keys(servingPattern(this.opts.queue))).length > 0) await new Promise((r) => setTimeout(r, 200));
+    await this.queue.obliterate({ force: true });
   }
 
   async close(): Promise<void> {
@@ -181,9 +190,9 @@ export class QueueExecutor implements TrialExecutor {
   }
 }
 
-/** The job of a task's leg: the trial and the epoch it starts from. */
+/** The job of a task: the trial and the epoch its leg starts from, or the candidate a pre-screen scores. */
 function jobIdOf(task: TrialTask): string {
-  return jobId(task.trialNumber, task.fidelity?.resume?.epoch ?? 0);
+  return jobId(task.trialNumber, task.screen ? { screenOf: sha256(canonicalJson(task.candidate)) } : { fromEpoch: task.fidelity?.resume?.epoch ?? 0 });
 }
 
 /** A job BullMQ failed (its worker died too often, or it was refused): the trial's coded failure. */

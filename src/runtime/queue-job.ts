@@ -34,9 +34,13 @@ export function refusal(raw: unknown): string | undefined {
   return undefined;
 }
 
-/** The job id of a trial's leg: re-enqueueing after a crash names the same job (BullMQ ignores a second add). */
-export function jobId(trialNumber: number, fromEpoch: number): string {
-  return `trial-${trialNumber}-from-${fromEpoch}`;
+/**
+ * The job id of a trial's leg, or of the pre-screen of one candidate proposed
+ * for a trial (named by the candidate's hash): re-enqueueing after a crash
+ * names the same job (BullMQ ignores a second add).
+ */
+export function jobId(trialNumber: number, leg: { fromEpoch: number } | { screenOf: string }): string {
+  return 'screenOf' in leg ? `trial-${trialNumber}-screen-${leg.screenOf.slice(0, 16)}` : `trial-${trialNumber}-from-${leg.fromEpoch}`;
 }
 
 const BYTES = '$base64';

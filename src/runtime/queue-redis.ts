@@ -9,6 +9,9 @@ export const queueInfoKey = (queue: string) => `kdsearch:queue:${queue}`;
 /** A worker process's slots, refreshed while it lives: the coordinator keeps that many trials in flight. */
 export const workerKey = (owner: string) => `kdsearch:worker:${owner}`;
 export const WORKER_KEY_PATTERN = 'kdsearch:worker:*';
+/** A worker process serves a queue (expires unless refreshed): a finished experiment's queue is removed once no worker holds it. */
+export const servingKey = (queue: string, owner: string) => `kdsearch:serving:${queue}:${owner}`;
+export const servingPattern = (queue: string) => `kdsearch:serving:${queue}:*`;
 
 /** Resolves within `ms` or rejects with `why`. */
 export async function within<T>(promise: Promise<T>, ms: number, why: string): Promise<T> {

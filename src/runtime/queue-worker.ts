@@ -11,7 +11,7 @@ import { PiscinaExecutor } from './piscina-executor';
 import { fetchData } from './queue-data';
 import { QUEUE_PROTOCOL, fromWire, queueJobSchema, refusal, toWire } from './queue-job';
 import type { DataRef } from './queue-job';
-import { REGISTRY_KEY, connectRedis, queueInfoKey, unreachable, within, workerKey } from './queue-redis';
+import { REGISTRY_KEY, connectRedis, queueInfoKey, servingKey, unreachable, within, workerKey } from './queue-redis';
 import type { QueueUrl } from './queue-url';
 import { redisOptions } from './queue-url';
 import type { SharedData } from './task';
@@ -123,7 +123,7 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
       if (opts.signal.aborted) throw new Error('the worker was stopped'); // the job stalls and runs elsewhere
       if (timedOut) outcome = { ok: false, code: 'TRIAL_TIMEOUT', message: `the trial exceeded its time limit of ${envelope.timeLimitSec} s and was stopped`, seconds: (performance.now() - started) / 1000 };
       trials += 1;
-      opts.log(`${experiment}: trial ${envelope.trialNumber} ${outcome.ok ? (outcome.paused ? `paused at epoch ${outcome.epoch}` : 'complete') : `failed (${outcome.code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      opts.log(`${experiment}: trial ${envelope.trialNumber} ${outcome.ok ? ('screened' in outcome ? `pre-screened (${(outcome.accuracy * 100).toFixed(1)}%)` : outcome.paused ? `paused at epoch ${outcome.epoch}` : 'complete') : `failed (${outcome.code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return toWire(outcome);
     } finally {
       release();
@@ -137,7 +137,8 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
       if (!queues.has(name)) {
         served.delete(name);
         await worker.close();
-      }
+        await redis.del(servingKey(name, OWNER));
+      } else await redis.set(servingKey(name, OWNER), '1', 'EX', 15);
     }
     for (const name of queues) {
       if (served.has(name) || skipped.has(name)) continue;
@@ -158,6 +159,7 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
       });
       worker.on('error', () => {}); // Redis errors surface through refresh, once
       served.set(name, worker);
+      await redis.set(servingKey(name, OWNER), '1', 'EX', 15);
       opts.log(`serving experiment "${info.data.experiment}" (queue ${name})`);
     }
   };
@@ -181,7 +183,7 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
   } finally {
     // force: a running job is left to stall and run on another worker
     await Promise.allSettled([...served.values()].map((w) => within(w.close(true), 3000, 'close')));
-    await Promise.allSettled([within(redis.del(workerKey(OWNER)), 1000, 'close')]);
+    await Promise.allSettled([within(redis.del(workerKey(OWNER), ...[...served.keys()].map((name) => servingKey(name, OWNER))), 1000, 'close')]);
     redis.disconnect();
     await pool.close();
   }

@@ -1,4 +1,5 @@
-import type { TrialOutcome } from '../core/outcome';
+import { legOutcome } from '../core/outcome';
+import type { TrialLegOutcome } from '../core/outcome';
 import type { TrialExecutor } from './executor';
 import type { TrialTask } from './task';
 
@@ -11,14 +12,14 @@ export async function runTasks(opts: {
   executor: TrialExecutor;
   tasks: readonly TrialTask[];
   signal: AbortSignal;
-  onOutcome: (task: TrialTask, outcome: TrialOutcome) => void;
+  onOutcome: (task: TrialTask, outcome: TrialLegOutcome) => void;
 }): Promise<void> {
   let next = 0;
   let failed = false;
   const lane = async () => {
     while (next < opts.tasks.length && !failed && !opts.signal.aborted) {
       const task = opts.tasks[next++];
-      const outcome = await opts.executor.run(task, { signal: opts.signal, onEpoch: () => {} });
+      const outcome = legOutcome(await opts.executor.run(task, { signal: opts.signal, onEpoch: () => {} }));
       try {
         opts.onOutcome(task, outcome);
       } catch (err) {

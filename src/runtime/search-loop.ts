@@ -1,4 +1,7 @@
 import type { EpochRecord } from '../core/epoch';
+import { legOutcome, screenOutcome } from '../core/outcome';
+import { pickScreened } from '../search/prescreen';
+import type { Candidate } from '../space/candidate';
 import type { TrialFailure, TrialPaused, TrialSuccess } from '../core/outcome';
 import { lastRung, nextRung, promotable } from '../search/promotion';
 import { createRng } from '../core/rng';
@@ -16,6 +19,7 @@ import type { BackendChoice } from '../core/backends';
 
 export type SearchEvent =
   | { type: 'trial-start'; number: number; family: string }
+  | { type: 'screened'; number: number; picked: number; of: number; accuracy: number; seconds: number }
   | { type: 'epoch'; number: number; record: EpochRecord }
   | { type: 'trial-end'; number: number; outcome: TrialFinal }
   | { type: 'trial-paused'; number: number; outcome: TrialPaused }
@@ -90,7 +94,12 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     if (numbers.length) opts.onEvent?.({ type: 'requeued', numbers });
   };
 
-  const nextCandidateTrial = (): number | undefined => {
+  // Trial numbers whose candidates are being pre-screened: taken, though not yet stored.
+  const reserved = new Set<number>();
+  const nextNumber = () => Math.max(store.nextTrialNumber(exp), ...[...reserved].map((n) => n + 1));
+
+  /** A trial to run now: one WAITING or promoted, a new one from the controller, or (with a pre-screen) a number to screen candidates for. */
+  const nextCandidateTrial = (): number | { screen: number } | undefined => {
     const waiting = store.waitingTrials(exp).filter((n) => !inFlight.has(n));
     if (waiting.length) return waiting[0];
     // a paused trial among the best of its rung continues before a new one starts (ASHA)
@@ -100,8 +109,9 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
       opts.onEvent?.({ type: 'promoted', number: promote, fromEpoch: lastRung(history.find((t) => t.number === promote)!) });
       return promote;
     }
-    const number = store.nextTrialNumber(exp);
+    const number = nextNumber();
     if (exhausted || number >= opts.trials) return undefined;
+    if (exp.space.prescreen) return { screen: number };
     const candidate = opts.controller.ask({
       space: exp.space,
       spaceContext: opts.spaceContext,
@@ -115,6 +125,73 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     }
     store.insertTrial(exp, number, candidate, candidateHash(candidate), estimateSize(candidate, opts.spaceContext));
     return number;
+  };
+
+  /** The task of a trial (or of a pre-screen of one of its proposed candidates) as the executor takes it. */
+  const baseTask = (number: number, candidate: Candidate) => ({
+    experiment: exp.name,
+    trialNumber: number,
+    candidate,
+    seed: exp.seed,
+    backend: opts.backend,
+    data: opts.data,
+    teacher: opts.teacher,
+    latencyRuntime: exp.space.latency.runtime,
+    latencyEffort: exp.space.latency.effort,
+    latencyReferenceMs: opts.latencyReferenceMs,
+  });
+
+  /**
+   * A pre-screened trial: the controller proposes `samples` candidates (the
+   * first from the stream it would use without a pre-screen), each is
+   * distilled for `steps` batches in this slot, and the pick (search/prescreen.ts)
+   * is stored WAITING with every score, then run. Killed before that, nothing
+   * is stored and the number is screened again.
+   */
+  const screenThenRun = async (number: number) => {
+    const { samples, steps } = exp.space.prescreen!;
+    const history = store.history(exp);
+    const proposals: Array<{ candidate: Candidate; hash: string }> = [];
+    for (let k = 0; k < samples; k++) {
+      const candidate = opts.controller.ask({ space: exp.space, spaceContext: opts.spaceContext, history, rng: k === 0 ? createRng('ask', exp.seed, number) : createRng('ask', exp.seed, number, 'prescreen', k) });
+      if (!candidate) break;
+      const hash = candidateHash(candidate);
+      if (!proposals.some((p) => p.hash === hash)) proposals.push({ candidate, hash });
+    }
+    if (proposals.length === 0) {
+      exhausted = true;
+      opts.onEvent?.({ type: 'exhausted' });
+      return;
+    }
+    const started = performance.now();
+    const screened: Array<{ candidate: Candidate; hash: string; accuracy: number; kdLoss: number | null }> = [];
+    for (const p of proposals) {
+      const task = { ...baseTask(number, p.candidate), screen: { steps } };
+      const outcome = screenOutcome(await executor.run(task, { signal, onEpoch: () => {} }));
+      if (signal.aborted) return;
+      await executor.acknowledge?.(task);
+      // a candidate whose screen fails (diverged, crashed) scores 0: picked only when every one failed, and then it fails as a trial
+      screened.push({ ...p, accuracy: outcome.ok ? outcome.accuracy : 0, kdLoss: outcome.ok ? outcome.kdLoss : null });
+    }
+    // another slot may have stored one of these meanwhile
+    const fresh = screened.filter((s) => !store.hasCandidate(exp, s.hash));
+    if (fresh.length === 0) return;
+    const pick = pickScreened({ space: exp.space, spaceContext: opts.spaceContext, history: store.history(exp), screened: fresh });
+    const chosen = fresh[pick.index];
+    const seconds = (performance.now() - started) / 1000;
+    store.insertTrial(exp, number, chosen.candidate, chosen.hash, estimateSize(chosen.candidate, opts.spaceContext), {
+      steps,
+      accuracy: chosen.accuracy,
+      kdLoss: chosen.kdLoss,
+      predictedAccuracy: pick.predictedAccuracy[pick.index],
+      scores: screened.map((s) => ({ hash: s.hash, accuracy: s.accuracy })),
+      picked: screened.indexOf(chosen),
+      seconds,
+    });
+    opts.onEvent?.({ type: 'screened', number, picked: screened.indexOf(chosen), of: screened.length, accuracy: chosen.accuracy, seconds });
+    reserved.delete(number);
+    if (!store.claimTrial(exp, number, OWNER)) return;
+    await runOne(number);
   };
 
   const runOne = async (number: number) => {
@@ -132,20 +209,8 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
             latency: firstRung && { latencyMs: firstRung.latencyMs, latencyP10Ms: firstRung.latencyP10Ms, latencyP90Ms: firstRung.latencyP90Ms, latencyRuntime: firstRung.latencyRuntime },
           }
         : undefined;
-    const task = {
-      experiment: exp.name,
-      trialNumber: number,
-      candidate: record.candidate,
-      seed: exp.seed,
-      backend: opts.backend,
-      data: opts.data,
-      teacher: opts.teacher,
-      latencyRuntime: exp.space.latency.runtime,
-      latencyEffort: exp.space.latency.effort,
-      latencyReferenceMs: opts.latencyReferenceMs,
-      fidelity,
-    };
-    const outcome = await executor.run(
+    const task = { ...baseTask(number, record.candidate), fidelity };
+    const outcome = legOutcome(await executor.run(
       task,
       {
         signal,
@@ -155,7 +220,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
           opts.onEvent?.({ type: 'epoch', number, record: r });
         },
       },
-    );
+    ));
     if (signal.aborted) return; // requeued below, never recorded as failed
     if (outcome.ok && outcome.paused) {
       const { epoch, metrics, backend, seconds, curve, checkpoint } = outcome;
@@ -186,8 +251,18 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     while (!signal.aborted) {
       requeueStale();
       while (inFlight.size < executor.concurrency && !signal.aborted) {
-        const number = nextCandidateTrial();
-        if (number === undefined) break;
+        const next = nextCandidateTrial();
+        if (next === undefined) break;
+        if (typeof next === 'object') {
+          const n = next.screen;
+          reserved.add(n);
+          inFlight.set(n, screenThenRun(n).finally(() => {
+            inFlight.delete(n);
+            reserved.delete(n);
+          }));
+          continue;
+        }
+        const number = next;
         if (!store.claimTrial(exp, number, OWNER)) continue;
         const p = runOne(number).finally(() => inFlight.delete(number));
         inFlight.set(number, p);

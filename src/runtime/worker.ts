@@ -29,6 +29,7 @@ export async function runMessage(message: WorkerMessage): Promise<TrialOutcome> 
 /** The outcome with its weights buffer moved, not copied, back to the main thread. */
 export function moveOutcome(outcome: TrialOutcome): unknown {
   if (!outcome.ok) return outcome;
+  if ('screened' in outcome) return outcome;
   const buffers = outcome.paused ? [outcome.checkpoint.data] : [outcome.weights, ...(outcome.exits ?? []).map((e) => e.weights)];
   return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: outcome } as never);
 }

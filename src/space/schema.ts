@@ -67,6 +67,15 @@ export const fidelitySchema = z
   .strict();
 export type Fidelity = z.infer<typeof fidelitySchema>;
 
+/** A teacher-aware pre-screen: of `samples` proposed candidates, only the best-scored after a short distillation is trained. */
+export const prescreenSchema = z
+  .object({
+    samples: z.number().int().min(2).max(64).describe('candidates the controller proposes for each trial'),
+    steps: z.number().int().min(1).max(10000).default(40).describe('distillation steps (batches) each candidate is scored after'),
+  })
+  .strict();
+export type Prescreen = z.infer<typeof prescreenSchema>;
+
 export const searchSpaceSchema = z
   .object({
     name: z.string().min(1).max(100).describe('a name for the space'),
@@ -107,6 +116,9 @@ export const searchSpaceSchema = z
     fidelity: fidelitySchema
       .optional()
       .describe('rungs (asynchronous successive halving over all objectives, MO-ASHA): trials pause at minEpochs, minEpochs*eta, ...; the best 1/eta of each rung continue, the rest are pruned when the search ends'),
+    prescreen: prescreenSchema
+      .optional()
+      .describe('teacher-aware pre-screen: the controller proposes `samples` candidates, each is distilled for `steps` batches and scored by its held-out accuracy, and the one that most improves the front by its predicted accuracy is trained'),
     training: z
       .object({
         epochs: choice(TRAINING_FIELDS.epochs),

@@ -196,4 +196,11 @@ export const MIGRATIONS: Array<{ version: number; sql: string; rebuildsTables?: 
       );
     `,
   },
+  {
+    version: 8,
+    sql: `
+      -- A pre-screened trial: its score and every proposed candidate's (space/history.ts, PrescreenRecord).
+      ALTER TABLE trials ADD COLUMN prescreen_json TEXT;
+    `,
+  },
 ];

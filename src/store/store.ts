@@ -15,7 +15,8 @@ import { layersSchema, metricsSchema, sizeEstimateSchema, teacherInfoSchema } fr
 import type { LayerSummary, TeacherInfo, TrialMetrics, SizeEstimate } from '../core/metrics';
 import { weightManifestSchema } from '../core/weights';
 import type { WeightManifest } from '../core/weights';
-import type { TrialRecord } from '../space/history';
+import { prescreenRecordSchema } from '../space/history';
+import type { PrescreenRecord, TrialRecord } from '../space/history';
 import { TRIAL_STATES } from '../core/trial-state';
 import type { TrialState } from '../core/trial-state';
 import type { EpochRecord } from '../core/epoch';
@@ -165,6 +166,7 @@ interface TrialRow {
   started_at: string | null;
   finished_at: string | null;
   heartbeat_at: string | null;
+  prescreen_json: string | null;
 }
 
 /**
@@ -343,6 +345,7 @@ export class Store {
       metrics: r.metrics_json ? readJson(metricsSchema, r.metrics_json, `${where}, metrics`) : undefined,
       ...(exits.length ? { exits: exits.map((x) => ({ exit: x.exit, metrics: readJson(metricsSchema, x.metrics_json, `${where}, exit ${x.exit} metrics`) })) } : {}),
       ...(rungs.length ? { rungs: rungs.map((g) => ({ epoch: g.epoch, metrics: readJson(metricsSchema, g.metrics_json, `${where}, rung at epoch ${g.epoch}`) })) } : {}),
+      ...(r.prescreen_json ? { prescreen: readJson(prescreenRecordSchema, r.prescreen_json, `${where}, prescreen`) } : {}),
     };
   }
 
@@ -441,12 +444,18 @@ export class Store {
     return (r.n ?? -1) + 1;
   }
 
-  insertTrial(e: Pick<Experiment, 'id'>, number: number, candidate: Candidate, hash: string, estimate: SizeEstimate): void {
+  /** A new WAITING trial; `prescreen` when a pre-screen chose its candidate. */
+  insertTrial(e: Pick<Experiment, 'id'>, number: number, candidate: Candidate, hash: string, estimate: SizeEstimate, prescreen?: PrescreenRecord): void {
     this.db
       .prepare(
-        `INSERT INTO trials (experiment_id, number, hash, family, candidate_json, estimate_json, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'WAITING', ?)`,
+        `INSERT INTO trials (experiment_id, number, hash, family, candidate_json, estimate_json, state, created_at, prescreen_json) VALUES (?, ?, ?, ?, ?, ?, 'WAITING', ?, ?)`,
       )
-      .run(e.id, number, hash, familyOf(candidate), JSON.stringify(candidate), JSON.stringify(estimate), now());
+      .run(e.id, number, hash, familyOf(candidate), JSON.stringify(candidate), JSON.stringify(estimate), now(), prescreen ? JSON.stringify(prescreen) : null);
+  }
+
+  /** Whether a candidate (by hash) is already a trial of the experiment. */
+  hasCandidate(e: Pick<Experiment, 'id'>, hash: string): boolean {
+    return this.db.prepare('SELECT 1 FROM trials WHERE experiment_id = ? AND hash = ?').get(e.id, hash) !== undefined;
   }
 
   /** WAITING trials in number order (left by a stopped run, or just created). */
