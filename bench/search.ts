@@ -3,7 +3,7 @@
  *  (a) stand-in objective computed from the spec: hypervolume after N
  *      trials, mean and spread over many seeds, in seconds;
  *  (b) the real task (skip with --skip-real): search arms (full-fidelity
- *      NSGA-II, NSGA-II with rungs, random with rungs) under a fixed
+ *      NSGA-II, NSGA-II with rungs, random with rungs, NSGA-II with rungs and the pre-screen) under a fixed
  *      wall-clock budget, --real-seeds seeds on --real-space and
  *      --fashion-seeds on Fashion-MNIST; each finished run is appended to
  *      --out and skipped when the bench runs again; the summary (time to
@@ -12,7 +12,7 @@
  *  (c) with --real-trials N, the controllers over N trials of the real task.
  *   npm run bench:search -- [--seeds 30] [--space search-spaces/mnist-full.yaml] [--skip-real]
  *     [--real-space search-spaces/mnist-quick.yaml] [--real-seeds 3] [--fashion-seeds 1] [--fashion-train-limit 10000]
- *     [--budget 300] [--workers 2] [--fidelity 1,4] [--arms nsga2-full,nsga2-rungs,random-rungs]
+ *     [--budget 300] [--workers 2] [--fidelity 1,4] [--arms nsga2-full,nsga2-rungs,random-rungs,nsga2-rungs-prescreen]
  *     [--optuna-seeds 3] [--restricted-arms nsga2-full] [--out bench/results/search-arms.json] [--plot bench/results/search-arms.png] [--real-trials N]
  *  (d) --optuna-seeds seeds of Optuna's NSGA-II with PyTorch (bench/reference/optuna_search.py) against
  *      kdsearch on the quick space restricted to what both do alike (task "restricted").
@@ -45,7 +45,7 @@ const fashionTrainLimit = Number(flag('fashion-train-limit', '10000'));
 const budgetSec = Number(flag('budget', '300'));
 const workers = Number(flag('workers', '2'));
 const [minEpochs, eta] = flag('fidelity', '1,4').split(',').map(Number);
-const armNames = flag('arms', 'nsga2-full,nsga2-rungs,random-rungs').split(',');
+const armNames = flag('arms', 'nsga2-full,nsga2-rungs,random-rungs,nsga2-rungs-prescreen').split(',');
 const optunaSeeds = Number(flag('optuna-seeds', '3'));
 const restrictedArms = flag('restricted-arms', 'nsga2-full').split(',');
 const out = resolve(ROOT, flag('out', 'bench/results/search-arms.json'));

@@ -18,6 +18,9 @@ import { parseSearchSpace } from '../src/space/load';
 import { estimateSize, makeCandidate, sampleCommon, sampleTraining } from '../src/space/sample';
 import { createRng } from '../src/core/rng';
 import { Store } from '../src/store/store';
+import { startServer } from '../src/web/server';
+import { buildFrontReport, formatFrontReport } from '../src/commands/front-report';
+import { spearman } from '../src/core/rank';
 import { labelLogits, tempDir, tinyExperiment } from './support/helpers';
 
 const ctx = { inputShape: [28, 28, 1], numClasses: 10, teacherSpec: BUILTIN_TEACHER_SPEC, teacherParams: 225034, teacherMacs: 1 };
@@ -154,6 +157,24 @@ test('a pre-screened search: K proposals each distilled a few steps, the pick st
     const pick = pickScreened({ space: exp.space, spaceContext: ctx, history: before, screened: proposals.map((candidate, k) => ({ candidate, accuracy: p.scores[k].accuracy })) });
     assert.equal(pick.index, p.picked);
     assert.equal(pick.predictedAccuracy[pick.index], p.predictedAccuracy);
+  }
+
+  // reported: the score's agreement with final accuracy in `front`, the experiment page, and each trial's proposals on its page
+  const report = buildFrontReport(store.getExperiment('screen'), history);
+  assert.equal(report.prescreen?.trials, 3);
+  assert.equal(report.prescreen?.spearman, spearman(history.map((t) => t.prescreen!.accuracy), history.map((t) => t.metrics!.accuracy)));
+  assert.match(formatFrontReport(report), /pre-screen: its score's Spearman correlation with final accuracy -?[\d.]+, over 3 students/);
+  const server = await startServer({ db: store.path, port: 0, host: '127.0.0.1' }, () => {});
+  try {
+    const listing = await (await fetch(`${server.url}experiments/screen`)).text();
+    assert.match(listing, /id="prescreen">pre-screen: its score(&#39;|')s Spearman correlation with final accuracy -?[\d.]+, over 3 students/);
+    const t = history[1];
+    const page = await (await fetch(`${server.url}experiments/screen/trials/${t.number}`)).text();
+    assert.match(page, /<h2>Pre-screen<\/h2>/);
+    assert.match(page, new RegExp(`<code>${t.hash}</code></td><td>[\\d.]+%</td><td>picked: this trial</td>`));
+    assert.equal((page.match(/<tr><td>\d<\/td><td><code>/g) ?? []).length, t.prescreen!.scores.length);
+  } finally {
+    await server.close();
   }
   store.close();
 });

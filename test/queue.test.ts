@@ -309,6 +309,28 @@ test('rungs through the queue: paused trials travel as checkpoints in their cont
   }
 });
 
+test('a pre-screen through the queue: each proposal is scored in a job of its own and the same candidates are picked as locally', async () => {
+  const screened = join(dir, 'screened.yaml');
+  writeFileSync(screened, readFileSync(tiny, 'utf8').replace('name: tiny', 'name: screened').replace('objectives: [accuracy, sizeBytes, latencyMs]', 'objectives: [accuracy, sizeBytes]\nprescreen: { samples: 2, steps: 3 }'));
+  const local = spawnSync(process.execPath, [CLI, 'search', '--space', screened, '--name', 'local-screened', '--trials', '3', '--controller', 'random', '--seed', '2', '--workers', '1', '--db', join(dir, 'screened-local.db'), '--data-dir', join(dir, 'data')], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(local.status, 0, local.stderr);
+  const w = worker('screens');
+  try {
+    const db = join(dir, 'screened-queued.db');
+    const s = search(db, 'queued-screened', screened, ['--trials', '3', '--seed', '2', '--workers', '1']);
+    assert.equal(await s.exited, 0, s.output());
+    const summary = (ts: ReturnType<typeof trials>) => ts.map((t) => ({ n: t.number, state: t.state, hash: t.hash, accuracy: t.metrics?.accuracy, scores: t.prescreen?.scores, picked: t.prescreen?.picked }));
+    const queued = trials(db, 'queued-screened');
+    assert.deepEqual(queued.map((t) => t.prescreen?.scores.length), [2, 2, 2]);
+    assert.deepEqual(summary(queued), summary(trials(join(dir, 'screened-local.db'), 'local-screened')));
+    assert.equal((w.output().match(/\(job trial-\d+-screen-[0-9a-f]{16}\) starts/g) ?? []).length, 6, w.output());
+    assert.match(w.output(), /trial 0 pre-screened \([\d.]+%\)/);
+    assert.equal(integrity(db), 'ok');
+  } finally {
+    await stopAll(w);
+  }
+});
+
 test('a trial whose workers keep dying is FAILED with TRIAL_WORKER_LOST after a bounded number of stalls', async () => {
   const db = join(dir, 'lost.db');
   const s = search(db, 'lost', slow, ['--trials', '1', '--seed', '7', '--workers', '1']);

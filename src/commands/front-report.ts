@@ -5,6 +5,8 @@ import type { Experiment } from '../store/store';
 import { architectureSummary } from '../space/student';
 import type { TrialRecord } from '../space/history';
 import { describeLatencyModel, experimentLatencyModel } from '../search/latency-model';
+import { describePrescreen, prescreenAgreement } from '../search/prescreen';
+import type { PrescreenAgreement } from '../search/prescreen';
 import type { StoredLatencyModel } from '../search/latency-model';
 import { builtinSpecOf } from '../model/teacher-arch';
 
@@ -42,6 +44,8 @@ export interface FrontReport {
   }>;
   /** The per-layer latency model fitted on the measured students (search/latency-model.ts), when there are enough. */
   latencyModel?: StoredLatencyModel;
+  /** With a pre-screen: how its score ranked the students against their final accuracy. */
+  prescreen?: PrescreenAgreement;
 }
 
 export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[]): FrontReport {
@@ -64,6 +68,7 @@ export function buildFrontReport(exp: Experiment, history: readonly TrialRecord[
     })),
     hypervolume: frontHypervolume(exp.space, history),
     latencyModel: experimentLatencyModel(exp, builtinSpecOf(exp), history),
+    prescreen: prescreenAgreement(history),
     trials: history.map((t) => ({
       number: t.number,
       state: t.state,
@@ -92,6 +97,8 @@ export function formatFrontReport(r: FrontReport): string {
     );
   }
   lines.push(describeLatencyModel(r.latencyModel));
+  const prescreen = describePrescreen(r.prescreen);
+  if (prescreen) lines.push(prescreen);
   return lines.join('\n');
 }
 

@@ -4,7 +4,7 @@ import type { SpaceContext } from '../space/sample';
 import { estimateSize } from '../space/sample';
 import type { ObjectiveMetric, SearchSpace } from '../space/schema';
 import { MAXIMISED } from '../space/schema';
-import { pearson } from '../core/rank';
+import { pearson, spearman } from '../core/rank';
 import { hypervolume } from './hypervolume';
 import { LATENCY_FEATURES, latencyFeatures, latencyModelOf, predictLatency } from './latency-model';
 import { nonDominatedSort } from './pareto';
@@ -108,4 +108,27 @@ export function pickScreened(input: PickInput): Pick {
     if (better) index = i;
   }
   return { index, predictedAccuracy, gain };
+}
+
+/** How well the pre-screen's score ranked the students it chose: Spearman correlation with their final accuracy. */
+export interface PrescreenAgreement {
+  /** Pre-screened COMPLETE trials. */
+  trials: number;
+  /** Undefined below 3 trials. */
+  spearman?: number;
+}
+
+export function prescreenAgreement(history: readonly TrialRecord[]): PrescreenAgreement | undefined {
+  const screened = history.filter((t) => t.state === 'COMPLETE' && t.metrics && t.prescreen);
+  if (!screened.length && !history.some((t) => t.prescreen)) return undefined;
+  const x = screened.map((t) => t.prescreen!.accuracy);
+  const y = screened.map((t) => t.metrics!.accuracy);
+  return { trials: screened.length, ...(screened.length >= 3 ? { spearman: spearman(x, y) } : {}) };
+}
+
+/** One line on the pre-screen, or undefined for an experiment without one. */
+export function describePrescreen(a: PrescreenAgreement | undefined): string | undefined {
+  if (!a) return undefined;
+  if (a.spearman === undefined) return `pre-screen: ${a.trials} pre-screened students complete; too few to judge its score`;
+  return `pre-screen: its score's Spearman correlation with final accuracy ${a.spearman.toFixed(2)}, over ${a.trials} students`;
 }

@@ -2,6 +2,7 @@ import type { DatasetInfo } from '../core/dataset-spec';
 import type { DeviceRecord } from '../core/device';
 import { frontOf, hypervolumeCurve, tradeOffOn } from '../search/objectives';
 import { describeLatencyModel, experimentLatencyModel } from '../search/latency-model';
+import { describePrescreen, prescreenAgreement } from '../search/prescreen';
 import { builtinSpecOf } from '../model/teacher-arch';
 import { distillationGain } from '../core/metrics';
 import type { TeacherInfo, TrialMetrics } from '../core/metrics';
@@ -105,6 +106,8 @@ export interface ExperimentData {
   hypervolume: Array<{ trial: number; hypervolume: number }>;
   /** The latency model's held-out error in a line (search/latency-model.ts), fitted on the latest LATENCY_MODEL_TRIALS complete trials. */
   latencyModel: string;
+  /** With a pre-screen: its score's rank agreement with final accuracy, in a line. */
+  prescreen?: string;
   /** The devices that timed this experiment's students (serve --device-bench), when there are any. */
   devices?: Array<{ id: number; name: string; timed: number }>;
   /** The device whose latencies this data shows, or null for the search's own. */
@@ -265,6 +268,7 @@ function buildExperimentData(snapshot: ExperimentSnapshot, baselines: Map<number
     staircases,
     hypervolume: steps.map((s) => ({ trial: s.step, hypervolume: s.hypervolume })),
     latencyModel: describeLatencyModel(experimentLatencyModel(exp, builtinSpecOf(exp), snapshot.trials.filter((t) => t.state === 'COMPLETE').slice(-LATENCY_MODEL_TRIALS))),
+    prescreen: describePrescreen(prescreenAgreement(snapshot.trials)),
   };
 }
 
@@ -388,6 +392,7 @@ export function trialPage(exp: Experiment, trial: TrialDetail, baseline: Baselin
       metrics: x.metrics,
     })),
     rungs: rungHistory(trial),
+    prescreen: trial.prescreen,
   };
 }
 
