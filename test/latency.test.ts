@@ -49,6 +49,23 @@ test('with a reference, each run is scaled by the reference run beside it: a mac
   assert.ok(raw.p90Ms > 0.7 && raw.p10Ms < 0.5, `raw times show both speeds: ${raw.p10Ms}..${raw.p90Ms}`);
 });
 
+test('with a reference, each timed run follows an untimed run of the same network: a network slowed by running after the other (its caches refilled) does not bias the ratio', async () => {
+  const busy = (ms: number) => {
+    const start = performance.now();
+    while (performance.now() - start < ms);
+  };
+  // After the other network each costs more: the reference 0.2 -> 0.3 ms, the model 0.4 -> 0.44 ms.
+  let last = '';
+  const run = (name: string, warm: number, cold: number) => async () => {
+    busy(last === name ? warm : cold);
+    last = name;
+  };
+  const scaled = await measureAdaptive(run('model', 0.4, 0.44), { reference: { runOnce: run('reference', 0.2, 0.3), nominalMs: 0.1 }, minRuns: 60, maxRuns: 60 });
+  // 0.4 / 0.2 of the nominal 0.1 ms; timed after the other network it would be 0.44 / 0.3, about 0.147
+  assert.ok(Math.abs(scaled.medianMs - 0.2) < 0.015, `scaled median ${scaled.medianMs}`);
+  assert.ok(Math.abs(scaled.referenceMs! - 0.2) < 0.03, `the reference timed warm: ${scaled.referenceMs}`);
+});
+
 test('ranks share ties; Spearman correlation by hand', () => {
   assert.deepEqual(ranks([10, 30, 20, 30]), [1, 3.5, 2, 3.5]);
   assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1);
