@@ -324,6 +324,8 @@ test('a pre-screen through the queue: each proposal is scored in a job of its ow
     assert.deepEqual(queued.map((t) => t.prescreen?.scores.length), [2, 2, 2]);
     assert.deepEqual(summary(queued), summary(trials(join(dir, 'screened-local.db'), 'local-screened')));
     assert.equal((w.output().match(/\(job trial-\d+-screen-[0-9a-f]{16}\) starts/g) ?? []).length, 6, w.output());
+    // a screen's job is named by the hash its trial stores for the proposal
+    for (const t of queued) for (const p of t.prescreen!.scores) assert.ok(w.output().includes(`(job trial-${t.number}-screen-${p.hash}) starts`), `${t.number} ${p.hash}`);
     assert.match(w.output(), /trial 0 pre-screened \([\d.]+%\)/);
     assert.equal(integrity(db), 'ok');
   } finally {

@@ -80,7 +80,7 @@ export type TrialFailure = z.infer<typeof failureSchema>;
 export type TrialLegOutcome = TrialSuccess | TrialPaused | TrialFailure;
 
 function wrongKind(outcome: TrialOutcome, expected: string): TrialFailure {
-  return { ok: false, code: 'INTERNAL', message: `a ${expected} task came back as another kind of result`, seconds: outcome.ok ? outcome.seconds : outcome.seconds };
+  return { ok: false, code: 'INTERNAL', message: `a ${expected} task came back as another kind of result`, seconds: outcome.seconds };
 }
 
 /** The outcome of a trial task: a pre-screen's score in its place is an internal error, never a trial result. */

@@ -1,7 +1,6 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { epochRecordSchema } from '../core/epoch';
-import { canonicalJson, sha256 } from '../core/hash';
 import type { EpochRecord } from '../core/epoch';
 import type { KdError } from '../core/errors';
 import type { Log } from '../core/log';
@@ -15,6 +14,7 @@ import { REGISTRY_KEY, WORKER_KEY_PATTERN, connectRedis, queueInfoKey, servingPa
 import type { QueueUrl } from './queue-url';
 import { redisOptions } from './queue-url';
 import type { SharedData, TrialTask } from './task';
+import { candidateHash, candidateSchema } from '../space/candidate';
 
 export interface QueueExecutorOptions {
   url: QueueUrl;
@@ -190,9 +190,9 @@ export class QueueExecutor implements TrialExecutor {
   }
 }
 
-/** The job of a task: the trial and the epoch its leg starts from, or the candidate a pre-screen scores. */
+/** The job of a task: the trial and the epoch its leg starts from, or the candidate a pre-screen scores (by the hash the trial stores for it). */
 function jobIdOf(task: TrialTask): string {
-  return jobId(task.trialNumber, task.screen ? { screenOf: sha256(canonicalJson(task.candidate)) } : { fromEpoch: task.fidelity?.resume?.epoch ?? 0 });
+  return jobId(task.trialNumber, task.screen ? { screenOf: candidateHash(candidateSchema.parse(task.candidate)) } : { fromEpoch: task.fidelity?.resume?.epoch ?? 0 });
 }
 
 /** A job BullMQ failed (its worker died too often, or it was refused): the trial's coded failure. */

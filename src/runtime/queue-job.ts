@@ -40,7 +40,7 @@ export function refusal(raw: unknown): string | undefined {
  * names the same job (BullMQ ignores a second add).
  */
 export function jobId(trialNumber: number, leg: { fromEpoch: number } | { screenOf: string }): string {
-  return 'screenOf' in leg ? `trial-${trialNumber}-screen-${leg.screenOf.slice(0, 16)}` : `trial-${trialNumber}-from-${leg.fromEpoch}`;
+  return 'screenOf' in leg ? `trial-${trialNumber}-screen-${leg.screenOf}` : `trial-${trialNumber}-from-${leg.fromEpoch}`;
 }
 
 const BYTES = '$base64';

@@ -123,7 +123,7 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
       if (opts.signal.aborted) throw new Error('the worker was stopped'); // the job stalls and runs elsewhere
       if (timedOut) outcome = { ok: false, code: 'TRIAL_TIMEOUT', message: `the trial exceeded its time limit of ${envelope.timeLimitSec} s and was stopped`, seconds: (performance.now() - started) / 1000 };
       trials += 1;
-      opts.log(`${experiment}: trial ${envelope.trialNumber} ${outcome.ok ? ('screened' in outcome ? `pre-screened (${(outcome.accuracy * 100).toFixed(1)}%)` : outcome.paused ? `paused at epoch ${outcome.epoch}` : 'complete') : `failed (${outcome.code})`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      opts.log(`${experiment}: trial ${envelope.trialNumber} ${outcomeWords(outcome)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
       return toWire(outcome);
     } finally {
       release();
@@ -187,4 +187,11 @@ export async function serveQueues(opts: QueueWorkerOptions): Promise<{ trials: n
     redis.disconnect();
     await pool.close();
   }
+}
+
+/** How a job ended, in the worker's log. */
+function outcomeWords(outcome: TrialOutcome): string {
+  if (!outcome.ok) return `failed (${outcome.code})`;
+  if ('screened' in outcome) return `pre-screened (${(outcome.accuracy * 100).toFixed(1)}%)`;
+  return outcome.paused ? `paused at epoch ${outcome.epoch}` : 'complete';
 }

@@ -178,6 +178,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     if (fresh.length === 0) return;
     const pick = pickScreened({ space: exp.space, spaceContext: opts.spaceContext, history: store.history(exp), screened: fresh });
     const chosen = fresh[pick.index];
+    const picked = screened.indexOf(chosen);
     const seconds = (performance.now() - started) / 1000;
     store.insertTrial(exp, number, chosen.candidate, chosen.hash, estimateSize(chosen.candidate, opts.spaceContext), {
       steps,
@@ -185,11 +186,10 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
       kdLoss: chosen.kdLoss,
       predictedAccuracy: pick.predictedAccuracy[pick.index],
       scores: screened.map((s) => ({ hash: s.hash, accuracy: s.accuracy })),
-      picked: screened.indexOf(chosen),
+      picked,
       seconds,
     });
-    opts.onEvent?.({ type: 'screened', number, picked: screened.indexOf(chosen), of: screened.length, accuracy: chosen.accuracy, seconds });
-    reserved.delete(number);
+    opts.onEvent?.({ type: 'screened', number, picked, of: screened.length, accuracy: chosen.accuracy, seconds });
     if (!store.claimTrial(exp, number, OWNER)) return;
     await runOne(number);
   };

@@ -8,7 +8,7 @@ import type { TrialRecord } from '../space/history';
 import type { TrialMetrics } from '../core/metrics';
 
 /** A metric as a minimised quantity: maximised metrics are negated. */
-function toMin(metric: ObjectiveMetric, value: number): number {
+export function toMin(metric: ObjectiveMetric, value: number): number {
   return MAXIMISED.has(metric) ? -value : value;
 }
 

@@ -2,13 +2,12 @@ import type { Candidate } from '../space/candidate';
 import type { TrialRecord } from '../space/history';
 import type { SpaceContext } from '../space/sample';
 import { estimateSize } from '../space/sample';
-import type { ObjectiveMetric, SearchSpace } from '../space/schema';
-import { MAXIMISED } from '../space/schema';
-import { pearson, spearman } from '../core/rank';
+import type { SearchSpace } from '../space/schema';
+import { pearson, quantile, spearman } from '../core/rank';
 import { hypervolume } from './hypervolume';
 import { LATENCY_FEATURES, latencyFeatures, latencyModelOf, predictLatency } from './latency-model';
 import { nonDominatedSort } from './pareto';
-import { isFeasible } from './objectives';
+import { isFeasible, objectiveVector, toMin } from './objectives';
 
 /** A proposed candidate and its pre-screen score. */
 export interface ScreenedCandidate {
@@ -41,8 +40,8 @@ export const MIN_FIT = 5;
  * the least-squares line through the pre-screened COMPLETE trials' (score,
  * final accuracy) once there are MIN_FIT of them and the two correlate
  * positively; before that the score plus the median gap between final and
- * screened accuracy (0 with no such trial: the score as it is). The line is
- * clamped to [0, 1].
+ * screened accuracy (0 with no such trial: the score as it is). Clamped to
+ * [0, 1].
  */
 export function accuracyPredictor(history: readonly TrialRecord[]): (score: number) => number {
   const pairs = history.filter((t) => t.state === 'COMPLETE' && t.metrics && t.prescreen).map((t) => [t.prescreen!.accuracy, t.metrics!.accuracy] as const);
@@ -59,8 +58,7 @@ export function accuracyPredictor(history: readonly TrialRecord[]): (score: numb
       return (score) => clamp(my + slope * (score - mx));
     }
   }
-  const gaps = pairs.map(([s, f]) => f - s).sort((a, b) => a - b);
-  const gap = gaps.length ? gaps[Math.floor(gaps.length / 2)] : 0;
+  const gap = pairs.length ? quantile(pairs.map(([s, f]) => f - s).sort((a, b) => a - b), 0.5) : 0;
   return (score) => clamp(score + gap);
 }
 
@@ -81,7 +79,6 @@ export function pickScreened(input: PickInput): Pick {
   const model = latencyModelOf(history, ctx);
   const latencyKnown = model.n > LATENCY_FEATURES.length;
   const objectives = space.objectives.filter((o) => o !== 'latencyMs' || latencyKnown);
-  const toMin = (o: ObjectiveMetric, v: number) => (MAXIMISED.has(o) ? -v : v);
   const reference = objectives.map((o) => toMin(o, space.reference[o]!));
 
   const predictedAccuracy = screened.map((s) => predict(s.accuracy));
@@ -97,7 +94,7 @@ export function pickScreened(input: PickInput): Pick {
     });
   };
   const points = screened.map((s, i) => candidatePoint(s.candidate, predictedAccuracy[i]));
-  const front = history.filter((t) => isFeasible(space, t)).map((t) => objectives.map((o) => toMin(o, t.metrics[o])));
+  const front = history.filter((t) => isFeasible(space, t)).map((t) => objectiveVector(t.metrics, objectives));
   const base = hypervolume(front, reference);
   const gain = points.map((p) => (p.every(Number.isFinite) ? hypervolume([...front, p], reference) - base : 0));
   const levels = nonDominatedSort([...front, ...points]);
@@ -119,8 +116,8 @@ export interface PrescreenAgreement {
 }
 
 export function prescreenAgreement(history: readonly TrialRecord[]): PrescreenAgreement | undefined {
+  if (!history.some((t) => t.prescreen)) return undefined;
   const screened = history.filter((t) => t.state === 'COMPLETE' && t.metrics && t.prescreen);
-  if (!screened.length && !history.some((t) => t.prescreen)) return undefined;
   const x = screened.map((t) => t.prescreen!.accuracy);
   const y = screened.map((t) => t.metrics!.accuracy);
   return { trials: screened.length, ...(screened.length >= 3 ? { spearman: spearman(x, y) } : {}) };
