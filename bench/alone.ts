@@ -4,6 +4,7 @@ import { latencyReference } from '../src/model/latency-reference';
 import { dequantizeWeight } from '../src/model/quantize';
 import { unpackWeights } from '../src/model/weights-pack';
 import type { WeightEntry } from '../src/core/weights';
+import type { LatencyCalibration } from '../src/core/metrics';
 
 /** One alone measurement of a model: its median and the median's 95% interval. */
 export interface AloneTiming {
@@ -15,19 +16,19 @@ export interface AloneTiming {
 /**
  * Stored students (topology, manifest, packed weights) rebuilt in this
  * process and timed alone, one after another, `rounds` times each, after
- * one untimed pass (this process has run none of them yet), scaled to the
- * reference time `referenceMs` as a search scales them (model/latency-reference.ts;
- * raw times without it). Disposes them.
+ * one untimed pass (this process has run none of them yet), placed between the
+ * reference networks calibrated at `references` as a search places them
+ * (model/latency-reference.ts; raw times without them). Disposes them.
  */
 export async function timeStoredAlone(opts: {
   stored: ReadonlyArray<{ topology: object; manifest: readonly WeightEntry[]; data: Uint8Array }>;
   inputShape: number[];
   rounds: number;
-  referenceMs?: number;
+  references?: LatencyCalibration;
   onRound?: (round: number) => void;
 }): Promise<AloneTiming[][]> {
   const { stored, inputShape, rounds, onRound = () => {} } = opts;
-  const reference = opts.referenceMs ? await latencyReference('tfjs-wasm', opts.referenceMs) : undefined;
+  const reference = opts.references ? await latencyReference('tfjs-wasm', opts.references) : undefined;
   const models = await Promise.all(
     stored.map(async (s) => {
       const model = await tf.models.modelFromJSON(s.topology as never);

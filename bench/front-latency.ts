@@ -35,7 +35,7 @@ async function main() {
     }),
     inputShape,
     rounds,
-    referenceMs: exp.latencyReferenceMs,
+    references: exp.latencyReferences,
   });
   const storedMs = front.map((t) => t.metrics!.latencyMs);
   const aloneMs = alone.map((a) => median(a.map((s) => s.median)));

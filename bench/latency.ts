@@ -26,7 +26,7 @@ import { describeLatencyModel, fitLatencyModel, latencyFeatures } from '../src/s
 import { legOutcome } from '../src/core/outcome';
 import type { TrialSuccess } from '../src/core/outcome';
 import { timeStoredAlone } from './alone';
-import { calibrateReference, REFERENCE_NETWORK } from '../src/model/latency-reference';
+import { calibrateReferences, describeCalibration, REFERENCE_NETWORKS } from '../src/model/latency-reference';
 import { flag, mean, median, sampleStd, tiedSpearman } from './stats';
 
 const ROOT = join(__dirname, '..', '..');
@@ -65,15 +65,15 @@ async function main() {
   const training = { ...DEFAULT_TRAINING, epochs: 1, trainLimit, scheme: 'offline' as const };
   const candidates: Candidate[] = STUDENTS.map(([genes, storage]) => ({ genes, student: express(genes, storage, teacher.spec), training }));
   const names = candidates.map((c) => `${c.genes.family}: ${architectureSummary(c.student)}`);
-  // As a search does: calibrated once, before any worker runs; every measurement below is scaled to it.
-  const referenceMs = await calibrateReference('tfjs-wasm');
-  log(`latency reference: ${referenceMs.toFixed(4)} ms`);
+  // As a search does: calibrated once, before any worker runs; every measurement below is placed between them.
+  const references = await calibrateReferences('tfjs-wasm');
+  log(`latency references: ${describeCalibration(references)}`);
 
   /** One search's worth of trials on 2 workers; the latencies it stored and its wall time. */
   const searchRound = async (quietLatency: boolean) => {
     const executor = new PiscinaExecutor({ workers: 2, quietLatency });
     const signal = new AbortController().signal;
-    const task = (i: number, c: Candidate) => ({ experiment: 'bench', trialNumber: i, candidate: c, seed: 0, backend: 'wasm' as const, data, teacher: { spec: teacher.spec, topology: {} }, latencyReferenceMs: referenceMs });
+    const task = (i: number, c: Candidate) => ({ experiment: 'bench', trialNumber: i, candidate: c, seed: 0, backend: 'wasm' as const, data, teacher: { spec: teacher.spec, topology: {} }, latencyReferences: references });
     // Warm both workers (tfjs and wasm load) outside the timed part.
     await Promise.all([0, 1].map((i) => executor.run(task(i, { ...candidates[0], training: { ...training, trainLimit: 64 } }), { signal, onEpoch: () => {} })));
     const outcomes: Trained[] = new Array(candidates.length);
@@ -110,7 +110,7 @@ async function main() {
     stored: gated[0].outcomes.map((o) => ({ topology: o.topology, manifest: o.manifest, data: new Uint8Array(o.weights) })),
     inputShape: dataset.inputShape,
     rounds,
-    referenceMs,
+    references,
     onRound: (round) => log(`round ${round + 1}: alone done`),
   });
 
@@ -148,7 +148,7 @@ async function main() {
   const spaceContext = { inputShape: dataset.inputShape, numClasses: dataset.numClasses, teacherSpec: teacher.spec, teacherParams: teacher.params, teacherMacs: teacher.macs };
   const latencyModel = fitLatencyModel(candidates.map((c, i) => ({ features: latencyFeatures(c, spaceContext)!, latencyMs: mean(inSearch[i]) })));
   const bar = { cvAtMost5Percent: summary.maxCvInSearch <= 0.05 && summary.maxCvAlone <= 0.05, spearmanAtLeast095: summary.spearmanInSearchVsAlone >= 0.95 };
-  process.stdout.write(`${JSON.stringify({ rounds, trainLimit, workers: 2, reference: { network: REFERENCE_NETWORK, calibratedMs: referenceMs }, students, summary, latencyModel: { ...latencyModel, line: describeLatencyModel(latencyModel) }, bar }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ rounds, trainLimit, workers: 2, references: { networks: REFERENCE_NETWORKS, calibratedMs: references }, students, summary, latencyModel: { ...latencyModel, line: describeLatencyModel(latencyModel) }, bar }, null, 2)}\n`);
 }
 
 void main();

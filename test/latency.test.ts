@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { measureAdaptive, measureWarmAndAlone, medianInterval } from '../src/model/latency';
+import { bracket, measureAdaptive, measureWarmAndAlone, medianInterval, placeOnLine } from '../src/model/latency';
+import { errorCodeOf } from '../src/core/errors';
 import { quantile, ranks, spearman } from '../src/core/rank';
 
 test('the median and its 95% interval, from order statistics, by hand', () => {
@@ -26,44 +27,55 @@ test('timed runs stop once the median is known to +/- 3%, and run on to the budg
   assert.ok(bimodal.p10Ms < 0.3 && bimodal.p90Ms > 0.9);
 });
 
-test('with a reference, each run is scaled by the reference run beside it: a machine switching speeds mid-measurement changes nothing', async () => {
-  const busy = (ms: number) => {
-    const start = performance.now();
-    while (performance.now() - start < ms);
-  };
-  // The machine runs at full speed, then at half speed every other block of 15 runs: model 0.4 ms, reference 0.2 ms at full speed.
-  let runs = 0;
-  const slow = () => Math.floor(runs / 30) % 2 === 1;
-  const reference = { runOnce: async () => busy(slow() ? 0.4 : 0.2), nominalMs: 0.1 };
-  const model = async () => {
-    busy(slow() ? 0.8 : 0.4);
-    runs += 2;
-  };
-  const scaled = await measureAdaptive(model, { reference, minRuns: 120, maxRuns: 120 });
-  // 2 x the reference's nominal 0.1 ms, whatever the speed.
-  assert.ok(Math.abs(scaled.medianMs - 0.2) < 0.02, `scaled median ${scaled.medianMs}`);
-  assert.ok(scaled.p90Ms - scaled.p10Ms < 0.05, `scaled spread ${scaled.p10Ms}..${scaled.p90Ms}`);
-  assert.ok(scaled.referenceMs! > 0.19 && scaled.referenceMs! < 0.42, `the reference's raw median ${scaled.referenceMs}`);
-  runs = 0;
-  const raw = await measureAdaptive(model, { minRuns: 120, maxRuns: 120 });
-  assert.ok(raw.p90Ms > 0.7 && raw.p10Ms < 0.5, `raw times show both speeds: ${raw.p10Ms}..${raw.p90Ms}`);
+const busy = (ms: number) => {
+  const start = performance.now();
+  while (performance.now() - start < ms);
+};
+
+test('a run is placed on the line through the two references that bracket it: by hand', () => {
+  // Slow spell: now = 1.2 * full + 0.1. References 0.1 and 0.6 ms at full speed run 0.22 and 0.82; the model's 0.58 was 0.4.
+  assert.ok(Math.abs(placeOnLine(0.58, { now: 0.22, full: 0.1 }, { now: 0.82, full: 0.6 }) - 0.4) < 1e-12);
+  // References that did not rise with their full-speed times (a disturbed run): the ratio to the nearer one, 0.3 / 0.4 * 0.6.
+  assert.ok(Math.abs(placeOnLine(0.3, { now: 0.5, full: 0.1 }, { now: 0.4, full: 0.6 }) - 0.45) < 1e-12);
+  assert.deepEqual(bracket([0.03, 0.07, 0.26], 0.02), [0, 1]);
+  assert.deepEqual(bracket([0.03, 0.07, 0.26], 0.05), [0, 1]);
+  assert.deepEqual(bracket([0.03, 0.07, 0.26], 0.1), [1, 2]);
+  assert.deepEqual(bracket([0.03, 0.07, 0.26], 0.5), [1, 2]);
 });
 
-test('with a reference, each timed run follows an untimed run of the same network: a network slowed by running after the other (its caches refilled) does not bias the ratio', async () => {
-  const busy = (ms: number) => {
-    const start = performance.now();
-    while (performance.now() - start < ms);
+test('with references, a machine switching speeds mid-measurement changes nothing, whether a slow spell multiplies or adds', async () => {
+  let runs = 0;
+  // Every other block of 120 runs (20 timed samples of 6 runs) the machine is slow: 1.3 x and 0.1 ms more per run.
+  const slow = () => Math.floor(runs / 120) % 2 === 1;
+  const network = (fullMs: number) => async () => {
+    busy(slow() ? 1.3 * fullMs + 0.1 : fullMs);
+    runs++;
   };
-  // After the other network each costs more: the reference 0.2 -> 0.3 ms, the model 0.4 -> 0.44 ms.
+  const reference = { networks: [{ runOnce: network(0.1), nominalMs: 0.1 }, { runOnce: network(0.6), nominalMs: 0.6 }, { runOnce: network(1.5), nominalMs: 1.5 }] };
+  const placed = await measureAdaptive(network(0.4), { reference, minRuns: 120, maxRuns: 120 });
+  assert.ok(Math.abs(placed.medianMs - 0.4) < 0.02, `placed median ${placed.medianMs}`);
+  // A ratio to the 0.1 ms reference alone would read (1.3 * 0.4 + 0.1) / (1.3 * 0.1 + 0.1) * 0.1 = 0.27 ms in slow spells.
+  assert.ok(placed.p90Ms - placed.p10Ms < 0.05, `placed spread ${placed.p10Ms}..${placed.p90Ms}`);
+  assert.ok(placed.referenceMs! > 0.09 && placed.referenceMs! < 0.25, `the lower reference's raw median ${placed.referenceMs}`);
+  runs = 0;
+  // Raw, one run per timed sample: 480 runs, so as many slow blocks as fast ones.
+  const raw = await measureAdaptive(network(0.4), { minRuns: 480, maxRuns: 480 });
+  assert.ok(raw.p90Ms > 0.55 && raw.p10Ms < 0.45, `raw times show both speeds: ${raw.p10Ms}..${raw.p90Ms}`);
+  await assert.rejects(measureAdaptive(network(0.4), { reference: { networks: [reference.networks[0]] } }), (err) => errorCodeOf(err) === 'INTERNAL');
+});
+
+test('with references, each timed run follows an untimed run of the same network: a network slowed by running after another (its caches refilled) does not bias the placement', async () => {
+  // After another network each costs more: the references 0.1 -> 0.15 and 0.5 -> 0.6 ms, the model 0.3 -> 0.35 ms.
   let last = '';
   const run = (name: string, warm: number, cold: number) => async () => {
     busy(last === name ? warm : cold);
     last = name;
   };
-  const scaled = await measureAdaptive(run('model', 0.4, 0.44), { reference: { runOnce: run('reference', 0.2, 0.3), nominalMs: 0.1 }, minRuns: 60, maxRuns: 60 });
-  // 0.4 / 0.2 of the nominal 0.1 ms; timed after the other network it would be 0.44 / 0.3, about 0.147
-  assert.ok(Math.abs(scaled.medianMs - 0.2) < 0.015, `scaled median ${scaled.medianMs}`);
-  assert.ok(Math.abs(scaled.referenceMs! - 0.2) < 0.03, `the reference timed warm: ${scaled.referenceMs}`);
+  const reference = { networks: [{ runOnce: run('low', 0.1, 0.15), nominalMs: 0.1 }, { runOnce: run('high', 0.5, 0.6), nominalMs: 0.5 }] };
+  const placed = await measureAdaptive(run('model', 0.3, 0.35), { reference, minRuns: 60, maxRuns: 60 });
+  // 0.3 ms; each timed right after another network it would be (0.35 - 0.0375) / 1.125 = 0.278
+  assert.ok(Math.abs(placed.medianMs - 0.3) < 0.012, `placed median ${placed.medianMs}`);
+  assert.ok(Math.abs(placed.referenceMs! - 0.1) < 0.02, `the lower reference timed warm: ${placed.referenceMs}`);
 });
 
 test('ranks share ties; Spearman correlation by hand', () => {

@@ -112,12 +112,13 @@ test('killed at random moments again and again, a search resumes every time: not
   check.close();
   const report = JSON.parse(resumed.stdout);
   assert.ok(report.front.length >= 1);
-  // Latencies are scaled to the reference time calibrated when the experiment began: a resume reuses it, never recalibrates.
+  // Latencies are placed between the reference times calibrated when the experiment began: a resume reuses them, never recalibrates.
   const stored = Store.open(db, { readonly: true });
-  assert.ok(stored.getExperiment('crashy').latencyReferenceMs! > 0);
+  const { latencyReferences: refs, latencyReferenceMs } = stored.getExperiment('crashy');
+  assert.ok(refs && refs.small < refs.medium && refs.medium < refs.large && latencyReferenceMs === refs.medium, `calibrated once, stored: ${JSON.stringify(refs)}`);
   stored.close();
-  assert.doesNotMatch(resumed.stderr, /latency reference:/);
-  assert.match(straight.stderr, /latency reference: [\d.]+ ms at this machine's full speed \(tfjs-wasm\)/);
+  assert.doesNotMatch(resumed.stderr, /latency references:/);
+  assert.match(straight.stderr, /latency references: small [\d.]+ ms, medium [\d.]+ ms, large [\d.]+ ms at this machine's full speed \(tfjs-wasm\)/);
 });
 
 function safeTrials(db: string) {

@@ -76,11 +76,20 @@ test('a database from before the dataset column migrates, keeping its experiment
   assert.equal(store.getExperiment('e').dataset, undefined);
   // Version 4's device tables are there, empty, for the old experiment too.
   assert.deepEqual(store.devices(store.getExperiment('e')), []);
-  // Version 5: an old experiment has no latency reference until its first resume sets one; a set one is never replaced.
+  // Versions 5 and 9: an old experiment has no latency references until its first resume sets them; set ones are never replaced.
   assert.equal(store.getExperiment('e').latencyReferenceMs, undefined);
-  store.setLatencyReference(store.getExperiment('e').id, 0.0925);
-  store.setLatencyReference(store.getExperiment('e').id, 0.2);
+  assert.equal(store.getExperiment('e').latencyReferences, undefined);
+  store.setLatencyReferences(store.getExperiment('e').id, { small: 0.03, medium: 0.0925, large: 0.3 });
+  store.setLatencyReferences(store.getExperiment('e').id, { small: 0.04, medium: 0.2, large: 0.5 });
+  assert.deepEqual(store.getExperiment('e').latencyReferences, { small: 0.03, medium: 0.0925, large: 0.3 });
   assert.equal(store.getExperiment('e').latencyReferenceMs, 0.0925);
+  // One stored by version 5 to 8 (the medium reference alone) keeps its medium when the other two are added.
+  store.db.prepare(`UPDATE experiments SET latency_references_json = NULL, latency_reference_ms = 0.07 WHERE name = 'e'`).run();
+  store.setLatencyReferences(store.getExperiment('e').id, { small: 0.03, medium: 0.08, large: 0.3 });
+  assert.equal(store.getExperiment('e').latencyReferenceMs, 0.07);
+  store.db.prepare(`UPDATE experiments SET latency_references_json = '{"small": 0.03}' WHERE name = 'e'`).run();
+  assert.throws(() => store.getExperiment('e'), (err) => errorCodeOf(err) === 'STORE_CORRUPT' && /experiment "e", latency references/.test((err as Error).message));
+  store.db.prepare(`UPDATE experiments SET latency_references_json = '{"small": 0.03, "medium": 0.07, "large": 0.3}' WHERE name = 'e'`).run();
   const withData = store.createExperiment({ ...store.getExperiment('e'), name: 'f', dataset: { source: 'images:/x', inputShape: [8, 8, 3], numClasses: 2, classNames: ['a', 'b'], trainN: 8, testN: 2 } });
   assert.deepEqual(store.getExperiment('f').dataset?.classNames, ['a', 'b']);
   assert.equal(withData.name, 'f');

@@ -4,7 +4,7 @@ import type { LatencyRuntime, TrialMetrics } from '../core/metrics';
 import type { StudentSpec } from '../space/student';
 import type { CommonOptions } from '../runtime/prepare-run';
 import { prepareRun } from '../runtime/prepare-run';
-import { calibrateReference } from '../model/latency-reference';
+import { calibrateReferences } from '../model/latency-reference';
 import type { TrainingConfig } from '../core/training';
 import type { Log } from '../core/log';
 
@@ -29,8 +29,8 @@ export interface DistillReport extends TrialMetrics {
 export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; training: TrainingConfig; latencyRuntime?: LatencyRuntime }, log: Log): Promise<DistillReport> {
   const ctx = await prepareRun(opts, log);
   log(`student: ${JSON.stringify(opts.spec)}`);
-  // One student: its latency is scaled to a reference calibrated now, as a search's are to the one it stored.
-  const latencyReferenceMs = await calibrateReference(opts.latencyRuntime ?? 'tfjs-wasm');
+  // One student: its latency is placed between references calibrated now, as a search's are between the ones it stored.
+  const latencyReferences = await calibrateReferences(opts.latencyRuntime ?? 'tfjs-wasm');
   const result = await runTrial({
     spec: opts.spec,
     training: opts.training,
@@ -38,7 +38,7 @@ export async function distillCommand(opts: CommonOptions & { spec: StudentSpec; 
     teacherLogits: ctx.logits,
     teacher: { spec: ctx.teacher.spec, topology: ctx.teacher.topology, ...(ctx.teacher.unmappable ? { unmappable: ctx.teacher.unmappable } : {}) },
     latencyRuntime: opts.latencyRuntime,
-    latencyReferenceMs,
+    latencyReferences,
     onEpoch: (r) =>
       log(
         `epoch ${r.epoch}/${opts.training.epochs}: loss ${r.loss.toFixed(4)} (kd ${r.kdLoss.toFixed(4)}, ce ${r.ceLoss.toFixed(4)}) test accuracy ${(r.valAccuracy * 100).toFixed(2)}% ${r.seconds.toFixed(1)} s`,

@@ -41,6 +41,14 @@ export const LATENCY_EFFORTS = ['careful', 'quick'] as const;
 export const latencyEffortSchema = z.enum(LATENCY_EFFORTS);
 export type LatencyEffort = z.infer<typeof latencyEffortSchema>;
 
+/** The reference networks every latency is measured beside (model/latency-reference.ts), smallest first. */
+export const REFERENCE_NAMES = ['small', 'medium', 'large'] as const;
+export type ReferenceName = (typeof REFERENCE_NAMES)[number];
+
+/** Each reference network's batch-1 time at the machine's full speed (ms): an experiment's latency scale. */
+export const latencyCalibrationSchema = z.object({ small: z.number().positive(), medium: z.number().positive(), large: z.number().positive() }).strict();
+export type LatencyCalibration = z.infer<typeof latencyCalibrationSchema>;
+
 /** What distillation bought: accuracy with it minus that of the from-scratch twin (alpha = 0, same seed and epochs). */
 export function distillationGain(withKd: number, fromScratch: number): number {
   return withKd - fromScratch;

@@ -23,7 +23,7 @@ import { TRAINING_SCHEMES } from './schemes';
 import type { PreparedScheme } from './schemes/scheme';
 import { toResident } from './resident';
 import { createAdam } from './adam';
-import type { LatencyEffort, LatencyRuntime, LayerSummary, TrialMetrics } from '../core/metrics';
+import type { LatencyCalibration, LatencyEffort, LatencyRuntime, LayerSummary, TrialMetrics } from '../core/metrics';
 import type { EpochRecord } from '../core/epoch';
 import type { TrainingConfig } from '../core/training';
 import type { Checkpoint } from '../core/checkpoint';
@@ -40,8 +40,8 @@ export interface TrialInput {
   latencyRuntime?: LatencyRuntime;
   /** How hard latency is measured; default careful. */
   latencyEffort?: LatencyEffort;
-  /** The reference network's calibrated time (model/latency-reference.ts): the latency is scaled to it; absent, raw times. */
-  latencyReferenceMs?: number;
+  /** The reference networks' calibrated times (model/latency-reference.ts): the latency is placed between them; absent, raw times. */
+  latencyReferences?: LatencyCalibration;
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   /** Rungs (successive halving): train part of the epochs, or continue a paused trial. */
   fidelity?: Fidelity;
@@ -136,7 +136,7 @@ async function measureStudentLatency(
   opts: { topology: Record<string, unknown>; weights: StoredWeight[]; inputShape: number[]; input: TrialInput },
 ): Promise<LatencyMeasure> {
   const { input } = opts;
-  const reference = input.latencyReferenceMs ? await latencyReference(input.latencyRuntime ?? 'tfjs-wasm', input.latencyReferenceMs, input.latencyEffort) : undefined;
+  const reference = input.latencyReferences ? await latencyReference(input.latencyRuntime ?? 'tfjs-wasm', input.latencyReferences, input.latencyEffort) : undefined;
   const { latency, latencyRuntime } =
     input.latencyRuntime === 'onnxruntime'
       ? await onnxLatency({ topology: opts.topology, weights: opts.weights, inputShape: opts.inputShape, effort: input.latencyEffort, reference })

@@ -1,84 +1,99 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LatencyEffort, LatencyRuntime } from '../core/metrics';
+import type { LatencyCalibration, LatencyEffort, LatencyRuntime } from '../core/metrics';
+import { REFERENCE_NAMES } from '../core/metrics';
+import type { ReferenceName } from '../core/metrics';
 import { quantile } from '../core/rank';
 import { concreteSpecSchema } from '../space/student';
+import type { ConcreteSpec } from '../space/student';
 import { buildModel } from './build';
 import { warmUp } from './latency';
 import type { LatencyReference } from './latency';
 import { quantizeModel } from './quantize-model';
 
 /**
- * The reference network: a fixed small CNN whose batch-1 time gauges how
- * fast the machine runs at the moment. Why it exists: this 2-core host
+ * The reference networks: fixed networks whose batch-1 times gauge how
+ * fast the machine runs at the moment. Why they exist: this 2-core host
  * runs at two speeds, switching within seconds (one CNN at 0.27 or 0.41 ms
  * from one measurement to the next), so raw medians measured minutes apart
- * vary by 15 to 23% however carefully each is taken. Timed alternately with
- * a student, the reference runs at the same speed, and the median of the
- * student's time over the reference's varied by 2 to 4% over the same
- * runs (scratch measurement, 15 rounds of 4 models). The latency is that
- * ratio times the reference's time at the machine's full speed, calibrated
- * once per experiment (calibrateReference) and stored with it.
+ * vary by 15 to 23% however carefully each is taken. Timed beside a
+ * student, the references run at the same speed. Why three of them, of
+ * three sizes: a slow spell is not one factor on every network. In 1 s
+ * windows over 90 s (scratch measurement on this host), the large
+ * network's time rose 2.85 ms per ms the medium one rose, while their
+ * ratio was 3.68: a slow spell adds time as well as multiplying it, so a
+ * student scaled by one reference of another size came out up to 12% low
+ * (large students) in some searches. Each timed run of a student is
+ * therefore placed on the line through the two references that bracket
+ * it, timed beside it (model/latency.ts), each reference's time at the
+ * machine's full speed calibrated once per experiment and stored with it.
  */
-const REFERENCE_SPEC = concreteSpecSchema.parse({ kind: 'cnn', blocks: [{ filters: 8, kernel: 3 }, { filters: 16, kernel: 3 }], dense: [32] });
+const REFERENCE_SPECS: Record<ReferenceName, ConcreteSpec> = {
+  small: concreteSpecSchema.parse({ kind: 'mlp', hidden: [32] }),
+  medium: concreteSpecSchema.parse({ kind: 'cnn', blocks: [{ filters: 8, kernel: 3 }, { filters: 16, kernel: 3 }], dense: [32] }),
+  large: concreteSpecSchema.parse({ kind: 'cnn', blocks: [{ filters: 32, kernel: 3 }, { filters: 64, kernel: 3 }], dense: [128] }),
+};
 const REFERENCE_INPUT = [28, 28, 1];
 
-/** Readable name of the reference, for the README and the JSON of benchmarks. */
-export const REFERENCE_NETWORK = 'cnn c8k3 c16k3 d32 on a 28x28x1 input, seed 0, float32';
+/** Readable names of the references, for the README and the JSON of benchmarks. */
+export const REFERENCE_NETWORKS: Record<ReferenceName, string> = {
+  small: 'mlp 32 on a 28x28x1 input, seed 0, float32',
+  medium: 'cnn c8k3 c16k3 d32 on a 28x28x1 input, seed 0, float32',
+  large: 'cnn c32k3 c64k3 d128 on a 28x28x1 input, seed 0, float32',
+};
 
 type Runner = () => Promise<void>;
 
 /**
- * One reference per runtime per process (thread), built on first use and
- * kept: its tensors stay alive by design. Warmed (model/latency.ts, warmUp)
- * the first time a careful measurement needs it; the quick effort warms
- * nothing, as for the students.
+ * One reference per network per runtime per process (thread), built on
+ * first use and kept: its tensors stay alive by design. Warmed
+ * (model/latency.ts, warmUp) the first time a careful measurement needs
+ * it; the quick effort warms nothing, as for the students.
  */
-const runners = new Map<LatencyRuntime, { runOnce: Promise<Runner>; warmed?: Promise<void> }>();
+const runners = new Map<string, { runOnce: Promise<Runner>; warmed?: Promise<void> }>();
 
-async function buildRunner(runtime: LatencyRuntime): Promise<Runner> {
-  const model = buildModel(REFERENCE_SPEC, { inputShape: REFERENCE_INPUT, numClasses: 10, seed: 0 });
-  let runOnce: Runner;
+async function buildRunner(runtime: LatencyRuntime, name: ReferenceName): Promise<Runner> {
+  const model = buildModel(REFERENCE_SPECS[name], { inputShape: REFERENCE_INPUT, numClasses: 10, seed: 0 });
   if (runtime === 'onnxruntime') {
     const { onnxOfStored, onnxRunner } = await import('./onnx-latency');
     const weights = quantizeModel(model, { precision: 'float32', quantization: 'per-tensor' });
     const onnx = onnxOfStored({ topology: model.toJSON(null, false) as never, weights, inputShape: REFERENCE_INPUT });
     model.dispose();
-    runOnce = (await onnxRunner(onnx, REFERENCE_INPUT)).runOnce;
-  } else {
-    const input = tf.fill([1, ...REFERENCE_INPUT], 0.5);
-    runOnce = async () => {
-      const out = model.predict(input) as tf.Tensor;
-      await out.data();
-      out.dispose();
-    };
+    return (await onnxRunner(onnx, REFERENCE_INPUT)).runOnce;
   }
-  return runOnce;
+  const input = tf.fill([1, ...REFERENCE_INPUT], 0.5);
+  return async () => {
+    const out = model.predict(input) as tf.Tensor;
+    await out.data();
+    out.dispose();
+  };
 }
 
-async function referenceRunner(runtime: LatencyRuntime, effort: LatencyEffort): Promise<Runner> {
-  let runner = runners.get(runtime);
+async function referenceRunner(runtime: LatencyRuntime, name: ReferenceName, effort: LatencyEffort): Promise<Runner> {
+  const key = `${runtime}/${name}`;
+  let runner = runners.get(key);
   if (!runner) {
-    runner = { runOnce: buildRunner(runtime) };
-    runners.set(runtime, runner);
+    runner = { runOnce: buildRunner(runtime, name) };
+    runners.set(key, runner);
   }
   const runOnce = await runner.runOnce;
   if (effort === 'careful') await (runner.warmed ??= warmUp(runOnce));
   return runOnce;
 }
 
-/** The reference to time students against, scaled to an experiment's calibrated `nominalMs`. */
-export async function latencyReference(runtime: LatencyRuntime, nominalMs: number, effort: LatencyEffort = 'careful'): Promise<LatencyReference> {
-  return { runOnce: await referenceRunner(runtime, effort), nominalMs };
+/** The references to time students against, each scaled to an experiment's calibrated time. */
+export async function latencyReference(runtime: LatencyRuntime, calibration: LatencyCalibration, effort: LatencyEffort = 'careful'): Promise<LatencyReference> {
+  const networks = [];
+  for (const name of REFERENCE_NAMES) networks.push({ runOnce: await referenceRunner(runtime, name, effort), nominalMs: calibration[name] });
+  return { networks };
 }
 
 /**
- * The reference's batch-1 time at the machine's full speed: the fastest of
+ * One reference's batch-1 time at the machine's full speed: the fastest of
  * several short windows' medians (a window that falls in a slow spell is
  * outvoted by one that does not). Careful: 20 windows of 50 ms after the
  * warm-up; quick: 5 of 40 ms, cold.
  */
-export async function calibrateReference(runtime: LatencyRuntime, effort: LatencyEffort = 'careful'): Promise<number> {
-  const runOnce = await referenceRunner(runtime, effort);
+async function calibrateOne(runOnce: Runner, effort: LatencyEffort): Promise<number> {
   const [windows, windowMs] = effort === 'quick' ? [5, 40] : [20, 50];
   let fastest = Infinity;
   for (let w = 0; w < windows; w++) {
@@ -92,4 +107,28 @@ export async function calibrateReference(runtime: LatencyRuntime, effort: Latenc
     fastest = Math.min(fastest, quantile(times.sort((a, b) => a - b), 0.5));
   }
   return fastest;
+}
+
+/** Every reference's time at the machine's full speed (see calibrateOne). */
+export async function calibrateReferences(runtime: LatencyRuntime, effort: LatencyEffort = 'careful'): Promise<LatencyCalibration> {
+  const calibration: Partial<LatencyCalibration> = {};
+  for (const name of REFERENCE_NAMES) calibration[name] = await calibrateOne(await referenceRunner(runtime, name, effort), effort);
+  return calibration as LatencyCalibration;
+}
+
+/**
+ * An experiment stored when only the medium reference was calibrated: the
+ * other two calibrated now, in the stored medium's units (each scaled by
+ * the stored medium over today's), so its earlier latencies and its later
+ * ones stay on one scale.
+ */
+export async function extendLegacyCalibration(runtime: LatencyRuntime, mediumMs: number, effort: LatencyEffort = 'careful'): Promise<LatencyCalibration> {
+  const today = await calibrateReferences(runtime, effort);
+  const scale = mediumMs / today.medium;
+  return { small: today.small * scale, medium: mediumMs, large: today.large * scale };
+}
+
+/** One line for logs: each reference's calibrated time. */
+export function describeCalibration(calibration: LatencyCalibration): string {
+  return REFERENCE_NAMES.map((name) => `${name} ${calibration[name].toFixed(4)} ms`).join(', ');
 }

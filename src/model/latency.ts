@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { aloneOnMachine } from '../core/quiet-gate';
 import { quantile } from '../core/rank';
 import type { LatencyEffort } from '../core/metrics';
+import { KdError } from '../core/errors';
 
 export interface LatencyStats {
   /** Median single-sample inference time in milliseconds (DESIGN.md rule 8). */
@@ -15,19 +16,49 @@ export interface LatencyStats {
   runs: number;
   /** Whether no training step of the pool's workers ran meanwhile (false only when the gate's wait gave up). */
   quiet: boolean;
-  /** With a reference: its median time in this measurement, unscaled (the machine's speed at the time). */
+  /** With references: the lower bracketing one's median time in this measurement, unscaled (the machine's speed at the time). */
   referenceMs?: number;
 }
 
-/**
- * A fixed network timed alternately with the model (model/latency-reference.ts):
- * each timed run of the model is divided by the reference run just before it,
- * and the median of those ratios times `nominalMs` (the reference's time at
- * the machine's full speed) is the latency.
- */
-export interface LatencyReference {
+/** A reference network (model/latency-reference.ts): its run, and its time at the machine's full speed. */
+export interface ReferenceNetwork {
   runOnce: () => Promise<void>;
   nominalMs: number;
+}
+
+/**
+ * Reference networks of several sizes, timed beside the model: each timed
+ * run of the model is placed on the line through the two references that
+ * bracket it in time, as they ran just before it (their times now against
+ * their times at full speed; see placeOnLine), and the median of those is
+ * the latency. Two at least.
+ */
+export interface LatencyReference {
+  networks: ReferenceNetwork[];
+}
+
+/**
+ * The model's time at full speed, from its time now and two references'
+ * times now and at full speed: the machine's slowdown taken as
+ * `now = a * full + b` (a slow spell multiplies and adds; model/latency-reference.ts),
+ * a and b solved from the two references. When their times now do not
+ * rise with their times at full speed (one run disturbed), the ratio to
+ * the reference nearer the model's time.
+ */
+export function placeOnLine(modelNow: number, lo: { now: number; full: number }, hi: { now: number; full: number }): number {
+  const a = (hi.now - lo.now) / (hi.full - lo.full);
+  if (!(a > 0)) {
+    const near = Math.abs(Math.log(modelNow / lo.now)) <= Math.abs(Math.log(modelNow / hi.now)) ? lo : hi;
+    return (modelNow / near.now) * near.full;
+  }
+  return (modelNow - (lo.now - a * lo.full)) / a;
+}
+
+/** The two adjacent references (by full-speed time) whose times bracket `modelMs`, or the nearest two at either end. */
+export function bracket(networksMs: readonly number[], modelMs: number): [number, number] {
+  let i = 0;
+  while (i < networksMs.length - 2 && modelMs > networksMs[i + 1]) i++;
+  return [i, i + 1];
 }
 
 /**
@@ -53,7 +84,7 @@ export interface AdaptiveOptions {
   relativeHalfWidth?: number;
   /** Time budget of the timed runs (ms): a slow model stops here with what it has. */
   budgetMs?: number;
-  /** Scale every run by a reference run beside it (see LatencyReference); without, the raw times. */
+  /** Place every run between reference runs beside it (see LatencyReference); without, the raw times. */
   reference?: LatencyReference;
 }
 
@@ -110,36 +141,44 @@ export async function warmUp(runOnce: () => Promise<void>): Promise<void> {
  */
 export async function measureAdaptive(runOnce: () => Promise<void>, opts: AdaptiveOptions = {}): Promise<Omit<LatencyStats, 'quiet'>> {
   const o = { ...ADAPTIVE_DEFAULTS, ...opts };
-  const reference = opts.reference;
+  const networks = [...(opts.reference?.networks ?? [])].sort((a, b) => a.nominalMs - b.nominalMs);
+  if (networks.length === 1) throw new KdError('INTERNAL', 'latency references: two networks at least, to place a model between them');
+  // Settling runs, timed to choose the two references that bracket the model.
+  const settle = { model: [] as number[], networks: networks.map(() => [] as number[]) };
   for (let i = 0; i < SETTLE_RUNS; i++) {
-    if (reference) await reference.runOnce();
-    await runOnce();
+    for (const [k, net] of networks.entries()) settle.networks[k].push(await timeOnce(net.runOnce));
+    settle.model.push(await timeOnce(runOnce));
   }
+  const median = (v: number[]) => quantile([...v].sort((a, b) => a - b), 0.5);
+  const [lo, hi] = networks.length ? bracket(settle.networks.map(median), median(settle.model)).map((k) => networks[k]) : [];
   const times: number[] = [];
   const referenceTimes: number[] = [];
   const started = performance.now();
+  // Each timed run follows an untimed one of the same network: timed right after another network, it would pay for
+  // refilling caches the other evicted (the medium reference ran 5 to 15% slower after a large student).
+  const warmTimed = async (run: () => Promise<void>) => {
+    await run();
+    return timeOnce(run);
+  };
   for (;;) {
-    if (reference) {
-      // Each timed run follows an untimed one of the same network: timed right after the other network, either
-      // would pay for refilling caches the other evicted (the reference ran 5 to 15% slower after a large student).
-      await reference.runOnce();
-      const r = await timeOnce(reference.runOnce);
-      referenceTimes.push(r);
-      await runOnce();
-      times.push(((await timeOnce(runOnce)) / r) * reference.nominalMs);
+    if (lo && hi) {
+      const loNow = await warmTimed(lo.runOnce);
+      const hiNow = await warmTimed(hi.runOnce);
+      referenceTimes.push(loNow);
+      times.push(placeOnLine(await warmTimed(runOnce), { now: loNow, full: lo.nominalMs }, { now: hiNow, full: hi.nominalMs }));
     } else times.push(await timeOnce(runOnce));
     const n = times.length;
     if (n >= o.maxRuns || (n >= o.minRuns && performance.now() - started >= o.budgetMs)) break;
     if (n >= o.minRuns && n % 10 === 0) {
       const sorted = [...times].sort((a, b) => a - b);
-      const [lo, hi] = medianInterval(sorted);
-      if ((hi - lo) / 2 <= o.relativeHalfWidth * quantile(sorted, 0.5)) break;
+      const [ciLo, ciHi] = medianInterval(sorted);
+      if ((ciHi - ciLo) / 2 <= o.relativeHalfWidth * quantile(sorted, 0.5)) break;
     }
   }
   times.sort((a, b) => a - b);
   const [ciLowMs, ciHighMs] = medianInterval(times);
   const stats = { medianMs: quantile(times, 0.5), p10Ms: quantile(times, 0.1), p90Ms: quantile(times, 0.9), ciLowMs, ciHighMs, runs: times.length };
-  return reference ? { ...stats, referenceMs: quantile(referenceTimes.sort((a, b) => a - b), 0.5) } : stats;
+  return lo ? { ...stats, referenceMs: median(referenceTimes) } : stats;
 }
 
 /** Warm-up (alongside the other workers), then the timed runs alone on the machine (core/quiet-gate.ts). */

@@ -33,7 +33,7 @@ export async function executeTask(raw: unknown, onEpoch?: (record: EpochRecord) 
       teacher: task.teacher,
       latencyRuntime: task.latencyRuntime,
       latencyEffort: task.latencyEffort,
-      latencyReferenceMs: task.latencyReferenceMs,
+      latencyReferences: task.latencyReferences,
       fidelity: task.fidelity,
       screen: task.screen,
       // a pre-screen's one short epoch is its score, not a point of the trial's curve

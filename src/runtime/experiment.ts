@@ -81,7 +81,7 @@ export async function openExperiment(store: Store, req: ExperimentRequest, log: 
   }
   const space = existing ? existing.space : given!.space;
   const spaceFile = existing ? existing.spaceFile : req.spaceFile!;
-  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir, describeTeacher: !existing, latency: { ...space.latency, referenceMs: existing?.latencyReferenceMs } }, log).catch((err: unknown) => {
+  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir, describeTeacher: !existing, latency: { ...space.latency, references: existing?.latencyReferences, legacyMediumMs: existing?.latencyReferenceMs } }, log).catch((err: unknown) => {
     throw namingTheSpaceField(err, spaceFile);
   });
   if (!existing) {
@@ -98,12 +98,12 @@ export async function openExperiment(store: Store, req: ExperimentRequest, log: 
       teacherFingerprint: setup.teacherFingerprint,
       datasetFingerprint: setup.datasetFingerprint,
       dataset: setup.dataset,
-      latencyReferenceMs: setup.latencyReferenceMs,
+      latencyReferences: setup.latencyReferences,
     });
     return { experiment, setup, resumed: false };
   }
   checkFingerprints(existing, setup);
-  if (existing.latencyReferenceMs === undefined && setup.latencyReferenceMs) store.setLatencyReference(existing.id, setup.latencyReferenceMs);
+  if (!existing.latencyReferences && setup.latencyReferences) store.setLatencyReferences(existing.id, setup.latencyReferences);
   const stale = store.runningTrials(existing).filter((t) => isStale(t, { graceMs: req.graceMs ?? STALE_GRACE_MS, runningHere: () => false }));
   const requeued = store.requeueRunning(existing, stale);
   if (requeued.length) log(`trials ${requeued.join(', ')} were left RUNNING by a stopped process; they run again`);
@@ -139,7 +139,7 @@ export async function runExperiment(opts: {
     data: setup.data,
     teacher: setup.teacher,
     backend: opts.backend,
-    latencyReferenceMs: setup.latencyReferenceMs,
+    latencyReferences: setup.latencyReferences,
     trials: exp.plannedTrials,
     signal: opts.signal,
     graceMs: opts.graceMs,

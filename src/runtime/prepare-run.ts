@@ -4,10 +4,10 @@ import type { Teacher } from '../distill/teacher';
 import { loadTeacher, teacherLogits } from '../distill/teacher';
 import type { BackendName } from '../model/backend';
 import { initBackend } from '../model/backend';
-import { calibrateReference, latencyReference } from '../model/latency-reference';
+import { calibrateReferences, describeCalibration, extendLegacyCalibration, latencyReference } from '../model/latency-reference';
 import { KdError } from '../core/errors';
 import type { Log } from '../core/log';
-import type { LatencyEffort, LatencyRuntime, TeacherInfo } from '../core/metrics';
+import type { LatencyCalibration, LatencyEffort, LatencyRuntime, TeacherInfo } from '../core/metrics';
 import { storedBytes } from '../space/measure';
 import type { SpaceContext } from '../space/sample';
 import type { SearchSpace } from '../space/schema';
@@ -56,8 +56,13 @@ export interface TrialRunSetup {
   dataset: DatasetInfo;
   /** The teacher as it ships (float32 weights, timed like every student), when asked for: a new experiment stores it. */
   teacherInfo?: TeacherInfo;
-  /** With `latency`: the reference network's time every latency of the run is scaled to (the stored one, or calibrated now). */
-  latencyReferenceMs?: number;
+  /** With `latency`: the reference networks' times every latency of the run is placed between (the stored ones, or calibrated now). */
+  latencyReferences?: LatencyCalibration;
+}
+
+/** A new experiment's calibration, or an older one's medium reference extended to three. */
+function calibrate(latency: { runtime: LatencyRuntime; effort: LatencyEffort; legacyMediumMs?: number }): Promise<LatencyCalibration> {
+  return latency.legacyMediumMs ? extendLegacyCalibration(latency.runtime, latency.legacyMediumMs, latency.effort) : calibrateReferences(latency.runtime, latency.effort);
 }
 
 /**
@@ -72,8 +77,11 @@ export async function setUpTrials(
     backend: BackendChoice;
     dataDir: string;
     describeTeacher: boolean;
-    /** How the run measures latency; `referenceMs` is an experiment's stored calibration, calibrated here when absent. */
-    latency?: { runtime: LatencyRuntime; effort: LatencyEffort; referenceMs?: number };
+    /**
+     * How the run measures latency; `references` is an experiment's stored calibration, calibrated here when absent
+     * (in the units of `legacyMediumMs`, the medium reference an older experiment stored alone).
+     */
+    latency?: { runtime: LatencyRuntime; effort: LatencyEffort; references?: LatencyCalibration; legacyMediumMs?: number };
   },
   log: Log,
 ): Promise<TrialRunSetup> {
@@ -84,11 +92,11 @@ export async function setUpTrials(
   const { teacher, dataset } = ctx;
   const latency = opts.latency;
   // Calibrated before any worker starts, so nothing else runs on the machine.
-  const referenceMs = latency ? (latency.referenceMs ?? (await calibrateReference(latency.runtime, latency.effort))) : undefined;
-  if (latency && latency.referenceMs === undefined) log(`latency reference: ${referenceMs!.toFixed(4)} ms at this machine's full speed (${latency.runtime})`);
+  const references = latency && (latency.references ?? (await calibrate(latency)));
+  if (latency && !latency.references) log(`latency references: ${describeCalibration(references!)} at this machine's full speed (${latency.runtime})`);
   /** The teacher as the report shows it beside the students: timed as they are. */
   const describe = async (): Promise<TeacherInfo> => {
-    const reference = latency && referenceMs ? await latencyReference(latency.runtime, referenceMs, latency.effort) : undefined;
+    const reference = latency && references ? await latencyReference(latency.runtime, references, latency.effort) : undefined;
     const { stats, runtime } = await teacher.latency(dataset.inputShape, { runtime: latency?.runtime, effort: latency?.effort, reference });
     return {
       source: teacher.source,
@@ -122,7 +130,7 @@ export async function setUpTrials(
         testN: dataset.test.n,
       },
       teacherInfo: opts.describeTeacher ? await describe() : undefined,
-      latencyReferenceMs: referenceMs,
+      latencyReferences: references,
     };
   } finally {
     await teacher.dispose();

@@ -1,4 +1,5 @@
 import type { EpochRecord } from '../core/epoch';
+import type { LatencyCalibration } from '../core/metrics';
 import { legOutcome, screenOutcome } from '../core/outcome';
 import { pickScreened } from '../search/prescreen';
 import type { Candidate } from '../space/candidate';
@@ -41,8 +42,8 @@ export interface SearchLoopOptions {
   data: SharedData;
   teacher: TeacherArchitecture;
   backend: BackendChoice;
-  /** The experiment's calibrated reference time, handed to every trial (model/latency-reference.ts). */
-  latencyReferenceMs?: number;
+  /** The experiment's calibrated reference times, handed to every trial (model/latency-reference.ts). */
+  latencyReferences?: LatencyCalibration;
   /** Total trials the experiment should have when the loop ends. */
   trials: number;
   /** Aborting stops the loop: in-flight trials go back to WAITING. */
@@ -138,7 +139,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     teacher: opts.teacher,
     latencyRuntime: exp.space.latency.runtime,
     latencyEffort: exp.space.latency.effort,
-    latencyReferenceMs: opts.latencyReferenceMs,
+    latencyReferences: opts.latencyReferences,
   });
 
   /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { candidateSchema } from '../space/candidate';
 import { teacherArchitectureSchema } from '../space/student';
 import { BACKEND_CHOICES } from '../core/backends';
-import { latencyEffortSchema, latencyRuntimeSchema, metricsSchema } from '../core/metrics';
+import { latencyCalibrationSchema, latencyEffortSchema, latencyRuntimeSchema, metricsSchema } from '../core/metrics';
 import { checkpointSchema } from '../core/checkpoint';
 
 const sab = z.custom<SharedArrayBuffer>((v) => v instanceof SharedArrayBuffer, 'expected a SharedArrayBuffer');
@@ -35,8 +35,8 @@ export const trialTaskSchema = z.object({
   /** Where the student's latency is measured (the space's latency.runtime). */
   latencyRuntime: latencyRuntimeSchema.default('tfjs-wasm'),
   latencyEffort: latencyEffortSchema.default('careful'),
-  /** The experiment's calibrated reference time (model/latency-reference.ts): latencies are scaled to it; absent, raw times. */
-  latencyReferenceMs: z.number().positive().optional(),
+  /** The experiment's calibrated reference times (model/latency-reference.ts): latencies are placed between them; absent, raw times. */
+  latencyReferences: latencyCalibrationSchema.optional(),
   /** Rungs: pause after `stopAt` (below the candidate's epochs); continue from `resume`; reuse the first rung's latency. */
   fidelity: z
     .object({

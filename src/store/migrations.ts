@@ -203,4 +203,13 @@ export const MIGRATIONS: Array<{ version: number; sql: string; rebuildsTables?: 
       ALTER TABLE trials ADD COLUMN prescreen_json TEXT;
     `,
   },
+  {
+    version: 9,
+    sql: `
+      -- Every reference network's time at the machine's full speed (core/metrics.ts, LatencyCalibration), which the
+      -- experiment's latencies are placed between; latency_reference_ms keeps the medium one. NULL for experiments made
+      -- before (their first resume calibrates the other two in the stored medium's units).
+      ALTER TABLE experiments ADD COLUMN latency_references_json TEXT;
+    `,
+  },
 ];

@@ -11,8 +11,8 @@ import { MIGRATIONS } from './migrations';
 import { readJson } from './read-json';
 import { datasetInfoSchema } from '../core/dataset-spec';
 import type { DatasetInfo } from '../core/dataset-spec';
-import { layersSchema, metricsSchema, sizeEstimateSchema, teacherInfoSchema } from '../core/metrics';
-import type { LayerSummary, TeacherInfo, TrialMetrics, SizeEstimate } from '../core/metrics';
+import { latencyCalibrationSchema, layersSchema, metricsSchema, sizeEstimateSchema, teacherInfoSchema } from '../core/metrics';
+import type { LatencyCalibration, LayerSummary, TeacherInfo, TrialMetrics, SizeEstimate } from '../core/metrics';
 import { weightManifestSchema } from '../core/weights';
 import type { WeightManifest } from '../core/weights';
 import { prescreenRecordSchema } from '../space/history';
@@ -49,7 +49,9 @@ export interface Experiment {
   datasetFingerprint: string;
   /** Absent for experiments stored before it was recorded. */
   dataset?: DatasetInfo;
-  /** The reference time its latencies are scaled to (model/latency-reference.ts); absent for experiments stored before. */
+  /** The reference networks' times its latencies are placed between (model/latency-reference.ts); absent for experiments stored before. */
+  latencyReferences?: LatencyCalibration;
+  /** The medium reference's time, which experiments stored before three references scaled their latencies to alone. */
   latencyReferenceMs?: number;
   status: ExperimentStatus;
   createdAt: string;
@@ -142,6 +144,7 @@ interface ExperimentRow {
   dataset_fingerprint: string;
   dataset_json: string | null;
   latency_reference_ms: number | null;
+  latency_references_json: string | null;
   status: ExperimentStatus;
   created_at: string;
   updated_at: string;
@@ -240,11 +243,12 @@ export class Store {
     const info = this.db
       .prepare(
         `INSERT INTO experiments (name, space_text, space_json, space_hash, space_file, controller, seed, planned_trials,
-           teacher_json, teacher_fingerprint, dataset_fingerprint, dataset_json, latency_reference_ms, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+           teacher_json, teacher_fingerprint, dataset_fingerprint, dataset_json, latency_reference_ms, latency_references_json, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
       )
       .run(e.name, e.spaceText, JSON.stringify(e.space), e.spaceHash, e.spaceFile, e.controller, e.seed, e.plannedTrials,
-        JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, e.dataset ? JSON.stringify(e.dataset) : null, e.latencyReferenceMs ?? null, t, t);
+        JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, e.dataset ? JSON.stringify(e.dataset) : null,
+        e.latencyReferences?.medium ?? e.latencyReferenceMs ?? null, e.latencyReferences ? JSON.stringify(e.latencyReferences) : null, t, t);
     return this.experimentById(Number(info.lastInsertRowid))!;
   }
 
@@ -265,6 +269,7 @@ export class Store {
       datasetFingerprint: r.dataset_fingerprint,
       ...(r.dataset_json ? { dataset: readJson(datasetInfoSchema, r.dataset_json, `${where}, dataset`) } : {}),
       ...(r.latency_reference_ms !== null ? { latencyReferenceMs: r.latency_reference_ms } : {}),
+      ...(r.latency_references_json ? { latencyReferences: readJson(latencyCalibrationSchema, r.latency_references_json, `${where}, latency references`) } : {}),
       status: r.status,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -295,9 +300,15 @@ export class Store {
     }
   }
 
-  /** An experiment stored before latencies were scaled gets its reference time on its first resume: its later trials are scaled. */
-  setLatencyReference(id: number, referenceMs: number): void {
-    this.db.prepare('UPDATE experiments SET latency_reference_ms = ?, updated_at = ? WHERE id = ? AND latency_reference_ms IS NULL').run(referenceMs, now(), id);
+  /**
+   * An experiment stored before three references gets them on its first
+   * resume (its later trials are placed between them); the medium one
+   * stays whatever was stored first.
+   */
+  setLatencyReferences(id: number, references: LatencyCalibration): void {
+    this.db
+      .prepare('UPDATE experiments SET latency_references_json = ?, latency_reference_ms = COALESCE(latency_reference_ms, ?), updated_at = ? WHERE id = ? AND latency_references_json IS NULL')
+      .run(JSON.stringify(references), references.medium, now(), id);
   }
 
   listExperiments(): ExperimentSummary[] {
