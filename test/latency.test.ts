@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bracket, measureAdaptive, measureWarmAndAlone, medianInterval, placeOnLine } from '../src/model/latency';
 import { errorCodeOf } from '../src/core/errors';
+import { inUnitsOfMedium } from '../src/model/latency-reference';
 import { quantile, ranks, spearman } from '../src/core/rank';
 
 test('the median and its 95% interval, from order statistics, by hand', () => {
@@ -41,6 +42,13 @@ test('a run is placed on the line through the two references that bracket it: by
   assert.deepEqual(bracket([0.03, 0.07, 0.26], 0.05), [0, 1]);
   assert.deepEqual(bracket([0.03, 0.07, 0.26], 0.1), [1, 2]);
   assert.deepEqual(bracket([0.03, 0.07, 0.26], 0.5), [1, 2]);
+});
+
+test("an experiment stored with the medium reference alone gets the other two in that reference's units", () => {
+  // Calibrated today at 0.03, 0.06 and 0.24 ms; the experiment stored 0.07 ms for the medium one: 7/6 of today's.
+  const extended = inUnitsOfMedium({ small: 0.03, medium: 0.06, large: 0.24 }, 0.07);
+  assert.equal(extended.medium, 0.07);
+  assert.ok(Math.abs(extended.small - 0.035) < 1e-12 && Math.abs(extended.large - 0.28) < 1e-12, JSON.stringify(extended));
 });
 
 test('with references, a machine switching speeds mid-measurement changes nothing, whether a slow spell multiplies or adds', async () => {

@@ -121,7 +121,7 @@ class CountingExecutor implements TrialExecutor {
 test('a pre-screened search: K proposals each distilled a few steps, the pick stored with every score and trained; killed mid-screen, nothing is stored and resume screens again', async () => {
   const store = Store.open(join(tempDir(), 'k.db'));
   const base = tinyExperiment(store, { name: 'screen', trials: 3 });
-  const exp = { ...base, space: { ...base.space, prescreen: { samples: 3, steps: 3 } } };
+  const exp = { ...base, space: { ...base.space, prescreen: { samples: 3, steps: 3, evalSamples: 100 } } };
   const controller = createController('random');
   const loop = (executor: TrialExecutor, signal: AbortSignal, events: SearchEvent[] = []) =>
     runSearchLoop({ store, experiment: exp, controller, spaceContext: ctx, executor, data, teacher: { spec: BUILTIN_TEACHER_SPEC, topology: {} }, backend: 'wasm', trials: 3, signal, onEvent: (e) => events.push(e) });
@@ -150,6 +150,8 @@ test('a pre-screened search: K proposals each distilled a few steps, the pick st
     assert.equal(p.scores[p.picked].hash, t.hash, 'the stored candidate is the picked one');
     assert.equal(p.scores[p.picked].accuracy, p.accuracy);
     assert.ok(p.scores.every((s) => s.accuracy > 0 && s.accuracy <= 1), 'every proposal was scored');
+    // on the first 100 held-out samples only: every score is a whole number of percent
+    assert.ok(p.scores.every((s) => Math.abs(s.accuracy * 100 - Math.round(s.accuracy * 100)) < 1e-9), `scored on 100 samples: ${p.scores.map((s) => s.accuracy)}`);
     // the same proposals again (a pure controller, seeded by trial number and proposal), and the same pick from the same history
     const before = history.filter((h) => h.number < t.number);
     const proposals = [0, 1, 2].map((k) => controller.ask({ space: exp.space, spaceContext: ctx, history: before, rng: k === 0 ? createRng('ask', exp.seed, t.number) : createRng('ask', exp.seed, t.number, 'prescreen', k) })!);

@@ -45,8 +45,8 @@ export interface TrialInput {
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
   /** Rungs (successive halving): train part of the epochs, or continue a paused trial. */
   fidelity?: Fidelity;
-  /** A pre-screen instead of a trial: distil for `steps` batches (one epoch over steps x batchSize samples), score, measure nothing else. */
-  screen?: { steps: number };
+  /** A pre-screen instead of a trial: distil for `steps` batches (one epoch over steps x batchSize samples), score on the first `evalSamples` held-out samples, measure nothing else. */
+  screen?: { steps: number; evalSamples: number };
 }
 
 /** A pre-screen's score: the float student's held-out accuracy after the screen's steps, and its mean KD term. */
@@ -234,7 +234,7 @@ export async function runTrialLeg(input: TrialInput): Promise<TrialResult | Paus
   const model = buildStudent(input, { ...shape, seed: training.seed });
   const scheme = TRAINING_SCHEMES[training.scheme];
   const train: ResidentData = toResident(trainSplit, dataset.inputShape);
-  const test = toResident(dataset.test, dataset.inputShape);
+  const test = toResident(screen ? limitSplit(dataset.test, screen.evalSamples, fs) : dataset.test, dataset.inputShape);
   if (scheme.usesTeacherLogits && input.teacherLogits && training.alpha > 0) {
     train.teacherLogits = tf.tensor2d(input.teacherLogits.subarray(0, trainSplit.n * dataset.numClasses), [trainSplit.n, dataset.numClasses]);
   }

@@ -123,9 +123,13 @@ export async function calibrateReferences(runtime: LatencyRuntime, effort: Laten
  * ones stay on one scale.
  */
 export async function extendLegacyCalibration(runtime: LatencyRuntime, mediumMs: number, effort: LatencyEffort = 'careful'): Promise<LatencyCalibration> {
-  const today = await calibrateReferences(runtime, effort);
-  const scale = mediumMs / today.medium;
-  return { small: today.small * scale, medium: mediumMs, large: today.large * scale };
+  return inUnitsOfMedium(await calibrateReferences(runtime, effort), mediumMs);
+}
+
+/** A calibration rescaled so that its medium reference takes `mediumMs`. */
+export function inUnitsOfMedium(calibration: LatencyCalibration, mediumMs: number): LatencyCalibration {
+  const scale = mediumMs / calibration.medium;
+  return { small: calibration.small * scale, medium: mediumMs, large: calibration.large * scale };
 }
 
 /** One line for logs: each reference's calibrated time. */

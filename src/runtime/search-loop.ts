@@ -150,7 +150,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
    * is stored and the number is screened again.
    */
   const screenThenRun = async (number: number) => {
-    const { samples, steps } = exp.space.prescreen!;
+    const { samples, steps, evalSamples } = exp.space.prescreen!;
     const history = store.history(exp);
     const proposals: Array<{ candidate: Candidate; hash: string }> = [];
     for (let k = 0; k < samples; k++) {
@@ -167,7 +167,7 @@ export async function runSearchLoop(opts: SearchLoopOptions): Promise<{ stopped:
     const started = performance.now();
     const screened: Array<{ candidate: Candidate; hash: string; accuracy: number; kdLoss: number | null }> = [];
     for (const p of proposals) {
-      const task = { ...baseTask(number, p.candidate), screen: { steps } };
+      const task = { ...baseTask(number, p.candidate), screen: { steps, evalSamples } };
       const outcome = screenOutcome(await executor.run(task, { signal, onEpoch: () => {} }));
       if (signal.aborted) return;
       await executor.acknowledge?.(task);

@@ -45,8 +45,8 @@ export const trialTaskSchema = z.object({
       latency: metricsSchema.pick({ latencyMs: true, latencyP10Ms: true, latencyP90Ms: true, latencyRuntime: true }).optional(),
     })
     .optional(),
-  /** A pre-screen instead of the trial: distil for `steps` batches of one epoch, score, measure nothing else. */
-  screen: z.object({ steps: z.number().int().min(1) }).optional(),
+  /** A pre-screen instead of the trial: distil for `steps` batches of one epoch, score on `evalSamples` held-out samples, measure nothing else. */
+  screen: z.object({ steps: z.number().int().min(1), evalSamples: z.number().int().min(1) }).strict().optional(),
 });
 /** A task as its makers write it: the fields with defaults may be left out. */
 export type TrialTask = z.input<typeof trialTaskSchema>;

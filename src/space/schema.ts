@@ -72,6 +72,13 @@ export const prescreenSchema = z
   .object({
     samples: z.number().int().min(2).max(64).describe('candidates the controller proposes for each trial'),
     steps: z.number().int().min(1).max(10000).default(40).describe('distillation steps (batches) each candidate is scored after'),
+    evalSamples: z
+      .number()
+      .int()
+      .min(100)
+      .max(1000000)
+      .default(2000)
+      .describe('held-out samples a candidate is scored on (the first of the test split, which is shuffled): scoring on all of it cost more than the steps'),
   })
   .strict();
 export type Prescreen = z.infer<typeof prescreenSchema>;
