@@ -114,11 +114,23 @@ test('killed at random moments again and again, a search resumes every time: not
   assert.ok(report.front.length >= 1);
   // Latencies are placed between the reference times calibrated when the experiment began: a resume reuses them, never recalibrates.
   const stored = Store.open(db, { readonly: true });
-  const { latencyReferences: refs, latencyReferenceMs } = stored.getExperiment('crashy');
-  assert.ok(refs && refs.small < refs.medium && refs.medium < refs.large && latencyReferenceMs === refs.medium, `calibrated once, stored: ${JSON.stringify(refs)}`);
+  const { latencyReferences: refs, legacyLatencyReferenceMs } = stored.getExperiment('crashy');
+  assert.ok(refs && refs.small < refs.medium && refs.medium < refs.large && legacyLatencyReferenceMs === undefined, `calibrated once, stored: ${JSON.stringify(refs)}`);
   stored.close();
   assert.doesNotMatch(resumed.stderr, /latency references:/);
   assert.match(straight.stderr, /latency references: small [\d.]+ ms, medium [\d.]+ ms, large [\d.]+ ms at this machine's full speed \(tfjs-wasm\)/);
+
+  // An experiment stored by versions 5 to 8, with the medium reference alone: its resume calibrates all three, in that one's units.
+  const old = new (require('better-sqlite3'))(db);
+  old.prepare(`UPDATE experiments SET latency_references_json = NULL, latency_reference_ms = 0.5 WHERE name = 'straight'`).run();
+  old.close();
+  const legacy = kdsearch(['resume', 'straight', '--db', db, '--json']);
+  assert.equal(legacy.status, 0, legacy.stderr);
+  assert.match(legacy.stderr, /latency references: small [\d.]+ ms, medium 0\.5000 ms, large [\d.]+ ms/);
+  const extended = Store.open(db, { readonly: true });
+  const ext = extended.getExperiment('straight').latencyReferences!;
+  extended.close();
+  assert.ok(ext.medium === 0.5 && ext.small < 0.5 && ext.large > 0.5, `in the stored medium's units: ${JSON.stringify(ext)}`);
 });
 
 function safeTrials(db: string) {

@@ -77,16 +77,17 @@ test('a database from before the dataset column migrates, keeping its experiment
   // Version 4's device tables are there, empty, for the old experiment too.
   assert.deepEqual(store.devices(store.getExperiment('e')), []);
   // Versions 5 and 9: an old experiment has no latency references until its first resume sets them; set ones are never replaced.
-  assert.equal(store.getExperiment('e').latencyReferenceMs, undefined);
+  assert.equal(store.getExperiment('e').legacyLatencyReferenceMs, undefined);
   assert.equal(store.getExperiment('e').latencyReferences, undefined);
   store.setLatencyReferences(store.getExperiment('e').id, { small: 0.03, medium: 0.0925, large: 0.3 });
   store.setLatencyReferences(store.getExperiment('e').id, { small: 0.04, medium: 0.2, large: 0.5 });
   assert.deepEqual(store.getExperiment('e').latencyReferences, { small: 0.03, medium: 0.0925, large: 0.3 });
-  assert.equal(store.getExperiment('e').latencyReferenceMs, 0.0925);
-  // One stored by version 5 to 8 (the medium reference alone) keeps its medium when the other two are added.
+  assert.equal(store.getExperiment('e').legacyLatencyReferenceMs, undefined, 'the single reference column is only ever read, for experiments of versions 5 to 8');
+  // One stored by version 5 to 8 (the medium reference alone) keeps it, read as legacy, beside the three added.
   store.db.prepare(`UPDATE experiments SET latency_references_json = NULL, latency_reference_ms = 0.07 WHERE name = 'e'`).run();
-  store.setLatencyReferences(store.getExperiment('e').id, { small: 0.03, medium: 0.08, large: 0.3 });
-  assert.equal(store.getExperiment('e').latencyReferenceMs, 0.07);
+  store.setLatencyReferences(store.getExperiment('e').id, { small: 0.03, medium: 0.07, large: 0.3 });
+  assert.equal(store.getExperiment('e').legacyLatencyReferenceMs, 0.07);
+  assert.equal(store.getExperiment('e').latencyReferences?.medium, 0.07);
   store.db.prepare(`UPDATE experiments SET latency_references_json = '{"small": 0.03}' WHERE name = 'e'`).run();
   assert.throws(() => store.getExperiment('e'), (err) => errorCodeOf(err) === 'STORE_CORRUPT' && /experiment "e", latency references/.test((err as Error).message));
   store.db.prepare(`UPDATE experiments SET latency_references_json = '{"small": 0.03, "medium": 0.07, "large": 0.3}' WHERE name = 'e'`).run();

@@ -81,7 +81,7 @@ export async function openExperiment(store: Store, req: ExperimentRequest, log: 
   }
   const space = existing ? existing.space : given!.space;
   const spaceFile = existing ? existing.spaceFile : req.spaceFile!;
-  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir, describeTeacher: !existing, latency: { ...space.latency, references: existing?.latencyReferences, legacyMediumMs: existing?.latencyReferenceMs } }, log).catch((err: unknown) => {
+  const setup = await setUpTrials({ space, backend: req.backend, dataDir: req.dataDir, describeTeacher: !existing, latency: { ...space.latency, references: existing?.latencyReferences, legacyMediumMs: existing?.legacyLatencyReferenceMs } }, log).catch((err: unknown) => {
     throw namingTheSpaceField(err, spaceFile);
   });
   if (!existing) {

@@ -207,8 +207,8 @@ export const MIGRATIONS: Array<{ version: number; sql: string; rebuildsTables?: 
     version: 9,
     sql: `
       -- Every reference network's time at the machine's full speed (core/metrics.ts, LatencyCalibration), which the
-      -- experiment's latencies are placed between; latency_reference_ms keeps the medium one. NULL for experiments made
-      -- before (their first resume calibrates the other two in the stored medium's units).
+      -- experiment's latencies are placed between. NULL for experiments made before (their first resume calibrates all
+      -- three, in the units of the medium one if they stored it alone in latency_reference_ms, which only they have).
       ALTER TABLE experiments ADD COLUMN latency_references_json TEXT;
     `,
   },

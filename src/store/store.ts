@@ -51,14 +51,14 @@ export interface Experiment {
   dataset?: DatasetInfo;
   /** The reference networks' times its latencies are placed between (model/latency-reference.ts); absent for experiments stored before. */
   latencyReferences?: LatencyCalibration;
-  /** The medium reference's time, which experiments stored before three references scaled their latencies to alone. */
-  latencyReferenceMs?: number;
+  /** Experiments stored by versions 5 to 8 only: the medium reference's time, which their latencies were scaled to alone. */
+  legacyLatencyReferenceMs?: number;
   status: ExperimentStatus;
   createdAt: string;
   updatedAt: string;
 }
 
-export interface NewExperiment extends Omit<Experiment, 'id' | 'status' | 'createdAt' | 'updatedAt'> {}
+export interface NewExperiment extends Omit<Experiment, 'id' | 'status' | 'createdAt' | 'updatedAt' | 'legacyLatencyReferenceMs'> {}
 
 export interface ExperimentSummary {
   name: string;
@@ -243,12 +243,12 @@ export class Store {
     const info = this.db
       .prepare(
         `INSERT INTO experiments (name, space_text, space_json, space_hash, space_file, controller, seed, planned_trials,
-           teacher_json, teacher_fingerprint, dataset_fingerprint, dataset_json, latency_reference_ms, latency_references_json, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+           teacher_json, teacher_fingerprint, dataset_fingerprint, dataset_json, latency_references_json, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
       )
       .run(e.name, e.spaceText, JSON.stringify(e.space), e.spaceHash, e.spaceFile, e.controller, e.seed, e.plannedTrials,
         JSON.stringify(e.teacher), e.teacherFingerprint, e.datasetFingerprint, e.dataset ? JSON.stringify(e.dataset) : null,
-        e.latencyReferences?.medium ?? e.latencyReferenceMs ?? null, e.latencyReferences ? JSON.stringify(e.latencyReferences) : null, t, t);
+        e.latencyReferences ? JSON.stringify(e.latencyReferences) : null, t, t);
     return this.experimentById(Number(info.lastInsertRowid))!;
   }
 
@@ -268,7 +268,7 @@ export class Store {
       teacherFingerprint: r.teacher_fingerprint,
       datasetFingerprint: r.dataset_fingerprint,
       ...(r.dataset_json ? { dataset: readJson(datasetInfoSchema, r.dataset_json, `${where}, dataset`) } : {}),
-      ...(r.latency_reference_ms !== null ? { latencyReferenceMs: r.latency_reference_ms } : {}),
+      ...(r.latency_reference_ms !== null ? { legacyLatencyReferenceMs: r.latency_reference_ms } : {}),
       ...(r.latency_references_json ? { latencyReferences: readJson(latencyCalibrationSchema, r.latency_references_json, `${where}, latency references`) } : {}),
       status: r.status,
       createdAt: r.created_at,
@@ -300,15 +300,9 @@ export class Store {
     }
   }
 
-  /**
-   * An experiment stored before three references gets them on its first
-   * resume (its later trials are placed between them); the medium one
-   * stays whatever was stored first.
-   */
+  /** An experiment stored before three references gets them on its first resume (its later trials are placed between them); never replaced. */
   setLatencyReferences(id: number, references: LatencyCalibration): void {
-    this.db
-      .prepare('UPDATE experiments SET latency_references_json = ?, latency_reference_ms = COALESCE(latency_reference_ms, ?), updated_at = ? WHERE id = ? AND latency_references_json IS NULL')
-      .run(JSON.stringify(references), references.medium, now(), id);
+    this.db.prepare('UPDATE experiments SET latency_references_json = ?, updated_at = ? WHERE id = ? AND latency_references_json IS NULL').run(JSON.stringify(references), now(), id);
   }
 
   listExperiments(): ExperimentSummary[] {
