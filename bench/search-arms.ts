@@ -13,7 +13,7 @@ import { parse, stringify } from 'yaml';
 import { frontHypervolume } from '../src/search/objectives';
 import type { TrialRecord } from '../src/space/history';
 import { Store } from '../src/store/store';
-import { spearman } from '../src/core/rank';
+import { prescreenAgreement } from '../src/search/prescreen';
 import { mean } from './stats';
 
 const CLI = join(__dirname, '..', 'src', 'cli.js');
@@ -151,11 +151,11 @@ async function runArm(opts: { dir: string; task: Task; arm: Arm; seed: number; b
   const history = store.history(store.getExperiment(name));
   for (const t of history) states[t.state] = (states[t.state] ?? 0) + 1;
   store.close();
-  const screened = history.filter((t) => t.state === 'COMPLETE' && t.prescreen && t.metrics);
+  const agreement = prescreenAgreement(history);
   const prescreen = arm.prescreen && {
     ...arm.prescreen,
-    spearman: screened.length >= 3 ? spearman(screened.map((t) => t.prescreen!.accuracy), screened.map((t) => t.metrics!.accuracy)) : null,
-    trials: screened.length,
+    spearman: agreement?.spearman ?? null,
+    trials: agreement?.trials ?? 0,
     secondsPerTrial: mean(history.filter((t) => t.prescreen).map((t) => t.prescreen!.seconds)),
   };
   opts.log(`${name}: hypervolume ${curve[curve.length - 1][1].toFixed(5)} after ${opts.budgetSec} s; ${JSON.stringify(states)}`);

@@ -3,7 +3,7 @@ import type { LatencyCalibration, LatencyEffort, LatencyRuntime } from '../core/
 import { REFERENCE_NAMES } from '../core/metrics';
 import type { ReferenceName } from '../core/metrics';
 import { quantile } from '../core/rank';
-import { concreteSpecSchema } from '../space/student';
+import { architectureSummary, concreteSpecSchema } from '../space/student';
 import type { ConcreteSpec } from '../space/student';
 import { buildModel } from './build';
 import { warmUp } from './latency';
@@ -34,12 +34,10 @@ const REFERENCE_SPECS: Record<ReferenceName, ConcreteSpec> = {
 };
 const REFERENCE_INPUT = [28, 28, 1];
 
-/** Readable names of the references, for the README and the JSON of benchmarks. */
-export const REFERENCE_NETWORKS: Record<ReferenceName, string> = {
-  small: 'mlp 32 on a 28x28x1 input, seed 0, float32',
-  medium: 'cnn c8k3 c16k3 d32 on a 28x28x1 input, seed 0, float32',
-  large: 'cnn c32k3 c64k3 d128 on a 28x28x1 input, seed 0, float32',
-};
+/** Readable names of the references, for the JSON of benchmarks. */
+export const REFERENCE_NETWORKS = Object.fromEntries(
+  REFERENCE_NAMES.map((name) => [name, `${architectureSummary(REFERENCE_SPECS[name])} on a ${REFERENCE_INPUT.join('x')} input, seed 0`]),
+) as Record<ReferenceName, string>;
 
 type Runner = () => Promise<void>;
 
