@@ -11,11 +11,7 @@ export function sampleStd(values: readonly number[]): number {
   return Math.sqrt(values.reduce((a, b) => a + (b - m) ** 2, 0) / (values.length - 1));
 }
 
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
+export { median } from '../src/core/rank';
 
 /** Reads `--name value` from argv. */
 export function flag(name: string, fallback: string): string {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LatencyCalibration, LatencyEffort, LatencyRuntime } from '../core/metrics';
 import { REFERENCE_NAMES } from '../core/metrics';
 import type { ReferenceName } from '../core/metrics';
-import { quantile } from '../core/rank';
+import { median } from '../core/rank';
 import { architectureSummary, concreteSpecSchema } from '../space/student';
 import type { ConcreteSpec } from '../space/student';
 import { buildModel } from './build';
@@ -102,7 +102,7 @@ async function calibrateOne(runOnce: Runner, effort: LatencyEffort): Promise<num
       await runOnce();
       times.push(performance.now() - t);
     }
-    fastest = Math.min(fastest, quantile(times.sort((a, b) => a - b), 0.5));
+    fastest = Math.min(fastest, median(times));
   }
   return fastest;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { aloneOnMachine } from '../core/quiet-gate';
-import { quantile } from '../core/rank';
+import { median, quantile } from '../core/rank';
 import type { LatencyEffort } from '../core/metrics';
 import { KdError } from '../core/errors';
 
@@ -127,7 +127,7 @@ export async function warmUp(runOnce: () => Promise<void>): Promise<void> {
     const times: number[] = [];
     const round = performance.now();
     while (performance.now() - round < WARM_ROUND_MS) times.push(await timeOnce(runOnce));
-    medians.push(quantile(times.sort((a, b) => a - b), 0.5));
+    medians.push(median(times));
     const last = medians.slice(-WARM_STABLE_ROUNDS);
     const stable = last.length === WARM_STABLE_ROUNDS && Math.max(...last) - Math.min(...last) <= WARM_TOLERANCE * Math.min(...last);
     if (stable && performance.now() - started >= WARM_MIN_MS) return;
@@ -149,7 +149,6 @@ export async function measureAdaptive(runOnce: () => Promise<void>, opts: Adapti
     for (const [k, net] of networks.entries()) settle.networks[k].push(await timeOnce(net.runOnce));
     settle.model.push(await timeOnce(runOnce));
   }
-  const median = (v: number[]) => quantile([...v].sort((a, b) => a - b), 0.5);
   const [lo, hi] = networks.length ? bracket(settle.networks.map(median), median(settle.model)).map((k) => networks[k]) : [];
   const times: number[] = [];
   const referenceTimes: number[] = [];

@@ -1,4 +1,4 @@
-import { quantile, spearman } from '../core/rank';
+import { median, spearman } from '../core/rank';
 import type { Candidate } from '../space/candidate';
 import type { TrialRecord } from '../space/history';
 import { measureSpec } from '../space/measure';
@@ -117,7 +117,7 @@ export function fitLatencyModel(points: ReadonlyArray<{ features: number[]; late
       });
     }
     const errors = usable.map((p, i) => Math.abs(predicted[i] - p.latencyMs) / p.latencyMs);
-    heldOut = { medianAbsPercentError: quantile([...errors].sort((a, b) => a - b), 0.5), spearman: spearman(predicted, usable.map((p) => p.latencyMs)) };
+    heldOut = { medianAbsPercentError: median(errors), spearman: spearman(predicted, usable.map((p) => p.latencyMs)) };
   }
   const trusted = heldOut !== undefined && heldOut.medianAbsPercentError <= TRUST_MAX_ERROR;
   return { coefficients, n: usable.length, heldOut, trusted };

@@ -3,7 +3,7 @@ import type { TrialRecord } from '../space/history';
 import type { SpaceContext } from '../space/sample';
 import { estimateSize } from '../space/sample';
 import type { SearchSpace } from '../space/schema';
-import { pearson, quantile, spearman } from '../core/rank';
+import { median, pearson, spearman } from '../core/rank';
 import { hypervolume } from './hypervolume';
 import { LATENCY_FEATURES, latencyFeatures, latencyModelOf, predictLatency } from './latency-model';
 import { nonDominatedSort } from './pareto';
@@ -58,7 +58,7 @@ export function accuracyPredictor(history: readonly TrialRecord[]): (score: numb
       return (score) => clamp(my + slope * (score - mx));
     }
   }
-  const gap = pairs.length ? quantile(pairs.map(([s, f]) => f - s).sort((a, b) => a - b), 0.5) : 0;
+  const gap = pairs.length ? median(pairs.map(([s, f]) => f - s)) : 0;
   return (score) => clamp(score + gap);
 }
 
