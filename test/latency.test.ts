@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bracket, measureAdaptive, measureWarmAndAlone, medianInterval, placeOnLine } from '../src/model/latency';
+import { bracket, measureAdaptive, measureAtFullSpeed, measureWarmAndAlone, medianInterval, placeOnLine } from '../src/model/latency';
 import { errorCodeOf } from '../src/core/errors';
 import { inUnitsOfMedium } from '../src/model/latency-reference';
 import { quantile, ranks, spearman } from '../src/core/rank';
@@ -84,6 +84,35 @@ test('with references, each timed run follows an untimed run of the same network
   // 0.3 ms; each timed right after another network it would be (0.35 - 0.0375) / 1.125 = 0.278
   assert.ok(Math.abs(placed.medianMs - 0.3) < 0.012, `placed median ${placed.medianMs}`);
   assert.ok(Math.abs(placed.referenceMs! - 0.1) < 0.02, `the lower reference timed warm: ${placed.referenceMs}`);
+});
+
+test('a careful measurement waits out a slow spell that slows the model unlike the references, and gives up after its limit', async () => {
+  // The first 0.6 s the references run 1.6x slower and the model 1.3x: placed between them, the model would read about 0.33 ms, not 0.4.
+  let spellEnds = performance.now() + 600;
+  const network = (fullMs: number, spellFactor: number) => async () => busy(performance.now() < spellEnds ? spellFactor * fullMs : fullMs);
+  // Nominal times unlike other tests': this process's fastest slowdown is kept per calibration.
+  const reference = { networks: [{ runOnce: network(0.11, 1.6), nominalMs: 0.11 }, { runOnce: network(0.61, 1.6), nominalMs: 0.61 }] };
+  const started = performance.now();
+  const waited = await measureAtFullSpeed(network(0.4, 1.3), { reference, minRuns: 30, maxRuns: 30 });
+  assert.ok(performance.now() - started >= 600, 'measured after the spell');
+  assert.ok(Math.abs(waited.medianMs - 0.4) < 0.02 && waited.fullSpeed === true, `after the spell: ${waited.medianMs}`);
+  assert.ok(Math.abs(waited.slowdown! - 1) < 0.1 && waited.runs === 90, `three parts of 30 runs at full speed: ${waited.slowdown}, ${waited.runs}`);
+  // A spell longer than the wait: measured in it after 0.3 s, placed, and marked.
+  spellEnds = performance.now() + 60_000;
+  const reference2 = { networks: [{ runOnce: network(0.12, 1.6), nominalMs: 0.12 }, { runOnce: network(0.62, 1.6), nominalMs: 0.62 }] };
+  const gaveUp = await measureAtFullSpeed(network(0.4, 1.3), { reference: reference2, minRuns: 30, maxRuns: 30, slowSpellWaitMs: 300 });
+  assert.equal(gaveUp.fullSpeed, false);
+  assert.ok(gaveUp.medianMs < 0.37 && gaveUp.slowdown! > 1.5, `in the spell: ${gaveUp.medianMs} at ${gaveUp.slowdown}`);
+});
+
+test("a careful measurement is the middle of three parts: one part disturbed throughout does not move it", async () => {
+  let modelRuns = 0;
+  // The first part (10 settling and 30 timed warm pairs: the model's first 80 runs) runs 20% slow, the machine otherwise steady.
+  const model = async () => busy(modelRuns++ < 80 ? 0.48 : 0.4);
+  const reference = { networks: [{ runOnce: async () => busy(0.13), nominalMs: 0.13 }, { runOnce: async () => busy(0.63), nominalMs: 0.63 }] };
+  const m = await measureAtFullSpeed(model, { reference, minRuns: 30, maxRuns: 30 });
+  assert.ok(Math.abs(m.medianMs - 0.4) < 0.015, `middle part ${m.medianMs}`);
+  assert.equal(modelRuns, 240);
 });
 
 test('ranks share ties; Spearman correlation by hand', () => {

@@ -8,14 +8,14 @@ import { QuietGate } from '../src/core/quiet-gate';
 
 const WORKER = join(__dirname, 'support', 'gate-worker.js');
 
-/** Two computing threads and one measuring thread; the sections that overlapped a measurement. */
+/** A computing thread, a warming-up one (asynchronous sections) and a measuring one; the sections that overlapped a measurement. */
 async function overlaps(gated: boolean, processes?: { hostDir?: string }): Promise<{ overlapping: number; measurements: number; computes: number }> {
   const shared = QuietGate.create(3);
   const log = new SharedArrayBuffer(8 * 3 * 1000);
   const count = new SharedArrayBuffer(4);
   const roles = [
     { role: 'compute', sections: 120 },
-    { role: 'compute', sections: 120 },
+    { role: 'warm', sections: 120 },
     { role: 'measure', sections: 12 },
   ];
   await Promise.all(

@@ -55,6 +55,40 @@ export class QuietGate {
    * is done when the call returns) while no measurement runs.
    */
   compute<T>(work: () => T): T {
+    const deadline = this.enter();
+    try {
+      this.host?.enter(deadline);
+      try {
+        return work();
+      } finally {
+        this.host?.leave();
+      }
+    } finally {
+      this.leave();
+    }
+  }
+
+  /**
+   * Runs brief asynchronous work (runs of a model warming up: a batch-1
+   * inference read back) while no measurement runs; a measurement waits for
+   * it to end, as for a step.
+   */
+  async computeAsync<T>(work: () => Promise<T>): Promise<T> {
+    const deadline = this.enter();
+    try {
+      this.host?.enter(deadline);
+      try {
+        return await work();
+      } finally {
+        this.host?.leave();
+      }
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** Waits until no other slot measures, then marks this slot computing; the deadline of the waits. */
+  private enter(): number {
     const me = 1 + this.slot;
     const deadline = Date.now() + GATE_WAIT_LIMIT_MS;
     for (;;) {
@@ -66,17 +100,7 @@ export class QuietGate {
       Atomics.store(this.state, me, 1);
       // A measurement that started between the check and the store waits for this slot: step back for it.
       const now = Atomics.load(this.state, OWNER);
-      if (now === 0 || now === me || Date.now() >= deadline) break;
-      this.leave();
-    }
-    try {
-      this.host?.enter(deadline);
-      try {
-        return work();
-      } finally {
-        this.host?.leave();
-      }
-    } finally {
+      if (now === 0 || now === me || Date.now() >= deadline) return deadline;
       this.leave();
     }
   }
@@ -131,6 +155,11 @@ export function useQuietGate(gate: QuietGate | undefined): void {
 /** Runs synchronous compute through this thread's gate (directly when there is none). */
 export function quietly<T>(work: () => T): T {
   return current ? current.compute(work) : work();
+}
+
+/** Runs brief asynchronous compute (a warm-up's runs) through this thread's gate (directly when there is none). */
+export function quietlyAsync<T>(work: () => Promise<T>): Promise<T> {
+  return current ? current.computeAsync(work) : work();
 }
 
 /** Runs a latency measurement through this thread's gate, alone on the machine's workers. */

@@ -86,32 +86,35 @@ export async function latencyReference(runtime: LatencyRuntime, calibration: Lat
 }
 
 /**
- * One reference's batch-1 time at the machine's full speed: the fastest of
- * several short windows' medians (a window that falls in a slow spell is
- * outvoted by one that does not). Careful: 20 windows of 50 ms after the
- * warm-up; quick: 5 of 40 ms, cold.
+ * Each reference's batch-1 time at the machine's full speed: the fastest
+ * of several short windows' medians (a window that falls in a slow spell
+ * is outvoted by one that does not). The references take turns, window by
+ * window, so all three are calibrated in the same spells (one calibrated
+ * after the others, alone in a slow spell, would bend the line every
+ * student is placed on); careful calibration spreads its 20 rounds over
+ * about 8 s, longer than most slow spells here (5 to 15 s), with pauses.
+ * Careful: 20 rounds of 50 ms windows after the warm-up, 250 ms apart;
+ * quick: 5 rounds of 40 ms, cold, back to back.
  */
-async function calibrateOne(runOnce: Runner, effort: LatencyEffort): Promise<number> {
-  const [windows, windowMs] = effort === 'quick' ? [5, 40] : [20, 50];
-  let fastest = Infinity;
-  for (let w = 0; w < windows; w++) {
-    const times: number[] = [];
-    const started = performance.now();
-    while (performance.now() - started < windowMs) {
-      const t = performance.now();
-      await runOnce();
-      times.push(performance.now() - t);
-    }
-    fastest = Math.min(fastest, median(times));
-  }
-  return fastest;
-}
-
-/** Every reference's time at the machine's full speed (see calibrateOne). */
 export async function calibrateReferences(runtime: LatencyRuntime, effort: LatencyEffort = 'careful'): Promise<LatencyCalibration> {
-  const calibration: Partial<LatencyCalibration> = {};
-  for (const name of REFERENCE_NAMES) calibration[name] = await calibrateOne(await referenceRunner(runtime, name, effort), effort);
-  return calibration as LatencyCalibration;
+  const [rounds, windowMs, pauseMs] = effort === 'quick' ? [5, 40, 0] : [20, 50, 250];
+  const runs: Runner[] = [];
+  for (const name of REFERENCE_NAMES) runs.push(await referenceRunner(runtime, name, effort));
+  const fastest = REFERENCE_NAMES.map(() => Infinity);
+  for (let round = 0; round < rounds; round++) {
+    if (round && pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    for (const [k, runOnce] of runs.entries()) {
+      const times: number[] = [];
+      const started = performance.now();
+      while (performance.now() - started < windowMs) {
+        const t = performance.now();
+        await runOnce();
+        times.push(performance.now() - t);
+      }
+      fastest[k] = Math.min(fastest[k], median(times));
+    }
+  }
+  return Object.fromEntries(REFERENCE_NAMES.map((name, k) => [name, fastest[k]])) as LatencyCalibration;
 }
 
 /**

@@ -2,14 +2,15 @@ import { workerData } from 'node:worker_threads';
 import { QuietGate } from '../../src/core/quiet-gate';
 
 /**
- * A thread of the quiet-gate test: computes (3 ms busy sections) or
+ * A thread of the quiet-gate test: computes (3 ms busy sections), warms
+ * up (asynchronous sections: 1.5 ms busy, an await, 1.5 ms busy) or
  * measures (10 ms busy sections), through the gate or not, and logs each
  * section's wall-clock interval as [role, start, end] into shared memory.
  */
 interface GateWorkerData {
   buffer: SharedArrayBuffer;
   slot: number;
-  role: 'compute' | 'measure';
+  role: 'compute' | 'warm' | 'measure';
   gated: boolean;
   sections: number;
   log: SharedArrayBuffer;
@@ -29,7 +30,7 @@ const busy = (ms: number) => {
 };
 const record = (start: number) => {
   const i = Atomics.add(count, 0, 1);
-  log.set([data.role === 'compute' ? 0 : 1, start, now()], i * 3);
+  log.set([data.role === 'measure' ? 1 : 0, start, now()], i * 3);
 };
 
 void (async () => {
@@ -37,6 +38,15 @@ void (async () => {
     if (data.role === 'compute') {
       if (data.gated) gate.compute(() => record(busy(3)));
       else record(busy(3));
+    } else if (data.role === 'warm') {
+      const section = async () => {
+        const start = busy(1.5);
+        await new Promise((r) => setImmediate(r));
+        busy(1.5);
+        record(start);
+      };
+      if (data.gated) await gate.computeAsync(section);
+      else await section();
     } else {
       if (data.gated) await gate.measure(async () => record(busy(10)));
       else record(busy(10));
