@@ -70,7 +70,7 @@ export function formatDistillReport(r: DistillReport): string {
     `  params      ${r.params}   teacher ${r.teacherParams} (${(r.teacherParams / r.params).toFixed(1)}x smaller)`,
     `  MACs        ${r.macs}`,
     `  size        ${r.sizeBytes} bytes at ${r.student.precision}`,
-    `  latency     ${r.latencyMs.toFixed(3)} ms median (p10 ${r.latencyP10Ms.toFixed(3)}, p90 ${r.latencyP90Ms.toFixed(3)}), batch 1${r.latencyRuntime ? `, ${r.latencyRuntime}` : ''}`,
+    `  latency     ${r.latencyMs.toFixed(3)} ms median (p10 ${r.latencyP10Ms.toFixed(3)}, p90 ${r.latencyP90Ms.toFixed(3)}), batch 1${r.latencyRuntime ? `, ${r.latencyRuntime}` : ''}${r.latencyFullSpeed === false ? ', timed in a slow spell of the machine' : ''}`,
     ...(r.exits ?? []).map((x) => `  exit ${x.exit} (after block ${x.exit}): ${pct(x.accuracy)}, ${x.params} params, ${x.sizeBytes} bytes, ${x.latencyMs.toFixed(3)} ms`),
   ].join('\n');
 }

@@ -53,7 +53,7 @@ export function searchProgress(opts: { planned: number; done: number; failed: nu
         if (bar) front = opts.frontSize();
         if (!bar) {
           const what = e.outcome.ok
-            ? `${(e.outcome.metrics.accuracy * 100).toFixed(2)}% accuracy, ${e.outcome.metrics.params} params, ${e.outcome.metrics.sizeBytes} bytes, ${e.outcome.metrics.latencyMs.toFixed(3)} ms`
+            ? `${(e.outcome.metrics.accuracy * 100).toFixed(2)}% accuracy, ${e.outcome.metrics.params} params, ${e.outcome.metrics.sizeBytes} bytes, ${e.outcome.metrics.latencyMs.toFixed(3)} ms${e.outcome.metrics.latencyFullSpeed === false ? ' (timed in a slow spell of the machine)' : ''}`
             : `FAILED [${e.outcome.code}] ${e.outcome.message}`;
           opts.log(`trial ${e.number} (${done}/${opts.planned}, ${((Date.now() - started) / 1000).toFixed(0)} s): ${what}`);
         }

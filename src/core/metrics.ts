@@ -19,6 +19,13 @@ export const metricsSchema = z.object({
   latencyP90Ms: z.number(),
   /** What measured the latency (e.g. tfjs-wasm, onnxruntime-node); absent in trials stored before the choice existed (tfjs). */
   latencyRuntime: z.string().optional(),
+  /**
+   * A careful measurement: false when the machine stayed in a slow spell
+   * longer than the measurement waits for one (model/latency.ts), so the
+   * latency was timed in it, placed between the references but less sure;
+   * absent with the quick effort and in trials stored before.
+   */
+  latencyFullSpeed: z.boolean().optional(),
 });
 export type TrialMetrics = z.infer<typeof metricsSchema>;
 

@@ -58,7 +58,7 @@ export interface ScreenResult {
 }
 
 /** The latency part of a student's metrics: the same network, so measured once per trial. */
-export type LatencyMeasure = Pick<TrialMetrics, 'latencyMs' | 'latencyP10Ms' | 'latencyP90Ms' | 'latencyRuntime'>;
+export type LatencyMeasure = Pick<TrialMetrics, 'latencyMs' | 'latencyP10Ms' | 'latencyP90Ms' | 'latencyRuntime' | 'latencyFullSpeed'>;
 
 export interface Fidelity {
   /** Pause after this epoch (a rung, below the candidate's epochs), measured and checkpointed. */
@@ -141,7 +141,7 @@ async function measureStudentLatency(
     input.latencyRuntime === 'onnxruntime'
       ? await onnxLatency({ topology: opts.topology, weights: opts.weights, inputShape: opts.inputShape, effort: input.latencyEffort, reference })
       : { latency: await measureLatency(model, opts.inputShape, { effort: input.latencyEffort, reference }), latencyRuntime: `tfjs-${tf.getBackend()}` };
-  return { latencyMs: latency.medianMs, latencyP10Ms: latency.p10Ms, latencyP90Ms: latency.p90Ms, latencyRuntime };
+  return { latencyMs: latency.medianMs, latencyP10Ms: latency.p10Ms, latencyP90Ms: latency.p90Ms, latencyRuntime, ...(latency.fullSpeed === undefined ? {} : { latencyFullSpeed: latency.fullSpeed }) };
 }
 
 /**
