@@ -97,12 +97,17 @@ test('a careful measurement waits out a slow spell that slows the model unlike t
   assert.ok(performance.now() - started >= 600, 'measured after the spell');
   assert.ok(Math.abs(waited.medianMs - 0.4) < 0.02 && waited.fullSpeed === true, `after the spell: ${waited.medianMs}`);
   assert.ok(Math.abs(waited.slowdown! - 1) < 0.1 && waited.runs === 90, `three parts of 30 runs at full speed: ${waited.slowdown}, ${waited.runs}`);
-  // A spell longer than the wait: measured in it after 0.3 s, placed, and marked.
-  spellEnds = performance.now() + 60_000;
+  // A worker that has run at full speed, then a spell longer than the wait: measured in it after 0.3 s, placed, and marked.
   const reference2 = { networks: [{ runOnce: network(0.12, 1.6), nominalMs: 0.12 }, { runOnce: network(0.62, 1.6), nominalMs: 0.62 }] };
+  assert.equal((await measureAtFullSpeed(network(0.4, 1.3), { reference: reference2, minRuns: 30, maxRuns: 30 })).fullSpeed, true);
+  spellEnds = performance.now() + 60_000;
   const gaveUp = await measureAtFullSpeed(network(0.4, 1.3), { reference: reference2, minRuns: 30, maxRuns: 30, slowSpellWaitMs: 300 });
   assert.equal(gaveUp.fullSpeed, false);
   assert.ok(gaveUp.medianMs < 0.37 && gaveUp.slowdown! > 1.5, `in the spell: ${gaveUp.medianMs} at ${gaveUp.slowdown}`);
+  // Then that speed is this worker's full speed: the next measurement in the same spell does not wait again.
+  const next = performance.now();
+  const after = await measureAtFullSpeed(network(0.4, 1.3), { reference: reference2, minRuns: 30, maxRuns: 30 });
+  assert.ok(after.fullSpeed === true && performance.now() - next < 2000, `measured at once: ${performance.now() - next} ms`);
 });
 
 test("a careful measurement is the middle of three parts: one part disturbed throughout does not move it", async () => {

@@ -239,7 +239,8 @@ export async function measureAdaptive(runOnce: () => Promise<void>, opts: Adapti
  * so the other workers train meanwhile) until the references run within
  * SLOW_SPELL_MARGIN of the fastest this process has measured them at,
  * SLOW_SPELL_WAIT_MS at most over all its parts; after that it takes what
- * the machine gives, placed, and says so (`fullSpeed: false`).
+ * the machine gives, placed, and says so (`fullSpeed: false`), and that
+ * speed becomes the process's full speed.
  */
 const SLOW_SPELL_MARGIN = 0.3;
 const SLOW_SPELL_WAIT_MS = 15_000;
@@ -265,7 +266,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function measureAtFullSpeed(runOnce: () => Promise<void>, opts: AdaptiveOptions & { reference: LatencyReference }): Promise<LatencyStats> {
   const key = calibrationKey(opts.reference);
-  const limit = () => Math.min(1, fastest.get(key) ?? 1) * (1 + SLOW_SPELL_MARGIN);
+  const limit = () => (fastest.get(key) ?? 1) * (1 + SLOW_SPELL_MARGIN);
   const networks = sortedNetworks(opts.reference);
   const deadline = performance.now() + (opts.slowSpellWaitMs ?? SLOW_SPELL_WAIT_MS);
   const parts: LatencyStats[] = [];
@@ -275,13 +276,18 @@ export async function measureAtFullSpeed(runOnce: () => Promise<void>, opts: Ada
       const settled = await settle(runOnce, networks);
       return patient && settled.slowdown! > limit() ? undefined : timeRuns(runOnce, settled.pair, opts);
     });
+    const atFullSpeed = value !== undefined && value.slowdown! <= limit();
     if (value) fastest.set(key, Math.min(fastest.get(key) ?? Infinity, value.slowdown!));
-    if (value && (!patient || value.slowdown! <= limit())) parts.push({ ...value, quiet, fullSpeed: value.slowdown! <= limit() });
+    if (value && (atFullSpeed || !patient)) parts.push({ ...value, quiet, fullSpeed: atFullSpeed });
     else await sleep(SLOW_SPELL_POLL_MS);
   }
+  const fullSpeed = parts.every((p) => p.fullSpeed);
+  // Waited out in vain: the speed measured now is this worker's full speed from here on, so a machine whose fastest
+  // state was a burst (a laptop's turbo before its clocks settle) waits once, not before every student.
+  if (!fullSpeed) fastest.set(key, Math.max(...parts.map((p) => p.slowdown!)));
   parts.sort((a, b) => a.medianMs - b.medianMs);
   const middle = parts[Math.floor(PARTS / 2)];
-  return { ...middle, runs: parts.reduce((n, p) => n + p.runs, 0), quiet: parts.every((p) => p.quiet), fullSpeed: parts.every((p) => p.fullSpeed) };
+  return { ...middle, runs: parts.reduce((n, p) => n + p.runs, 0), quiet: parts.every((p) => p.quiet), fullSpeed };
 }
 
 /**
