@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Store } from '../src/store/store';
+import { MIGRATIONS } from '../src/store/migrations';
 import { CLI, ROOT, standInSpace, tempDir } from './support/helpers';
 import { freePort, redisCli, startRedis } from './support/redis-server';
 import { fetchData, packData, publishData } from '../src/runtime/queue-data';
@@ -68,9 +69,18 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 120_000):
   }
 }
 
-/** The experiment's trials; none while the search has not created its database or experiment yet. */
+/** The experiment's trials; none while the search has not created its database, its tables or its experiment yet. */
 function trials(db: string, name: string) {
   if (!existsSync(db)) return [];
+  // The file exists a moment before the search's migrations (one transaction each) have all been applied.
+  const raw = new Database(db, { readonly: true });
+  try {
+    const hasLog = raw.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+    const applied = hasLog ? (raw.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v : null;
+    if (applied !== MIGRATIONS.at(-1)!.version) return [];
+  } finally {
+    raw.close();
+  }
   const store = Store.open(db, { readonly: true });
   try {
     const experiment = store.findExperiment(name);
