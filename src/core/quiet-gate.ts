@@ -55,16 +55,11 @@ export class QuietGate {
    * is done when the call returns) while no measurement runs.
    */
   compute<T>(work: () => T): T {
-    const deadline = this.enter();
+    this.enterSection();
     try {
-      this.host?.enter(deadline);
-      try {
-        return work();
-      } finally {
-        this.host?.leave();
-      }
+      return work();
     } finally {
-      this.leave();
+      this.leaveSection();
     }
   }
 
@@ -74,14 +69,28 @@ export class QuietGate {
    * it to end, as for a step.
    */
   async computeAsync<T>(work: () => Promise<T>): Promise<T> {
+    this.enterSection();
+    try {
+      return await work();
+    } finally {
+      this.leaveSection();
+    }
+  }
+
+  /** Enters a compute section: this process's gate, then the host's. */
+  private enterSection(): void {
     const deadline = this.enter();
     try {
       this.host?.enter(deadline);
-      try {
-        return await work();
-      } finally {
-        this.host?.leave();
-      }
+    } catch (err) {
+      this.leave();
+      throw err;
+    }
+  }
+
+  private leaveSection(): void {
+    try {
+      this.host?.leave();
     } finally {
       this.leave();
     }
