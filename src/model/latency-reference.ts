@@ -2,11 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { LatencyCalibration, LatencyEffort, LatencyRuntime } from '../core/metrics';
 import { REFERENCE_NAMES } from '../core/metrics';
 import type { ReferenceName } from '../core/metrics';
-import { median } from '../core/rank';
 import { architectureSummary, concreteSpecSchema } from '../space/student';
 import type { ConcreteSpec } from '../space/student';
 import { buildModel } from './build';
-import { warmUp } from './latency';
+import { warmUp, windowMedian } from './latency';
 import type { LatencyReference } from './latency';
 import { quantizeModel } from './quantize-model';
 
@@ -103,16 +102,7 @@ export async function calibrateReferences(runtime: LatencyRuntime, effort: Laten
   const fastest = REFERENCE_NAMES.map(() => Infinity);
   for (let round = 0; round < rounds; round++) {
     if (round && pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    for (const [k, runOnce] of runs.entries()) {
-      const times: number[] = [];
-      const started = performance.now();
-      while (performance.now() - started < windowMs) {
-        const t = performance.now();
-        await runOnce();
-        times.push(performance.now() - t);
-      }
-      fastest[k] = Math.min(fastest[k], median(times));
-    }
+    for (const [k, runOnce] of runs.entries()) fastest[k] = Math.min(fastest[k], await windowMedian(runOnce, windowMs));
   }
   return Object.fromEntries(REFERENCE_NAMES.map((name, k) => [name, fastest[k]])) as LatencyCalibration;
 }

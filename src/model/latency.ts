@@ -130,6 +130,18 @@ async function timeOnce(runOnce: () => Promise<void>): Promise<number> {
 }
 
 /**
+ * The median time of `runOnce` over runs for `windowMs`, each run a compute
+ * section of the quiet gate (timed inside it: a wait for another's
+ * measurement is not the model's time).
+ */
+export async function windowMedian(runOnce: () => Promise<void>, windowMs: number): Promise<number> {
+  const times: number[] = [];
+  const started = performance.now();
+  while (performance.now() - started < windowMs) times.push(await quietlyAsync(() => timeOnce(runOnce)));
+  return median(times);
+}
+
+/**
  * Runs `runOnce` until its timings stop falling (see WARM_*). It needs no
  * quiet machine (it readies code, it measures nothing) but keeps others'
  * measurements quiet: each run is a compute section of the quiet gate, as
@@ -140,11 +152,7 @@ export async function warmUp(runOnce: () => Promise<void>): Promise<void> {
   const started = performance.now();
   const medians: number[] = [];
   while (performance.now() - started < WARM_MAX_MS) {
-    const times: number[] = [];
-    const round = performance.now();
-    // Timed inside the section: a wait for another's measurement is not the model's time.
-    while (performance.now() - round < WARM_ROUND_MS) times.push(await quietlyAsync(() => timeOnce(runOnce)));
-    medians.push(median(times));
+    medians.push(await windowMedian(runOnce, WARM_ROUND_MS));
     const last = medians.slice(-WARM_STABLE_ROUNDS);
     const stable = last.length === WARM_STABLE_ROUNDS && Math.max(...last) - Math.min(...last) <= WARM_TOLERANCE * Math.min(...last);
     if (stable && performance.now() - started >= WARM_MIN_MS) return;
@@ -167,6 +175,9 @@ function sortedNetworks(reference: LatencyReference | undefined): ReferenceNetwo
 
 type Pair = [ReferenceNetwork, ReferenceNetwork];
 
+/** How slow the machine runs, from the pair's times now: their time over their time at full speed, averaged. */
+const pairSlowdown = ([lo, hi]: Pair, loNow: number, hiNow: number) => (loNow / lo.nominalMs + hiNow / hi.nominalMs) / 2;
+
 /**
  * The settling runs (caches refilled after others' work). With references,
  * each network's timed in warm pairs beside the model's, to choose the two
@@ -185,7 +196,8 @@ async function settle(runOnce: () => Promise<void>, networks: ReferenceNetwork[]
     model.push(await warmTimed(runOnce));
   }
   const [i, j] = bracket(times.map(median), median(model));
-  return { pair: [networks[i], networks[j]], slowdown: (median(times[i]) / networks[i].nominalMs + median(times[j]) / networks[j].nominalMs) / 2 };
+  const pair: Pair = [networks[i], networks[j]];
+  return { pair, slowdown: pairSlowdown(pair, median(times[i]), median(times[j])) };
 }
 
 /** The timed runs, placed between the pair when there is one, until the median is known to the asked precision or the budget is spent. */
@@ -201,7 +213,7 @@ async function timeRuns(runOnce: () => Promise<void>, pair: Pair | undefined, op
       const loNow = await warmTimed(lo.runOnce);
       const hiNow = await warmTimed(hi.runOnce);
       referenceTimes.push(loNow);
-      slowdowns.push((loNow / lo.nominalMs + hiNow / hi.nominalMs) / 2);
+      slowdowns.push(pairSlowdown(pair, loNow, hiNow));
       times.push(placeOnLine(await warmTimed(runOnce), { now: loNow, full: lo.nominalMs }, { now: hiNow, full: hi.nominalMs }));
     } else times.push(await timeOnce(runOnce));
     const n = times.length;
